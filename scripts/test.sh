@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a fresh Debian machine: installs the system packages the tests
+# drive for real (git, D-Bus, GNOME Keyring, keyutils), then every unit and integration test.
+# The tests start their own private D-Bus session, keyring daemon, session keyrings and a
+# Bitbucket-like server on 127.0.0.1; they never touch your own keychain or git config.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(git dbus-daemon gnome-keyring keyutils libsecret-tools ca-certificates)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "test.sh: missing packages: ${missing[*]}; run as root or install them first" >&2
+    exit 1
+  fi
+  echo "test.sh: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cargo test --locked

@@ -1,0 +1,265 @@
+//! `get`, `store` and `erase`: git's protocol, Bitbucket's rules and the keychain, with no I/O
+//! of its own. The caller hands in a decoded request and a way to open the store; it gets
+//! back the response to write (if any) and notes for stderr. The store is opened only once a
+//! request is known to be for a served host, so other hosts cost nothing.
+
+use crate::policy::{
+    API_TOKEN_USERNAME, HOW_TO_CREATE_A_TOKEN, HostKey, Scope, ServedHosts, TokenKind, workspace_of,
+};
+use crate::protocol::{Request, Response};
+use crate::store::{Backend, EntryKey, Keychain, StoreError};
+use crate::token::Token;
+
+/// The three operations git asks of a helper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Get,
+    Store,
+    Erase,
+}
+
+/// What to write to stdout (nothing for `None`) and to stderr.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub response: Option<Response>,
+    pub notes: Vec<String>,
+}
+
+/// Everything an operation needs besides the request.
+pub struct Helper<'a> {
+    pub hosts: &'a ServedHosts,
+    /// `BITBUCKET_API_TOKEN`, for CI: used before any store, never written anywhere.
+    pub env_token: Option<Token>,
+    pub open_store: &'a dyn Fn() -> Result<Keychain, StoreError>,
+}
+
+/// The entries a request may use, most specific first.
+struct Keys {
+    workspace: Option<EntryKey>,
+    host: EntryKey,
+}
+
+impl Keys {
+    fn new(host: HostKey, path: Option<&str>) -> Self {
+        Self {
+            workspace: workspace_of(path).map(|ws| EntryKey::workspace(host.clone(), ws)),
+            host: EntryKey::host(host),
+        }
+    }
+
+    fn in_lookup_order(&self) -> impl Iterator<Item = &EntryKey> {
+        self.workspace.iter().chain([&self.host])
+    }
+}
+
+impl Helper<'_> {
+    pub fn run(&self, operation: Operation, request: &Request) -> Outcome {
+        let mut outcome = Outcome::default();
+        let host = match self
+            .hosts
+            .scope(request.protocol.as_deref(), request.host.as_deref())
+        {
+            Scope::NotOurs => return outcome,
+            Scope::PlainHttp(host) => {
+                if operation == Operation::Get {
+                    outcome.notes.push(format!(
+                        "refusing to send a Bitbucket token over plain http to {}; use an \
+                         https:// remote URL",
+                        host.as_str()
+                    ));
+                    outcome.response = Some(Response {
+                        quit: true,
+                        ..Response::default()
+                    });
+                }
+                return outcome;
+            }
+            Scope::Served(host) => host,
+        };
+        let keys = Keys::new(host, request.path.as_deref());
+        match operation {
+            Operation::Get => self.get(&keys, &mut outcome),
+            Operation::Store => self.store(&keys, request.password.as_ref(), &mut outcome),
+            Operation::Erase => self.erase(&keys, request.password.as_ref(), &mut outcome),
+        }
+        outcome
+    }
+
+    fn get(&self, keys: &Keys, outcome: &mut Outcome) {
+        let mut response = Response {
+            username: Some(API_TOKEN_USERNAME.to_owned()),
+            ..Response::default()
+        };
+        if let Some(token) = self.usable_env_token(&mut outcome.notes) {
+            response.password = Some(token);
+            outcome.response = Some(response);
+            return;
+        }
+        match (self.open_store)() {
+            Err(e) => outcome
+                .notes
+                .push(format!("{e}; git will ask for the token instead")),
+            Ok(keychain) => {
+                response.password = first_usable_token(&keychain, keys, &mut outcome.notes);
+            }
+        }
+        outcome.response = Some(response);
+    }
+
+    /// The CI token, unless it is a kind Bitbucket will not take.
+    fn usable_env_token(&self, notes: &mut Vec<String>) -> Option<Token> {
+        let token = self.env_token.as_ref()?;
+        match TokenKind::of(token.expose()).refusal() {
+            None => Some(token.clone()),
+            Some(why) => {
+                notes.push(format!(
+                    "BITBUCKET_API_TOKEN is not used: {why}\n{HOW_TO_CREATE_A_TOKEN}"
+                ));
+                None
+            }
+        }
+    }
+
+    fn store(&self, keys: &Keys, password: Option<&Token>, outcome: &mut Outcome) {
+        let Some(password) = password else { return };
+        if let Some(why) = TokenKind::of(password.expose()).refusal() {
+            outcome
+                .notes
+                .push(format!("{why}\n{HOW_TO_CREATE_A_TOKEN}"));
+            return;
+        }
+        if self
+            .env_token
+            .as_ref()
+            .is_some_and(|env| env.constant_time_eq(password))
+        {
+            return; // BITBUCKET_API_TOKEN is never written anywhere
+        }
+        let keychain = match (self.open_store)() {
+            Ok(keychain) => keychain,
+            Err(e) => {
+                outcome.notes.push(format!("the token was not saved: {e}"));
+                return;
+            }
+        };
+        if let Err(e) = store_unless_unchanged(&keychain, keys, password, &mut outcome.notes) {
+            outcome.notes.push(format!("the token was not saved: {e}"));
+        }
+    }
+
+    fn erase(&self, keys: &Keys, password: Option<&Token>, outcome: &mut Outcome) {
+        let from_env = match (password, &self.env_token) {
+            (Some(rejected), Some(env)) => env.constant_time_eq(rejected),
+            _ => false,
+        };
+        if from_env {
+            outcome.notes.push(format!(
+                "Bitbucket rejected the token in BITBUCKET_API_TOKEN. {WHAT_TO_CHECK} Then update \
+                 the variable (e.g. your CI secret); nothing was removed from the keychain."
+            ));
+            return;
+        }
+        let keychain = match (self.open_store)() {
+            Ok(keychain) => keychain,
+            Err(e) => {
+                outcome.notes.push(format!("nothing was removed: {e}"));
+                return;
+            }
+        };
+        match erase_matching(&keychain, keys, password) {
+            Ok(Some(key)) => outcome.notes.push(format!(
+                "Bitbucket rejected the token for {key}; it was removed from the {} store. \
+                 {WHAT_TO_CHECK} git will ask for a token next time.",
+                keychain.backend().name()
+            )),
+            Ok(None) => {}
+            Err(e) => outcome.notes.push(format!("nothing was removed: {e}")),
+        }
+    }
+}
+
+const WHAT_TO_CHECK: &str = "Check that it has not expired or been revoked, that it has the \
+read:repository:bitbucket scope (and write:repository:bitbucket to push), that your account \
+can access this repository, and that it was pasted whole.";
+
+/// The first stored token that Bitbucket could accept, workspace entry first.
+fn first_usable_token(keychain: &Keychain, keys: &Keys, notes: &mut Vec<String>) -> Option<Token> {
+    for key in keys.in_lookup_order() {
+        match keychain.get(key) {
+            Ok(None) => {}
+            Ok(Some(token)) => match TokenKind::of(token.expose()).refusal() {
+                None => return Some(token),
+                Some(why) => notes.push(format!(
+                    "the secret stored for {key} is not used: {why}\n{HOW_TO_CREATE_A_TOKEN}"
+                )),
+            },
+            Err(e) => {
+                notes.push(format!("{e}; git will ask for the token instead"));
+                return None;
+            }
+        }
+    }
+    None
+}
+
+/// Saves under the key `get` reads first: an existing workspace entry, else the host entry.
+/// Writes nothing when that entry already holds this token (git stores after every success).
+fn store_unless_unchanged(
+    keychain: &Keychain,
+    keys: &Keys,
+    password: &Token,
+    notes: &mut Vec<String>,
+) -> Result<(), StoreError> {
+    let workspace_entry = match &keys.workspace {
+        Some(workspace) => keychain
+            .get(workspace)?
+            .map(|existing| (workspace, existing)),
+        None => None,
+    };
+    let (key, existing) = match workspace_entry {
+        Some((key, existing)) => (key, Some(existing)),
+        None => (&keys.host, keychain.get(&keys.host)?),
+    };
+    if existing.is_some_and(|e| e.constant_time_eq(password)) {
+        return Ok(());
+    }
+    keychain.set(key, password)?;
+    match keychain.backend() {
+        Backend::Keyutils => notes.push(crate::store::keyutils_note().to_owned()),
+        Backend::File => notes.push(crate::store::file::PLAINTEXT_WARNING.to_owned()),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// With the rejected password: removes every entry holding exactly that token, so a token
+/// rotated by another process meanwhile survives. Without one: removes the entry `get` would
+/// read. Returns the key removed.
+fn erase_matching(
+    keychain: &Keychain,
+    keys: &Keys,
+    rejected: Option<&Token>,
+) -> Result<Option<EntryKey>, StoreError> {
+    let Some(rejected) = rejected else {
+        for key in keys.in_lookup_order() {
+            if keychain.delete(key)? {
+                return Ok(Some(key.clone()));
+            }
+        }
+        return Ok(None);
+    };
+    let mut removed = None;
+    for key in keys.in_lookup_order() {
+        let holds_it = keychain
+            .get(key)?
+            .is_some_and(|stored| stored.constant_time_eq(rejected));
+        if holds_it && keychain.delete(key)? {
+            removed.get_or_insert_with(|| key.clone());
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+#[path = "helper_tests.rs"]
+mod tests;

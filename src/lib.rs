@@ -1,0 +1,13 @@
+//! git-credential-bitbucket: a git credential helper for Bitbucket Cloud API tokens.
+//!
+//! Arrows run one way: `main → cli → {helper, commands} → {protocol, policy, store, token}`.
+//! Only `main` touches stdin, stdout and stderr; everything below takes readers and writers or
+//! returns notes, so tests drive it with byte buffers.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod helper;
+pub mod policy;
+pub mod protocol;
+pub mod store;
+pub mod token;

@@ -1,0 +1,353 @@
+//! Bitbucket's rules, in one place: which requests we serve, which secrets are API tokens,
+//! and what to tell a person when something else turns up.
+//!
+//! Matching is exact on purpose. A global `credential.helper=bitbucket` is asked about every
+//! host git talks to, so a prefix, suffix or look-alike match would hand the token to someone
+//! else. Facts behind the rules: FACTS.md (token shapes, checksum, what the server answers).
+
+/// The one username Bitbucket Cloud accepts with an API token over git HTTPS.
+pub const API_TOKEN_USERNAME: &str = "x-bitbucket-api-token-auth";
+
+/// The Bitbucket Cloud host.
+pub const BITBUCKET_HOST: &str = "bitbucket.org";
+
+/// What the helper does with a request, decided from its protocol and host alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// A served host over https (or http to a loopback `--host`): answer from the store.
+    Served(HostKey),
+    /// A served host over plain http: refuse and make git stop, so no secret goes in clear.
+    PlainHttp(HostKey),
+    /// Anything else: no output, no keychain access.
+    NotOurs,
+}
+
+/// A host as we store it: lower case, with `:443` removed for https.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct HostKey(String);
+
+impl HostKey {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Normalises a `host[:port]` as given by git or `--host`, where `:443` is the https
+    /// default. Returns `None` for an empty host or one with characters no host name has
+    /// (space, `/`, `@`, control characters…).
+    pub fn parse(host: &str) -> Option<HostKey> {
+        Self::parse_with_default_port(host, ":443")
+    }
+
+    fn parse_with_default_port(host: &str, default_port: &str) -> Option<HostKey> {
+        let lower = host.to_ascii_lowercase();
+        let lower = lower.strip_suffix(default_port).unwrap_or(&lower);
+        let valid = !lower.is_empty()
+            && lower
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b));
+        valid.then(|| HostKey(lower.to_owned()))
+    }
+
+    /// Host name without the port: `127.0.0.1:8080` → `127.0.0.1`, `[::1]:80` → `::1`.
+    fn name(&self) -> &str {
+        let text = self.as_str();
+        if let Some(rest) = text.strip_prefix('[') {
+            return rest.split(']').next().unwrap_or(rest);
+        }
+        match text.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+            _ => text,
+        }
+    }
+
+    /// Loopback addresses may use plain http (test servers); nothing else may.
+    pub fn is_loopback(&self) -> bool {
+        let name = self.name();
+        if name == "localhost" || name == "::1" {
+            return true;
+        }
+        name.parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+    }
+}
+
+/// The hosts this helper answers for: bitbucket.org plus any named with `--host`.
+#[derive(Debug, Clone)]
+pub struct ServedHosts {
+    extra: Vec<HostKey>,
+}
+
+impl ServedHosts {
+    /// Builds the list; an extra host that cannot be a host name is an error naming it.
+    pub fn new(extra: &[String]) -> Result<Self, String> {
+        let extra = extra
+            .iter()
+            .map(|h| HostKey::parse(h).ok_or_else(|| format!("--host {h:?} is not a host[:port]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { extra })
+    }
+
+    /// Decides what to do with a request for `protocol://host`.
+    pub fn scope(&self, protocol: Option<&str>, host: Option<&str>) -> Scope {
+        let (Some(protocol), Some(host)) = (protocol, host) else {
+            return Scope::NotOurs;
+        };
+        let protocol = protocol.to_ascii_lowercase();
+        if protocol != "https" && protocol != "http" {
+            return Scope::NotOurs;
+        }
+        // `:443` is the same host only over https; over http the default port is 80.
+        let default_port = if protocol == "https" { ":443" } else { ":80" };
+        let Some(key) = HostKey::parse_with_default_port(host, default_port) else {
+            return Scope::NotOurs;
+        };
+        let is_bitbucket = key.as_str() == BITBUCKET_HOST;
+        let is_extra = self.extra.contains(&key);
+        match (protocol.as_str(), is_bitbucket || is_extra) {
+            (_, false) => Scope::NotOurs,
+            ("https", true) => Scope::Served(key),
+            (_, true) if is_extra && key.is_loopback() => Scope::Served(key),
+            (_, true) => Scope::PlainHttp(key),
+        }
+    }
+}
+
+/// The first path segment, when it looks like a Bitbucket workspace slug. Anything else
+/// (empty, odd characters) means "no workspace": the host entry is used.
+pub fn workspace_of(path: Option<&str>) -> Option<String> {
+    let first = path?.trim_start_matches('/').split('/').next()?;
+    let valid = !first.is_empty()
+        && first.len() <= 128
+        && first
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        && first != "."
+        && first != "..";
+    valid.then(|| first.to_ascii_lowercase())
+}
+
+/// What kind of secret a string is, judged offline from its shape (FACTS.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// `ATATT…` whose last eight characters are the CRC-32 of the rest.
+    ApiToken,
+    /// `ATATT…` whose checksum does not match: truncated or mistyped.
+    ApiTokenBadChecksum,
+    /// `ATBB…`: a legacy app password, rejected by Bitbucket since 2026-07-28.
+    AppPassword,
+    /// `ATCTT…`: a repository, project or workspace access token (username `x-token-auth`).
+    AccessToken,
+    /// `BBDC-…`: a Bitbucket Data Center token, another product.
+    DataCenterToken,
+    /// Something else. It may still work (very old app passwords had no prefix).
+    Unknown,
+}
+
+impl TokenKind {
+    pub fn of(secret: &str) -> TokenKind {
+        if secret.starts_with("ATBB") {
+            TokenKind::AppPassword
+        } else if secret.starts_with("ATCTT") {
+            TokenKind::AccessToken
+        } else if secret.starts_with("BBDC-") {
+            TokenKind::DataCenterToken
+        } else if secret.starts_with("ATATT") {
+            if checksum_matches(secret) {
+                TokenKind::ApiToken
+            } else {
+                TokenKind::ApiTokenBadChecksum
+            }
+        } else {
+            TokenKind::Unknown
+        }
+    }
+
+    /// A short name for listings.
+    pub fn label(self) -> &'static str {
+        match self {
+            TokenKind::ApiToken => "api-token",
+            TokenKind::ApiTokenBadChecksum => "api-token (bad checksum)",
+            TokenKind::AppPassword => "app-password",
+            TokenKind::AccessToken => "access-token",
+            TokenKind::DataCenterToken => "data-center-token",
+            TokenKind::Unknown => "unknown",
+        }
+    }
+
+    /// Why this helper will not store or hand back such a secret, or `None` if it will.
+    pub fn refusal(self) -> Option<&'static str> {
+        match self {
+            TokenKind::AppPassword => Some(APP_PASSWORD_REFUSAL),
+            TokenKind::AccessToken => Some(ACCESS_TOKEN_REFUSAL),
+            TokenKind::DataCenterToken => Some(DATA_CENTER_REFUSAL),
+            TokenKind::ApiToken | TokenKind::ApiTokenBadChecksum | TokenKind::Unknown => None,
+        }
+    }
+}
+
+/// True when the last 8 characters are the upper-case hex CRC-32 of everything before them.
+pub fn checksum_matches(secret: &str) -> bool {
+    let Some(split) = secret.len().checked_sub(8) else {
+        return false;
+    };
+    if !secret.is_char_boundary(split) {
+        return false;
+    }
+    let (body, checksum) = secret.split_at(split);
+    let expected = format!("{:08X}", crc32fast::hash(body.as_bytes()));
+    checksum == expected
+}
+
+/// What to create instead of an app password; shared by every message that needs it.
+pub const HOW_TO_CREATE_A_TOKEN: &str = "Create an API token at https://id.atlassian.com/manage-profile/security/api-tokens \
+(\"Create API token with scopes\", app Bitbucket) with read:repository:bitbucket, plus \
+write:repository:bitbucket to push. git asks for it once; this helper keeps it in your keychain.";
+
+pub const APP_PASSWORD_REFUSAL: &str = "this is a Bitbucket app password (ATBB…). App passwords no \
+longer work: Bitbucket rejects them since 2026-07-28. It was not stored and will not be sent.";
+
+pub const ACCESS_TOKEN_REFUSAL: &str = "this is a repository, project or workspace access token \
+(ATCTT…). Those go with the username x-token-auth; this helper serves personal API tokens \
+(ATATT…) with the username x-bitbucket-api-token-auth. It was not stored.";
+
+pub const DATA_CENTER_REFUSAL: &str = "this is a Bitbucket Data Center token (BBDC-…), for a \
+self-hosted server, not Bitbucket Cloud. It was not stored.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn served() -> ServedHosts {
+        ServedHosts::new(&["127.0.0.1:8080".into(), "git.example.com".into()]).unwrap()
+    }
+
+    fn key(s: &str) -> HostKey {
+        HostKey::parse(s).unwrap()
+    }
+
+    #[test]
+    fn bitbucket_over_https_is_served_in_any_case_and_with_port_443() {
+        for host in ["bitbucket.org", "BitBucket.ORG", "bitbucket.org:443"] {
+            assert_eq!(
+                served().scope(Some("https"), Some(host)),
+                Scope::Served(key("bitbucket.org")),
+                "{host}"
+            );
+        }
+    }
+
+    #[test]
+    fn look_alike_hosts_are_not_ours() {
+        for host in [
+            "evilbitbucket.org",
+            "bitbucket.org.evil.example",
+            "bitbucket.org:8443",
+            "api.bitbucket.org",
+            "bitbucket.org@evil.example",
+            "bitbucket.org.",
+            "xn--bitbucket-1za.org",
+            "bitbucket.оrg",
+            "",
+            "127.0.0.1:8081",
+            "127.0.0.1",
+        ] {
+            assert_eq!(
+                served().scope(Some("https"), Some(host)),
+                Scope::NotOurs,
+                "{host}"
+            );
+        }
+    }
+
+    #[test]
+    fn plain_http_to_bitbucket_is_refused_but_loopback_extra_hosts_may_use_it() {
+        assert_eq!(
+            served().scope(Some("http"), Some("bitbucket.org")),
+            Scope::PlainHttp(key("bitbucket.org"))
+        );
+        assert_eq!(
+            served().scope(Some("http"), Some("git.example.com")),
+            Scope::PlainHttp(key("git.example.com"))
+        );
+        assert_eq!(
+            served().scope(Some("http"), Some("127.0.0.1:8080")),
+            Scope::Served(key("127.0.0.1:8080"))
+        );
+        assert_eq!(
+            served().scope(Some("http"), Some("bitbucket.org:443")),
+            Scope::NotOurs
+        );
+    }
+
+    #[test]
+    fn other_protocols_and_missing_fields_are_not_ours() {
+        assert_eq!(
+            served().scope(Some("ssh"), Some("bitbucket.org")),
+            Scope::NotOurs
+        );
+        assert_eq!(served().scope(None, Some("bitbucket.org")), Scope::NotOurs);
+        assert_eq!(served().scope(Some("https"), None), Scope::NotOurs);
+    }
+
+    #[test]
+    fn loopback_is_recognised_only_for_loopback_names() {
+        assert!(key("127.0.0.1:8080").is_loopback());
+        assert!(key("127.1.2.3").is_loopback());
+        assert!(key("localhost:9").is_loopback());
+        assert!(key("[::1]:8080").is_loopback());
+        assert!(!key("128.0.0.1").is_loopback());
+        assert!(!key("localhost.evil.example").is_loopback());
+    }
+
+    #[test]
+    fn workspace_is_the_first_path_segment_in_lower_case() {
+        assert_eq!(workspace_of(Some("Acme/repo.git")), Some("acme".into()));
+        assert_eq!(workspace_of(Some("/acme")), Some("acme".into()));
+        assert_eq!(workspace_of(Some("")), None);
+        assert_eq!(workspace_of(Some("a b/repo")), None);
+        assert_eq!(workspace_of(Some("../x")), None);
+        assert_eq!(workspace_of(None), None);
+    }
+
+    fn with_checksum(body: &str) -> String {
+        format!("{body}{:08X}", crc32fast::hash(body.as_bytes()))
+    }
+
+    #[test]
+    fn token_kinds_follow_their_prefixes_and_checksum() {
+        let good = with_checksum("ATATT3xFfGF0abcdefGHIJ_-xyz=");
+        assert_eq!(TokenKind::of(&good), TokenKind::ApiToken);
+        let mut typo = good.clone();
+        typo.replace_range(14..15, "Z");
+        assert_eq!(TokenKind::of(&typo), TokenKind::ApiTokenBadChecksum);
+        assert_eq!(
+            TokenKind::of(&good[..good.len() - 1]),
+            TokenKind::ApiTokenBadChecksum
+        );
+        assert_eq!(
+            TokenKind::of("ATBB0123456789abcdef0123456789ab"),
+            TokenKind::AppPassword
+        );
+        assert_eq!(TokenKind::of("ATCTT3xFfGF0abc"), TokenKind::AccessToken);
+        assert_eq!(TokenKind::of("BBDC-abc"), TokenKind::DataCenterToken);
+        assert_eq!(TokenKind::of("hunter2"), TokenKind::Unknown);
+    }
+
+    #[test]
+    fn checksum_is_crc32_of_everything_before_in_upper_hex() {
+        // CRC-32 of "123456789" is CBF43926.
+        assert!(checksum_matches("123456789CBF43926"));
+        assert!(!checksum_matches("123456789cbf43926"));
+        assert!(!checksum_matches("1234567"));
+        assert!(!checksum_matches("é1234567"));
+    }
+
+    #[test]
+    fn only_legacy_access_and_data_center_tokens_are_refused() {
+        assert!(TokenKind::AppPassword.refusal().is_some());
+        assert!(TokenKind::AccessToken.refusal().is_some());
+        assert!(TokenKind::DataCenterToken.refusal().is_some());
+        assert!(TokenKind::ApiToken.refusal().is_none());
+        assert!(TokenKind::Unknown.refusal().is_none());
+    }
+}
