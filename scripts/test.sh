@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(git dbus-daemon gnome-keyring keyutils libsecret-tools ca-certificates)
+packages=(git dbus-daemon gnome-keyring keyutils libsecret-tools procps ca-certificates)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -1,0 +1,6 @@
+//! Integration tests: the real binary, driven by real git, against a Bitbucket-like server.
+mod boundaries;
+mod flows;
+mod rig;
+mod server_smoke;
+mod support;

@@ -1,0 +1,223 @@
+//! A test rig: one Bitbucket-like server, one hermetic git environment with the helper
+//! configured for that server's host, and one real store. Every command run through the rig is
+//! checked for the tokens it knows: none may appear anywhere but on a `password=` line of the
+//! helper's own `get` output.
+
+use std::path::PathBuf;
+
+use crate::support::{
+    BitbucketServer, KeyutilsSession, Output, Scope, SecretServiceSession, TestEnv, fake_api_token,
+};
+
+/// The real stores the flows run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreUnderTest {
+    SecretService,
+    Keyutils,
+    File,
+}
+
+impl StoreUnderTest {
+    pub fn flag(self) -> &'static str {
+        match self {
+            StoreUnderTest::SecretService => "secret-service",
+            StoreUnderTest::Keyutils => "keyutils",
+            StoreUnderTest::File => "file",
+        }
+    }
+}
+
+pub struct Rig {
+    pub server: BitbucketServer,
+    pub env: TestEnv,
+    pub store: StoreUnderTest,
+    /// A read-write token the server accepts.
+    pub token: String,
+    secrets: Vec<String>,
+    _keyutils: Option<KeyutilsSession>,
+}
+
+impl Rig {
+    /// A rig for `store`, or `None` when that store is missing and skipping is allowed.
+    pub fn new(store: StoreUnderTest) -> Option<Rig> {
+        let server = BitbucketServer::start();
+        server.create_repo("ws", "repo");
+        let token = fake_api_token();
+        server.grant(&token, Scope::ReadWrite);
+        let mut env = TestEnv::new();
+        let mut keyutils = None;
+        match store {
+            StoreUnderTest::SecretService => {
+                env.use_secret_service(SecretServiceSession::shared_or_skip()?)
+            }
+            StoreUnderTest::Keyutils => {
+                let session = KeyutilsSession::new_or_skip()?;
+                env.use_keyutils(&session);
+                keyutils = Some(session);
+            }
+            StoreUnderTest::File => {}
+        }
+        let rig = Rig {
+            secrets: vec![token.clone()],
+            server,
+            env,
+            store,
+            token,
+            _keyutils: keyutils,
+        };
+        rig.env.configure_helper(&rig.helper_args().join(" "));
+        Some(rig)
+    }
+
+    /// `--store S --host H`, as configured in git.
+    pub fn helper_args(&self) -> Vec<String> {
+        vec![
+            "--store".into(),
+            self.store.flag().into(),
+            "--host".into(),
+            self.server.host(),
+        ]
+    }
+
+    /// Remembers a secret so that every later output is checked for it too.
+    pub fn secret(&mut self, secret: String) -> String {
+        self.secrets.push(secret.clone());
+        secret
+    }
+
+    /// The person at the terminal will answer `secret` when git asks for a password.
+    pub fn will_answer(&mut self, secret: Option<&str>) {
+        if let Some(secret) = secret {
+            self.secrets.push(secret.to_owned());
+        }
+        self.env.set_askpass_answer(secret);
+    }
+
+    pub fn clone_dir(&self) -> PathBuf {
+        self.env.home().join("clone")
+    }
+
+    pub fn clone_url(&self, url: &str) -> Output {
+        let out = self.env.git(&["clone", "-q", url, "clone"]);
+        self.assert_no_leak(&out, false);
+        out
+    }
+
+    pub fn clone(&self) -> Output {
+        self.clone_url(&self.server.url("ws/repo.git"))
+    }
+
+    pub fn git_in_clone(&self, args: &[&str]) -> Output {
+        let out = self.env.git_in(&self.clone_dir(), args);
+        self.assert_no_leak(&out, false);
+        out
+    }
+
+    pub fn fetch(&self) -> Output {
+        self.git_in_clone(&["fetch", "-q"])
+    }
+
+    /// Commits a file and pushes it.
+    pub fn push(&self, name: &str) -> Output {
+        std::fs::write(self.clone_dir().join(name), name).expect("write file");
+        self.git_in_clone(&["add", name]).assert_success();
+        self.git_in_clone(&["commit", "-q", "-m", name])
+            .assert_success();
+        self.git_in_clone(&["push", "-q", "origin", "HEAD:main"])
+    }
+
+    /// Runs the helper directly, with the same options git uses.
+    pub fn helper(&self, operation: &str, input: &str) -> Output {
+        let mut args = self.helper_args();
+        args.push(operation.into());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = self.env.run_helper(&args, input);
+        self.assert_no_leak(&out, operation == "get");
+        out
+    }
+
+    /// The request git sends for this server, plus `extra` lines.
+    pub fn request(&self, extra: &str) -> String {
+        format!("protocol=http\nhost={}\n{extra}\n", self.server.host())
+    }
+
+    /// What `get` hands back now, if anything.
+    pub fn stored(&self) -> Option<String> {
+        let out = self.helper("get", &self.request(""));
+        out.assert_success();
+        out.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("password="))
+            .map(str::to_owned)
+    }
+
+    /// Puts `secret` into the store behind the helper's back, the way another tool (or an
+    /// older version) might have left it.
+    pub fn plant(&self, secret: &str) {
+        let account = self.server.host();
+        match self.store {
+            StoreUnderTest::SecretService => {
+                let session = SecretServiceSession::shared().expect("session");
+                session
+                    .secret_tool(
+                        &[
+                            "store",
+                            "--label=planted",
+                            "service",
+                            "git-credential-bitbucket",
+                            "username",
+                            &account,
+                        ],
+                        secret,
+                    )
+                    .assert_success();
+            }
+            StoreUnderTest::Keyutils => {
+                // The keyutils store names keys `keyring:{user}@{service}`.
+                let description = format!("keyring:{account}@git-credential-bitbucket");
+                let mut cmd = self.env.command("keyctl");
+                cmd.args(["padd", "user", &description, "@s"]);
+                Output::run(&mut cmd, secret).assert_success();
+            }
+            StoreUnderTest::File => {
+                let dir = self
+                    .env
+                    .home()
+                    .join(".local/share/git-credential-bitbucket");
+                std::fs::create_dir_all(&dir).expect("data dir");
+                let line = format!("git-credential-bitbucket\t{account}\t{secret}\n");
+                std::fs::write(dir.join("tokens"), line).expect("plant file entry");
+            }
+        }
+    }
+
+    /// No known secret in stdout or stderr, except the helper's own `password=` line.
+    #[track_caller]
+    pub fn assert_no_leak(&self, out: &Output, password_line_allowed: bool) {
+        let stdout: String = out
+            .stdout
+            .lines()
+            .filter(|l| !(password_line_allowed && l.starts_with("password=")))
+            .collect();
+        for secret in &self.secrets {
+            assert!(
+                !stdout.contains(secret.as_str()) && !out.stderr.contains(secret.as_str()),
+                "a token leaked into the output of a command"
+            );
+        }
+    }
+}
+
+impl Drop for Rig {
+    /// Keys in the kernel's persistent keyring outlive the session keyring: remove ours.
+    fn drop(&mut self) {
+        if self.store == StoreUnderTest::Keyutils {
+            let mut args = self.helper_args();
+            args.push("erase".into());
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            for _ in 0..2 {
+                let _ = self.env.run_helper(&args, &self.request(""));
+            }
+        }
+    }
+}

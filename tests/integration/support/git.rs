@@ -1,0 +1,303 @@
+//! Running real git (and the helper) hermetically, with an askpass stand-in for the person.
+//!
+//! Why: the helper is only ever run by git, so the tests run git itself. Each [`TestEnv`] gets a
+//! throw-away HOME and an environment built from nothing, so neither the developer's git config,
+//! credential helpers, proxies nor keychains can leak in or be touched. The askpass script plays
+//! the person at the keyboard: it counts prompts (a helper that works means no second prompt)
+//! and reads its answer from a 0600 file, so the secret is never in an environment or an argv.
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+
+use super::keyrings::{KeyutilsSession, SecretServiceSession};
+
+/// What a finished process did, with its output decoded (lossily) as text.
+pub struct Output {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    /// Runs `cmd` with `stdin` as its whole input and collects the result.
+    pub fn run(cmd: &mut Command, stdin: &str) -> Output {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", cmd.get_program()));
+        let mut input = child.stdin.take().expect("piped stdin");
+        let data = stdin.as_bytes().to_vec();
+        // From a thread: a child may exit or answer before it has read everything.
+        let feeder = std::thread::spawn(move || {
+            let _ = input.write_all(&data);
+        });
+        let out = child.wait_with_output().expect("wait for child");
+        let _ = feeder.join();
+        let mut stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        // `keyctl session NAME prog` announces the keyring it joined; that is not prog's output.
+        if stderr.starts_with("Joined session keyring: ") {
+            stderr = stderr.split_once('\n').map_or("", |(_, r)| r).to_owned();
+        }
+        Output {
+            status: out.status,
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr,
+        }
+    }
+
+    pub fn success(&self) -> bool {
+        self.status.success()
+    }
+
+    /// Panics with everything the process said unless it succeeded; returns `self` for chaining.
+    #[track_caller]
+    pub fn assert_success(&self) -> &Output {
+        assert!(self.success(), "expected success, got {self:?}");
+        self
+    }
+
+    /// Panics with everything the process said unless it failed.
+    #[track_caller]
+    pub fn assert_failure(&self) -> &Output {
+        assert!(!self.success(), "expected failure, got {self:?}");
+        self
+    }
+}
+
+impl fmt::Debug for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}\n--- stdout ---\n{}--- stderr ---\n{}--------------",
+            self.status, self.stdout, self.stderr
+        )
+    }
+}
+
+/// The helper binary Cargo built for these tests.
+pub fn helper_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_git-credential-bitbucket"))
+}
+
+/// Quotes `s` for a POSIX shell.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+=:@,".contains(&b))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// A throw-away HOME plus the from-scratch environment every child process gets.
+pub struct TestEnv {
+    dir: tempfile::TempDir,
+    home: PathBuf,
+    vars: Vec<(OsString, OsString)>,
+    keyutils: Option<String>,
+}
+
+impl Default for TestEnv {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestEnv {
+    /// A new HOME (with a minimal `.gitconfig`) and environment: PATH, HOME, XDG_* under HOME,
+    /// GIT_CONFIG_NOSYSTEM=1, GIT_TERMINAL_PROMPT=0, LANG=C. Nothing else.
+    pub fn new() -> TestEnv {
+        let dir = tempfile::Builder::new()
+            .prefix("gcb-test-")
+            .tempdir()
+            .expect("create test tempdir");
+        let home = dir.path().join("home");
+        for sub in ["", ".config", ".local/share", ".cache"] {
+            std::fs::create_dir_all(home.join(sub)).expect("create HOME dirs");
+        }
+        std::fs::write(
+            home.join(".gitconfig"),
+            "[user]\n\tname = Test User\n\temail = test@example.invalid\n\
+             [init]\n\tdefaultBranch = main\n[protocol]\n\tversion = 2\n",
+        )
+        .expect("write .gitconfig");
+        let mut env = TestEnv {
+            dir,
+            home: home.clone(),
+            vars: Vec::new(),
+            keyutils: None,
+        };
+        env.set_env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        env.set_env("HOME", &home);
+        env.set_env("XDG_CONFIG_HOME", home.join(".config"));
+        env.set_env("XDG_DATA_HOME", home.join(".local/share"));
+        env.set_env("XDG_CACHE_HOME", home.join(".cache"));
+        env.set_env("GIT_CONFIG_NOSYSTEM", "1");
+        env.set_env("GIT_TERMINAL_PROMPT", "0");
+        env.set_env("LANG", "C");
+        env
+    }
+
+    /// The temporary HOME (cwd of [`TestEnv::git`]); clones made there are deleted with `self`.
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    /// Sets (or replaces) a variable of the child environment.
+    pub fn set_env(&mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) {
+        self.remove_env(key.as_ref());
+        self.vars
+            .push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+    }
+
+    /// Removes a variable from the child environment.
+    pub fn remove_env(&mut self, key: impl AsRef<OsStr>) {
+        self.vars.retain(|(k, _)| k != key.as_ref());
+    }
+
+    /// The value a child would see for `key`.
+    pub fn env_var(&self, key: &str) -> Option<&OsStr> {
+        self.vars
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_os_str())
+    }
+
+    /// Points children at a private Secret Service (sets DBUS_SESSION_BUS_ADDRESS).
+    pub fn use_secret_service(&mut self, session: &SecretServiceSession) {
+        self.set_env("DBUS_SESSION_BUS_ADDRESS", session.bus_address());
+    }
+
+    /// Runs every later child under `keyctl session NAME` (the session must outlive its use).
+    pub fn use_keyutils(&mut self, session: &KeyutilsSession) {
+        self.keyutils = Some(session.name().to_owned());
+    }
+
+    /// A command for `program` with exactly this environment, cwd HOME, under keyctl if asked.
+    pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut cmd = match &self.keyutils {
+            Some(name) => {
+                let mut c = Command::new("keyctl");
+                c.arg("session").arg(name).arg(program);
+                c
+            }
+            None => Command::new(program),
+        };
+        cmd.env_clear()
+            .envs(self.vars.iter().map(|(k, v)| (k, v)))
+            .current_dir(self.home());
+        cmd
+    }
+
+    /// Runs `git ARGS` in HOME.
+    pub fn git(&self, args: &[&str]) -> Output {
+        self.git_in(self.home(), args)
+    }
+
+    /// Runs `git ARGS` in `dir`.
+    pub fn git_in(&self, dir: &Path, args: &[&str]) -> Output {
+        Output::run(self.command("git").args(args).current_dir(dir), "")
+    }
+
+    /// Runs the helper binary directly (`git-credential-bitbucket ARGS`) with `stdin` as input.
+    pub fn run_helper(&self, args: &[&str], stdin: &str) -> Output {
+        Output::run(self.command(helper_bin()).args(args), stdin)
+    }
+
+    /// `credential.helper` = `""` then the helper by absolute path with `extra_args`, in the
+    /// global config, written by real git so it reads back exactly as git will use it.
+    pub fn configure_helper(&self, extra_args: &str) {
+        let bin = helper_bin();
+        let bin = bin.to_str().expect("UTF-8 helper path");
+        // git runs a value starting with `/` through the shell as is; a quoted path would not
+        // start with `/`, so it needs the `!` form instead.
+        let quoted = shell_quote(bin);
+        let cmd = if quoted == bin {
+            bin.to_owned()
+        } else {
+            format!("!{quoted}")
+        };
+        self.add_helper(format!("{cmd} {extra_args}").trim_end());
+    }
+
+    /// The way users configure it: `credential.helper = "bitbucket ARGS"`, with the helper's
+    /// directory put first on PATH so `git credential-bitbucket` finds it.
+    pub fn configure_helper_by_name(&mut self, extra_args: &str) {
+        let dir = helper_bin().parent().expect("helper dir").to_owned();
+        let mut path = vec![dir];
+        path.extend(std::env::split_paths(
+            self.env_var("PATH").unwrap_or_default(),
+        ));
+        let joined = std::env::join_paths(path).expect("PATH without ':' in entries");
+        self.set_env("PATH", joined);
+        self.add_helper(format!("bitbucket {extra_args}").trim_end());
+    }
+
+    fn add_helper(&self, value: &str) {
+        self.git(&["config", "--global", "--add", "credential.helper", ""])
+            .assert_success();
+        self.git(&["config", "--global", "--add", "credential.helper", value])
+            .assert_success();
+    }
+
+    /// `credential.useHttpPath = true` in the global config.
+    pub fn use_http_path(&self) {
+        self.git(&["config", "--global", "credential.useHttpPath", "true"])
+            .assert_success();
+    }
+
+    /// Installs the askpass stand-in as GIT_ASKPASS. It records every prompt; it answers
+    /// `Username for …` with `x-bitbucket-api-token-auth` and `Password for …` with `secret`
+    /// (read from a 0600 file), or fails (like a person cancelling) when `secret` is `None`.
+    pub fn set_askpass_answer(&mut self, secret: Option<&str>) {
+        let dir = self.dir.path();
+        let secret_file = dir.join("askpass-secret");
+        let _ = std::fs::remove_file(&secret_file);
+        if let Some(secret) = secret {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&secret_file)
+                .expect("create askpass secret file");
+            writeln!(f, "{secret}").expect("write askpass secret");
+        }
+        let script = dir.join("askpass.sh");
+        let body = format!(
+            "#!/bin/sh\n\
+             # Test stand-in for the person: logs the prompt, answers from a 0600 file.\n\
+             printf '%s\\n' \"$1\" >> {prompts}\n\
+             case \"$1\" in\n\
+             \x20 Username*) echo x-bitbucket-api-token-auth ;;\n\
+             \x20 Password*) [ -f {secret} ] && exec cat {secret}; exit 1 ;;\n\
+             \x20 *) exit 1 ;;\n\
+             esac\n",
+            prompts = shell_quote(dir.join("prompts").to_str().expect("UTF-8")),
+            secret = shell_quote(secret_file.to_str().expect("UTF-8")),
+        );
+        std::fs::write(&script, body).expect("write askpass script");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700))
+            .expect("chmod askpass script");
+        self.set_env("GIT_ASKPASS", &script);
+    }
+
+    /// The prompts git showed so far (its `$1` to askpass: e.g. `Password for 'http://…':`).
+    pub fn prompts(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.path().join("prompts"))
+            .map(|s| s.lines().map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+
+    /// How many times git prompted so far.
+    pub fn prompt_count(&self) -> usize {
+        self.prompts().len()
+    }
+}

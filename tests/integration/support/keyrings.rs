@@ -1,0 +1,41 @@
+//! Private keychains for tests: a Secret Service (gnome-keyring) on a private D-Bus, and named
+//! kernel session keyrings (keyutils).
+//!
+//! Why: the helper keeps tokens in the OS keychain, and tests must show it really does so,
+//! without ever reading or writing the developer's own keychain. Each Secret Service here runs on
+//! its own bus (no service activation, so nothing else can be started on it) with its own HOME;
+//! keyutils tests run their processes under `keyctl session NAME`, a keyring nobody else joins.
+//!
+//! Cleanup: statics are never dropped, so each Secret Service also gets a watchdog: a `sh`
+//! blocked reading a pipe whose only write end this process holds. When this process ends, in
+//! any way, the kernel closes that pipe, and the watchdog kills the daemons (pids listed in a file)
+//! and deletes their directory. A keyutils session keyring lives as long as a holder process
+//! whose stdin we hold the same way.
+
+mod keyutils;
+mod secret_service;
+
+pub use keyutils::KeyutilsSession;
+pub use secret_service::SecretServiceSession;
+
+/// Set this to let tests skip (loudly) when a keychain cannot be started; CI must not set it.
+pub const ALLOW_SKIP_VAR: &str = "GCB_TEST_ALLOW_SKIP";
+
+/// Is `program` an executable on PATH?
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+        .unwrap_or(false)
+}
+
+/// For a keychain that could not start: `true` (after saying so) if skipping is allowed,
+/// otherwise a panic that explains how to allow it.
+#[track_caller]
+pub fn skip_or_panic(what: &str, why: &str) -> bool {
+    if std::env::var_os(ALLOW_SKIP_VAR).is_some_and(|v| !v.is_empty()) {
+        eprintln!("SKIPPED: {what} unavailable ({why}); {ALLOW_SKIP_VAR} is set");
+        true
+    } else {
+        panic!("{what} unavailable: {why} (set {ALLOW_SKIP_VAR}=1 to skip such tests)");
+    }
+}

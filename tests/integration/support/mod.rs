@@ -1,0 +1,39 @@
+//! Support code for the integration tests: a Bitbucket-like server, hermetic git, private
+//! keychains and fake credentials.
+//!
+//! Why a harness at all: the helper is only ever run by git, after Bitbucket has answered, and it
+//! keeps secrets in the OS keychain. Testing it for real means running real git against a server
+//! that answers like Bitbucket Cloud, with keychains that are real but private to the test, and
+//! tokens that are well-formed but fake. Everything is re-exported here so tests write
+//! `use crate::support::*` (or name items) without caring which file they live in.
+//!
+//! - [`server`]: `BitbucketServer`, real `git http-backend` behind Bitbucket Cloud's auth answers
+//!   (with [`http`], the little HTTP/1.1 it needs);
+//! - [`git`]: `TestEnv`, real git in a throw-away HOME with an askpass stand-in that counts prompts;
+//! - [`keyrings`]: private Secret Service (gnome-keyring) and keyutils session keyrings;
+//! - [`tokens`]: well-formed fake API tokens and app passwords.
+//!
+//! Not every test module uses every helper, hence the `dead_code` allowance below.
+#![allow(
+    dead_code,
+    unused_imports,
+    reason = "shared support: each test module uses only part of it"
+)]
+#![allow(
+    clippy::print_stderr,
+    reason = "the harness reports skipped checks and server-side errors on stderr"
+)]
+
+pub mod git;
+pub mod http;
+pub mod keyrings;
+pub mod server;
+pub mod tokens;
+
+pub use git::{Output, TestEnv, helper_bin, shell_quote};
+pub use keyrings::{ALLOW_SKIP_VAR, KeyutilsSession, SecretServiceSession, skip_or_panic};
+pub use server::{
+    APP_PASSWORD_BODY, BitbucketServer, MISSING_SCOPE_BODY, RequestLog, Scope, TOKEN_USERNAME,
+    WWW_AUTHENTICATE,
+};
+pub use tokens::{crc32, fake_api_token, fake_app_password};

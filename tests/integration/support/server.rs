@@ -1,0 +1,397 @@
+//! A Bitbucket-like git server on 127.0.0.1, serving bare repositories through the real
+//! `git http-backend` CGI, with Bitbucket Cloud's authentication answers.
+//!
+//! Why: the helper's job is decided by what Bitbucket answers (see shared/FACTS.md): `401` with
+//! `WWW-Authenticate: Basic realm="Bitbucket.org HTTP"` for missing or bad credentials, `410` for
+//! a legacy app password, `403` for a token that lacks the write scope. Tests must drive real git
+//! against those answers, offline and fast, so this server reproduces them in front of git's own
+//! smart-HTTP implementation. It logs every request (never a password) so tests can check
+//! what git sent and what it was told.
+
+use std::collections::HashMap;
+use std::io::{BufReader, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use super::git::Output;
+use super::http::{self, Request, Response};
+
+/// The username Bitbucket Cloud expects with an API token over git HTTPS.
+pub const TOKEN_USERNAME: &str = "x-bitbucket-api-token-auth";
+/// What Bitbucket answers to a legacy app password (status 410).
+pub const APP_PASSWORD_BODY: &str =
+    "App passwords are deprecated and must be replaced with API tokens.";
+/// What Bitbucket answers to a token lacking a scope (status 403).
+pub const MISSING_SCOPE_BODY: &str = "Your credentials lack one or more required privilege scopes.";
+/// The challenge sent with every 401.
+pub const WWW_AUTHENTICATE: &str = "Basic realm=\"Bitbucket.org HTTP\"";
+
+/// What a granted API token may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// `read:repository:bitbucket`: clone, fetch, pull.
+    Read,
+    /// `read:repository:bitbucket` + `write:repository:bitbucket`: also push.
+    ReadWrite,
+}
+
+/// One request as the server saw and answered it. Never holds a password.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestLog {
+    pub method: String,
+    /// Percent-decoded path, without the query.
+    pub path: String,
+    /// The raw query string (e.g. `service=git-upload-pack`), empty if none.
+    pub query: String,
+    /// The username from HTTP Basic auth, `None` if no (decodable) credentials came.
+    pub username: Option<String>,
+    /// The status the server answered.
+    pub status: u16,
+}
+
+#[derive(Default)]
+struct State {
+    tokens: Mutex<HashMap<String, Scope>>,
+    log: Mutex<Vec<RequestLog>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A running server; dropping it stops the accept loop and deletes its repositories.
+pub struct BitbucketServer {
+    dir: tempfile::TempDir,
+    addr: SocketAddr,
+    state: Arc<State>,
+    stop: Arc<AtomicBool>,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl BitbucketServer {
+    /// Starts a server on an ephemeral port of 127.0.0.1 with no repositories and no tokens.
+    pub fn start() -> BitbucketServer {
+        let dir = tempfile::Builder::new()
+            .prefix("gcb-bitbucket-")
+            .tempdir()
+            .expect("create server tempdir");
+        std::fs::create_dir(dir.path().join("repos")).expect("create repos dir");
+        std::fs::create_dir(dir.path().join("home")).expect("create server home");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local_addr");
+        let state = Arc::new(State::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let ctx = Arc::new(Context {
+            root: dir.path().to_owned(),
+            state: Arc::clone(&state),
+        });
+        let stop2 = Arc::clone(&stop);
+        let accept = thread::Builder::new()
+            .name(format!("bitbucket-{}", addr.port()))
+            .spawn(move || accept_loop(&listener, &stop2, &ctx))
+            .expect("spawn accept thread");
+        BitbucketServer {
+            dir,
+            addr,
+            state,
+            stop,
+            accept: Some(accept),
+        }
+    }
+
+    /// `127.0.0.1:PORT`, as git puts it in the credential `host` attribute.
+    pub fn host(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// `http://127.0.0.1:PORT/` followed by `path` (e.g. `ws/repo.git`).
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}/{}", self.addr, path.trim_start_matches('/'))
+    }
+
+    /// The GIT_PROJECT_ROOT: repositories live at `<root>/<workspace>/<repo>.git`.
+    pub fn repos_root(&self) -> PathBuf {
+        self.dir.path().join("repos")
+    }
+
+    /// Creates `<workspace>/<repo>.git`: bare, one commit on `main` with a README.md, pushes allowed.
+    pub fn create_repo(&self, workspace: &str, repo: &str) {
+        let path = self
+            .repos_root()
+            .join(workspace)
+            .join(format!("{repo}.git"));
+        let p = path.to_str().expect("UTF-8 temp path");
+        let home = self.dir.path().join("home");
+        self.plumbing(&home, &["init", "-q", "--bare", "-b", "main", p], "");
+        self.plumbing(&path, &["config", "http.receivepack", "true"], "");
+        let readme = format!("# {workspace}/{repo}\n\nA test repository.\n");
+        let blob = self.plumbing(&path, &["hash-object", "-w", "--stdin"], &readme);
+        let tree = self.plumbing(
+            &path,
+            &["mktree"],
+            &format!("100644 blob {blob}\tREADME.md\n"),
+        );
+        let commit = self.plumbing(&path, &["commit-tree", &tree, "-m", "Initial commit"], "");
+        self.plumbing(&path, &["update-ref", "refs/heads/main", &commit], "");
+    }
+
+    /// Runs a git plumbing command hermetically; returns trimmed stdout; panics on failure.
+    fn plumbing(&self, dir: &Path, args: &[&str], stdin: &str) -> String {
+        let mut cmd = Command::new("git");
+        cmd.args(args)
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path().join("home"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("LANG", "C")
+            .envs(["AUTHOR", "COMMITTER"].iter().flat_map(|who| {
+                [
+                    (format!("GIT_{who}_NAME"), "Test Server"),
+                    (format!("GIT_{who}_EMAIL"), "server@example.invalid"),
+                    (format!("GIT_{who}_DATE"), "1700000000 +0000"),
+                ]
+            }));
+        let out = Output::run(&mut cmd, stdin);
+        assert!(out.success(), "git {args:?} failed: {out:?}");
+        out.stdout.trim().to_owned()
+    }
+
+    /// Makes `token` a valid API token (with username `x-bitbucket-api-token-auth`) with `scope`.
+    pub fn grant(&self, token: &str, scope: Scope) {
+        lock(&self.state.tokens).insert(token.to_owned(), scope);
+    }
+
+    /// Makes `token` unknown again: it now gets `401`.
+    pub fn revoke(&self, token: &str) {
+        lock(&self.state.tokens).remove(token);
+    }
+
+    /// Every request answered so far, oldest first.
+    pub fn requests(&self) -> Vec<RequestLog> {
+        lock(&self.state.log).clone()
+    }
+
+    /// The requests that presented credentials. git always tries without any first (and gets
+    /// 401), even with credentials in the URL; those anonymous probes are left out here.
+    pub fn authenticated(&self) -> Vec<RequestLog> {
+        let mut log = self.requests();
+        log.retain(|r| r.username.is_some());
+        log
+    }
+
+    /// The statuses answered so far, oldest first (handy in assertions).
+    pub fn statuses(&self) -> Vec<u16> {
+        self.requests().iter().map(|r| r.status).collect()
+    }
+
+    /// The statuses answered to requests that presented credentials, oldest first.
+    pub fn authenticated_statuses(&self) -> Vec<u16> {
+        self.authenticated().iter().map(|r| r.status).collect()
+    }
+
+    /// Forgets the request log (e.g. between the set-up clone and the step under test).
+    pub fn clear_requests(&self) {
+        lock(&self.state.log).clear();
+    }
+}
+
+impl Drop for BitbucketServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the blocking accept() so the loop sees the flag.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        if let Some(handle) = self.accept.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// What the connection threads share.
+struct Context {
+    root: PathBuf,
+    state: Arc<State>,
+}
+
+fn accept_loop(listener: &TcpListener, stop: &AtomicBool, ctx: &Arc<Context>) {
+    for conn in listener.incoming() {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let stream = match conn {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("test server: accept failed: {e}");
+                continue;
+            }
+        };
+        let ctx = Arc::clone(ctx);
+        let spawned = thread::Builder::new()
+            .name("bitbucket-conn".to_owned())
+            .spawn(move || {
+                if let Err(e) = serve(stream, &ctx) {
+                    eprintln!("test server: connection error: {e}");
+                }
+            });
+        if let Err(e) = spawned {
+            eprintln!("test server: cannot spawn a connection thread: {e}");
+        }
+    }
+}
+
+/// Serves one request on one connection.
+fn serve(stream: TcpStream, ctx: &Context) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(30)))?;
+    let mut out = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    let req = match http::read_request(&mut reader, &mut out) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = http::write_response(&mut out, &Response::text(400, "bad request\n"));
+            return Err(e);
+        }
+    };
+    let (username, verdict) = authorize(&req, &lock(&ctx.state.tokens));
+    let resp = match verdict {
+        Some(resp) => resp,
+        None => run_backend(&req, username.as_deref().unwrap_or(""), &ctx.root),
+    };
+    lock(&ctx.state.log).push(RequestLog {
+        method: req.method.clone(),
+        path: req.path.clone(),
+        query: req.query.clone(),
+        username,
+        status: resp.status,
+    });
+    http::write_response(&mut out, &resp)?;
+    let _ = out.shutdown(Shutdown::Write);
+    Ok(())
+}
+
+/// Bitbucket Cloud's rules. Returns the presented username and, if refused, the answer.
+fn authorize(req: &Request, tokens: &HashMap<String, Scope>) -> (Option<String>, Option<Response>) {
+    let unauthorized = || {
+        let mut r = Response::text(401, "Unauthorized\n");
+        r.headers
+            .push(("WWW-Authenticate".to_owned(), WWW_AUTHENTICATE.to_owned()));
+        Some(r)
+    };
+    let creds = req
+        .header("Authorization")
+        .and_then(|v| {
+            let (scheme, rest) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("basic").then_some(rest)
+        })
+        .and_then(|b64| http::decode_base64(b64.trim()))
+        .and_then(|raw| String::from_utf8(raw).ok())
+        .and_then(|s| s.split_once(':').map(|(u, p)| (u.to_owned(), p.to_owned())));
+    let Some((user, password)) = creds else {
+        return (None, unauthorized());
+    };
+    let verdict = if password.starts_with("ATBB") {
+        Some(Response::text(410, APP_PASSWORD_BODY))
+    } else {
+        match tokens.get(&password) {
+            Some(_) if user != TOKEN_USERNAME => unauthorized(),
+            None => unauthorized(),
+            Some(Scope::Read) if is_push(req) => Some(Response::text(403, MISSING_SCOPE_BODY)),
+            Some(_) => None,
+        }
+    };
+    (Some(user), verdict)
+}
+
+/// The requests that `git push` makes: the receive-pack advertisement and the pack upload.
+fn is_push(req: &Request) -> bool {
+    req.path.ends_with("/git-receive-pack")
+        || req
+            .query
+            .split('&')
+            .any(|kv| kv == "service=git-receive-pack")
+}
+
+/// Bitbucket also serves `ws/repo` without `.git`; map it onto the bare repository on disk.
+fn path_info(req_path: &str, root: &Path) -> String {
+    for suffix in [
+        "/info/refs",
+        "/git-upload-pack",
+        "/git-receive-pack",
+        "/HEAD",
+    ] {
+        if let Some(repo) = req_path.strip_suffix(suffix)
+            && !repo.ends_with(".git")
+            && root
+                .join(format!("{}.git", repo.trim_start_matches('/')))
+                .is_dir()
+        {
+            return format!("{repo}.git{suffix}");
+        }
+    }
+    req_path.to_owned()
+}
+
+/// Hands the request to `git http-backend` and turns its CGI output into a response.
+fn run_backend(req: &Request, username: &str, root: &Path) -> Response {
+    let repos = root.join("repos");
+    let mut cmd = Command::new("git");
+    cmd.arg("http-backend")
+        .current_dir(&repos)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        // Not in the CGI spec, but keeps the backend from reading this machine's git config.
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", root.join("home"))
+        .env("GIT_PROJECT_ROOT", &repos)
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env("REQUEST_METHOD", &req.method)
+        .env("PATH_INFO", path_info(&req.path, &repos))
+        .env("QUERY_STRING", &req.query)
+        .env("CONTENT_TYPE", req.header("Content-Type").unwrap_or(""))
+        .env("CONTENT_LENGTH", req.body.len().to_string())
+        .env("REMOTE_USER", username)
+        .env("REMOTE_ADDR", "127.0.0.1")
+        .env("SERVER_PROTOCOL", "HTTP/1.1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(enc) = req.header("Content-Encoding") {
+        cmd.env("HTTP_CONTENT_ENCODING", enc);
+    }
+    if let Some(proto) = req.header("Git-Protocol") {
+        cmd.env("GIT_PROTOCOL", proto);
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return Response::text(500, &format!("cannot run git http-backend: {e}\n")),
+    };
+    // Feed the body from another thread: the backend may answer before reading it all.
+    let stdin = child.stdin.take();
+    let body = req.body.clone();
+    let feeder = thread::spawn(move || {
+        if let Some(mut stdin) = stdin {
+            let _ = stdin.write_all(&body);
+        }
+    });
+    let out = child.wait_with_output();
+    let _ = feeder.join();
+    let out = match out {
+        Ok(o) => o,
+        Err(e) => return Response::text(500, &format!("git http-backend failed: {e}\n")),
+    };
+    if !out.stderr.is_empty() {
+        eprintln!(
+            "test server: git http-backend ({} {}): {}",
+            req.method,
+            req.path,
+            String::from_utf8_lossy(&out.stderr).trim_end()
+        );
+    }
+    http::parse_cgi_output(&out.stdout)
+        .unwrap_or_else(|e| Response::text(500, &format!("bad CGI output: {e}\n")))
+}
