@@ -26,7 +26,6 @@ while [ $# -gt 0 ]; do
 done
 
 say() { printf 'install.sh: %s\n' "$*"; }
-key="credential.https://bitbucket.org.helper"
 
 need_git() {
   command -v git >/dev/null && return
@@ -49,18 +48,13 @@ binary="$root/bin/git-credential-bitbucket"
 
 if $uninstall; then
   need_git
-  if git config "$scope" --get-all "$key" >/dev/null 2>&1; then
-    git config "$scope" --unset-all "$key"
-    say "removed $key from $scope git config"
-  fi
-  if git config "$scope" --get credential.https://bitbucket.org.useHttpPath >/dev/null 2>&1; then
-    git config "$scope" --unset-all credential.https://bitbucket.org.useHttpPath
-    say "removed credential.https://bitbucket.org.useHttpPath from $scope git config"
-  fi
-  if [ -e "$binary" ]; then
+  if [ -x "$binary" ]; then
+    "$binary" teardown "$scope" | sed 's/^/install.sh: /'
     need_cargo
     cargo uninstall --root "$root" git-credential-bitbucket >/dev/null 2>&1 || rm -f "$binary"
     say "removed $binary"
+  else
+    say "$binary is not installed; nothing to undo there"
   fi
   say "stored tokens were left in place; remove them first with 'git-credential-bitbucket logout --all' if you want them gone"
   exit 0
@@ -72,28 +66,16 @@ say "building and installing into $root/bin"
 cargo install --quiet --locked --force --path . --root "$root"
 say "installed $binary"
 
-# Name the helper as `bitbucket` when git will find this binary on PATH, else by its full path.
-helper="bitbucket"
-if [ "$(command -v git-credential-bitbucket 2>/dev/null || true)" != "$binary" ]; then
-  helper="$binary"
-  say "$root/bin is not first on PATH for git-credential-bitbucket; configuring the full path"
-fi
-[ -n "$store" ] && helper="$helper --store $store"
-
-before="$(git config "$scope" --get-all "$key" 2>/dev/null || true)"
-want="$(printf '\n%s' "$helper")"
-if [ "$before" = "$want" ]; then
-  say "git already uses it for https://bitbucket.org ($scope): nothing to change"
-else
-  git config "$scope" --unset-all "$key" 2>/dev/null || true
-  git config "$scope" --add "$key" ""
-  git config "$scope" --add "$key" "$helper"
-  say "set $key = \"\" then \"$helper\" ($scope); other hosts untouched"
-fi
-if [ "$(git config "$scope" --get credential.https://bitbucket.org.useHttpPath 2>/dev/null || true)" != "true" ]; then
-  git config "$scope" credential.https://bitbucket.org.useHttpPath true
-  say "set credential.https://bitbucket.org.useHttpPath = true ($scope), so per-workspace tokens work"
-fi
+# `setup` writes the host-scoped configuration: credential.https://bitbucket.org.helper reset
+# to "" then this helper (by name when git finds it on PATH, else by full path), and
+# useHttpPath=true. It is idempotent and prints what it changed.
+store_args=()
+[ -n "$store" ] && store_args=(--store "$store")
+"$binary" "${store_args[@]}" setup "$scope" | sed 's/^/install.sh: /'
+case ":$PATH:" in
+  *":$root/bin:"*) ;;
+  *) say "note: $root/bin is not on your PATH; git was configured with the full path" ;;
+esac
 say "done. The next git clone/fetch/push to https://bitbucket.org asks once for your API token"
 say "(username: x-bitbucket-api-token-auth); create one with the scope read:repository:bitbucket,"
 say "plus write:repository:bitbucket to push, at https://id.atlassian.com/manage-profile/security/api-tokens"

@@ -11,8 +11,15 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
+use crate::commands::login::LoginArgs;
+use crate::commands::logout::LogoutArgs;
+use crate::commands::migrate::MigrateArgs;
+use crate::commands::setup::ConfigScope;
+use crate::commands::status::StatusArgs;
+use crate::commands::{self, Context};
 use crate::helper::{Helper, Operation};
-use crate::policy::ServedHosts;
+use crate::metadata::Metadata;
+use crate::policy::{Scope, ServedHosts};
 use crate::protocol;
 use crate::store::{DataDir, Keychain, StoreChoice};
 use crate::token::Token;
@@ -58,6 +65,11 @@ pub struct GlobalOptions {
     /// (repeatable). Loopback hosts named here may use plain http (test servers).
     #[arg(long = "host", global = true, value_name = "HOST[:PORT]")]
     pub hosts: Vec<String>,
+
+    /// (internal, for `login --verify`) answer `get` with the token read from this inherited
+    /// file descriptor instead of any store.
+    #[arg(long, global = true, hide = true, value_name = "FD")]
+    pub token_fd: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -68,10 +80,35 @@ pub enum Command {
     Store,
     /// (git) Forget a token Bitbucket rejected.
     Erase,
+    /// Save an API token you paste (or pipe in with --stdin), after checking it.
+    #[command(after_help = LOGIN_EXAMPLES)]
+    Login(LoginArgs),
+    /// Remove stored tokens.
+    Logout(LogoutArgs),
+    /// Show stored tokens (masked), their store, kind and expiry.
+    Status(StatusArgs),
+    /// Configure git to use this helper for bitbucket.org only (idempotent).
+    #[command(after_help = SETUP_EXAMPLES)]
+    Setup(ConfigScope),
+    /// Remove the configuration `setup` wrote.
+    Teardown(ConfigScope),
+    /// Check this machine and repository; every FAIL comes with the command that fixes it.
+    Doctor,
+    /// Move tokens out of remote URLs and ~/.git-credentials into the store.
+    Migrate(MigrateArgs),
     /// Any other operation: ignored, as git's protocol requires.
     #[command(external_subcommand)]
     Unknown(Vec<OsString>),
 }
+
+const LOGIN_EXAMPLES: &str = "Examples:
+  git-credential-bitbucket login --expires 2027-03-31
+  git-credential-bitbucket login --workspace acme --verify https://bitbucket.org/acme/app.git
+  vault read -field=token secret/bitbucket | git-credential-bitbucket login --stdin";
+
+const SETUP_EXAMPLES: &str = "Examples:
+  git-credential-bitbucket setup
+  git-credential-bitbucket --store keyutils setup --system";
 
 impl Cli {
     /// Runs the command. Only this layer sees the process's streams.
@@ -81,13 +118,25 @@ impl Cli {
         stdout: &mut dyn Write,
         stderr: &mut dyn Write,
     ) -> anyhow::Result<ExitCode> {
+        let hosts = ServedHosts::new(&self.options.hosts).map_err(anyhow::Error::msg)?;
         let operation = match self.command {
             Command::Get => Operation::Get,
             Command::Store => Operation::Store,
             Command::Erase => Operation::Erase,
             Command::Unknown(_) => return Ok(ExitCode::SUCCESS),
+            command => {
+                let mut ctx = Context {
+                    store: self.options.store,
+                    extra_hosts: self.options.hosts,
+                    hosts,
+                    data_dir: DataDir::for_user(),
+                    stdin,
+                    out: stdout,
+                    err: stderr,
+                };
+                return run_command(&mut ctx, command);
+            }
         };
-        let hosts = ServedHosts::new(&self.options.hosts).map_err(anyhow::Error::msg)?;
         let request = match protocol::decode(stdin) {
             Ok(request) => request,
             Err(e) => {
@@ -95,12 +144,22 @@ impl Cli {
                 return Ok(ExitCode::SUCCESS);
             }
         };
+        if let Some(fd) = self.options.token_fd {
+            if let Some(response) = answer_from_fd(fd, operation, &request, &hosts) {
+                response.encode(stdout).context("could not answer git")?;
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
         let choice = self.options.store;
-        let open_store = || Keychain::open(choice, DataDir::for_user().as_ref());
+        let data_dir = DataDir::for_user();
+        let open_store = || Keychain::open(choice, data_dir.as_ref());
+        let metadata = data_dir.as_ref().map(|dir| Metadata::in_dir(&dir.0));
         let helper = Helper {
             hosts: &hosts,
             env_token: env_token(),
             open_store: &open_store,
+            metadata: metadata.as_ref(),
+            now: crate::dates::now(),
         };
         let outcome = helper.run(operation, &request);
         for line in &outcome.notes {
@@ -111,6 +170,44 @@ impl Cli {
         }
         Ok(ExitCode::SUCCESS)
     }
+}
+
+fn run_command(ctx: &mut Context, command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Login(args) => commands::login::run(ctx, &args),
+        Command::Logout(args) => commands::logout::run(ctx, &args),
+        Command::Status(args) => commands::status::run(ctx, &args),
+        Command::Setup(scope) => commands::setup::run_setup(ctx, &scope),
+        Command::Teardown(scope) => commands::setup::run_teardown(ctx, &scope),
+        Command::Doctor => commands::doctor::run(ctx),
+        Command::Migrate(args) => commands::migrate::run(ctx, &args),
+        Command::Get | Command::Store | Command::Erase | Command::Unknown(_) => {
+            unreachable!("protocol operations are handled by Cli::run")
+        }
+    }
+}
+
+/// `login --verify`: git asks us, and we answer with the token from the pipe `login` made —
+/// for a served host and `get` only.
+fn answer_from_fd(
+    fd: u32,
+    operation: Operation,
+    request: &protocol::Request,
+    hosts: &ServedHosts,
+) -> Option<protocol::Response> {
+    if operation != Operation::Get {
+        return None;
+    }
+    let Scope::Served(_) = hosts.scope(request.protocol.as_deref(), request.host.as_deref()) else {
+        return None;
+    };
+    let mut file = std::fs::File::open(format!("/dev/fd/{fd}")).ok()?;
+    let token = crate::terminal::read_secret_from(&mut file).ok()??;
+    Some(protocol::Response {
+        username: Some(crate::policy::API_TOKEN_USERNAME.to_owned()),
+        password: Some(token),
+        ..protocol::Response::default()
+    })
 }
 
 /// `BITBUCKET_API_TOKEN`, trimmed (CI secrets often end in a newline); empty means unset.

@@ -3,6 +3,8 @@
 //! back the response to write (if any) and notes for stderr. The store is opened only once a
 //! request is known to be for a served host, so other hosts cost nothing.
 
+use crate::dates::{self, SECONDS_PER_DAY};
+use crate::metadata::{EntryFacts, Metadata, WARN_DAYS};
 use crate::policy::{
     API_TOKEN_USERNAME, HOW_TO_CREATE_A_TOKEN, HostKey, Scope, ServedHosts, TokenKind, workspace_of,
 };
@@ -31,6 +33,10 @@ pub struct Helper<'a> {
     /// `BITBUCKET_API_TOKEN`, for CI: used before any store, never written anywhere.
     pub env_token: Option<Token>,
     pub open_store: &'a dyn Fn() -> Result<Keychain, StoreError>,
+    /// Non-secret facts per entry (expiry); `None` when there is no data directory.
+    pub metadata: Option<&'a Metadata>,
+    /// The current time in Unix seconds (a parameter so tests can move it).
+    pub now: u64,
 }
 
 /// The entries a request may use, most specific first.
@@ -100,10 +106,60 @@ impl Helper<'_> {
                 .notes
                 .push(format!("{e}; git will ask for the token instead")),
             Ok(keychain) => {
-                response.password = first_usable_token(&keychain, keys, &mut outcome.notes);
+                if let Some((key, token)) = first_usable_token(&keychain, keys, &mut outcome.notes)
+                {
+                    let facts = self.facts_for(&keychain, &key, &token);
+                    let expiry = facts.as_ref().and_then(|f| f.expires_at);
+                    if self.still_valid(&keychain, &key, facts.as_ref(), &mut outcome.notes) {
+                        response.password = Some(token);
+                        response.password_expiry_utc = expiry;
+                    }
+                }
             }
         }
         outcome.response = Some(response);
+    }
+
+    /// The metadata recorded for exactly this token, if any.
+    fn facts_for(&self, keychain: &Keychain, key: &EntryKey, token: &Token) -> Option<EntryFacts> {
+        self.metadata?
+            .get(keychain.backend(), key)
+            .filter(|facts| facts.describes(token))
+    }
+
+    /// False for an expired token (never handed out: git prompts for a new one). Warns when
+    /// the expiry is near, at most once a day per entry.
+    fn still_valid(
+        &self,
+        keychain: &Keychain,
+        key: &EntryKey,
+        facts: Option<&EntryFacts>,
+        notes: &mut Vec<String>,
+    ) -> bool {
+        let Some(facts) = facts else { return true };
+        let Some(expires) = facts.expires_at else {
+            return true;
+        };
+        let days_left = dates::days_until(expires, self.now);
+        let date = dates::format_date(expires);
+        if self.now >= expires {
+            notes.push(format!(
+                "the token for {key} expired on {date}; git will ask for a new one.\n\
+                 {HOW_TO_CREATE_A_TOKEN}"
+            ));
+            return false;
+        }
+        let today = self.now / SECONDS_PER_DAY;
+        if days_left <= WARN_DAYS && facts.warned_day != Some(today) {
+            notes.push(format!(
+                "the token for {key} expires on {date} ({days_left} days left). Create a new \
+                 one and run `git-credential-bitbucket login --expires YYYY-MM-DD`."
+            ));
+            if let Some(metadata) = self.metadata {
+                let _ = metadata.mark_warned(keychain.backend(), key, self.now);
+            }
+        }
+        true
     }
 
     /// The CI token, unless it is a kind Bitbucket will not take.
@@ -142,8 +198,10 @@ impl Helper<'_> {
                 return;
             }
         };
-        if let Err(e) = store_unless_unchanged(&keychain, keys, password, &mut outcome.notes) {
-            outcome.notes.push(format!("the token was not saved: {e}"));
+        match store_unless_unchanged(&keychain, keys, password, &mut outcome.notes) {
+            Ok(Some(key)) => self.record_facts(&keychain, &key, password, &mut outcome.notes),
+            Ok(None) => {}
+            Err(e) => outcome.notes.push(format!("the token was not saved: {e}")),
         }
     }
 
@@ -167,13 +225,36 @@ impl Helper<'_> {
             }
         };
         match erase_matching(&keychain, keys, password) {
-            Ok(Some(key)) => outcome.notes.push(format!(
-                "Bitbucket rejected the token for {key}; it was removed from the {} store. \
+            Ok(Some(key)) => {
+                if let Some(metadata) = self.metadata {
+                    let _ = metadata.remove(keychain.backend(), &key);
+                }
+                outcome.notes.push(format!(
+                    "Bitbucket rejected the token for {key}; it was removed from the {} store. \
                  {WHAT_TO_CHECK} git will ask for a token next time.",
-                keychain.backend().name()
-            )),
+                    keychain.backend().name()
+                ));
+            }
             Ok(None) => {}
             Err(e) => outcome.notes.push(format!("nothing was removed: {e}")),
+        }
+    }
+}
+
+impl Helper<'_> {
+    /// A new token's facts: saved now, expiry unknown until the user tells us.
+    fn record_facts(
+        &self,
+        keychain: &Keychain,
+        key: &EntryKey,
+        token: &Token,
+        notes: &mut Vec<String>,
+    ) {
+        let Some(metadata) = self.metadata else {
+            return;
+        };
+        if let Err(e) = metadata.record(keychain.backend(), key, &EntryFacts::new(token, None)) {
+            notes.push(format!("the token was saved, but not its date: {e}"));
         }
     }
 }
@@ -183,12 +264,16 @@ read:repository:bitbucket scope (and write:repository:bitbucket to push), that y
 can access this repository, and that it was pasted whole.";
 
 /// The first stored token that Bitbucket could accept, workspace entry first.
-fn first_usable_token(keychain: &Keychain, keys: &Keys, notes: &mut Vec<String>) -> Option<Token> {
+fn first_usable_token(
+    keychain: &Keychain,
+    keys: &Keys,
+    notes: &mut Vec<String>,
+) -> Option<(EntryKey, Token)> {
     for key in keys.in_lookup_order() {
         match keychain.get(key) {
             Ok(None) => {}
             Ok(Some(token)) => match TokenKind::of(token.expose()).refusal() {
-                None => return Some(token),
+                None => return Some((key.clone(), token)),
                 Some(why) => notes.push(format!(
                     "the secret stored for {key} is not used: {why}\n{HOW_TO_CREATE_A_TOKEN}"
                 )),
@@ -204,12 +289,13 @@ fn first_usable_token(keychain: &Keychain, keys: &Keys, notes: &mut Vec<String>)
 
 /// Saves under the key `get` reads first: an existing workspace entry, else the host entry.
 /// Writes nothing when that entry already holds this token (git stores after every success).
+/// Returns the key written, if any.
 fn store_unless_unchanged(
     keychain: &Keychain,
     keys: &Keys,
     password: &Token,
     notes: &mut Vec<String>,
-) -> Result<(), StoreError> {
+) -> Result<Option<EntryKey>, StoreError> {
     let workspace_entry = match &keys.workspace {
         Some(workspace) => keychain
             .get(workspace)?
@@ -221,7 +307,7 @@ fn store_unless_unchanged(
         None => (&keys.host, keychain.get(&keys.host)?),
     };
     if existing.is_some_and(|e| e.constant_time_eq(password)) {
-        return Ok(());
+        return Ok(None);
     }
     keychain.set(key, password)?;
     match keychain.backend() {
@@ -229,7 +315,7 @@ fn store_unless_unchanged(
         Backend::File => notes.push(crate::store::file::PLAINTEXT_WARNING.to_owned()),
         _ => {}
     }
-    Ok(())
+    Ok(Some(key.clone()))
 }
 
 /// With the rejected password: removes every entry holding exactly that token, so a token

@@ -5,6 +5,7 @@ use std::cell::Cell;
 use std::sync::Arc;
 
 use super::*;
+use crate::metadata::EntryFacts;
 use crate::protocol::decode;
 use crate::store::memory;
 
@@ -20,6 +21,8 @@ struct Fixture {
     hosts: ServedHosts,
     opened: Cell<usize>,
     broken: bool,
+    metadata: Metadata,
+    now: Cell<u64>,
 }
 
 impl Fixture {
@@ -29,6 +32,8 @@ impl Fixture {
             hosts: ServedHosts::new(&["127.0.0.1:8080".into()]).unwrap(),
             opened: Cell::new(0),
             broken: false,
+            metadata: Metadata::with_backing(Box::new(memory::MemoryBacking::default())),
+            now: Cell::new(NOW),
         }
     }
 
@@ -52,6 +57,8 @@ impl Fixture {
             hosts: &self.hosts,
             env_token: env.map(|t| Token::new(t.into())),
             open_store: &open,
+            metadata: Some(&self.metadata),
+            now: self.now.get(),
         };
         helper.run(op, &decode(input.as_bytes()).unwrap())
     }
@@ -97,6 +104,8 @@ fn answer(outcome: &Outcome) -> (Option<String>, Option<String>) {
         response.password.as_ref().map(|t| t.expose().to_owned()),
     )
 }
+
+const NOW: u64 = 1_795_000_000;
 
 const GET_BITBUCKET: &str = "protocol=https\nhost=bitbucket.org\n";
 
@@ -379,4 +388,93 @@ fn a_broken_store_never_fails_the_operation() {
         &format!("{GET_BITBUCKET}password={}\n", api_token("a")),
     );
     assert!(outcome.notes[0].contains("nothing was removed"));
+}
+
+fn host_key() -> EntryKey {
+    EntryKey::host(HostKey::parse("bitbucket.org").unwrap())
+}
+
+impl Fixture {
+    fn expire_in(&self, token: &str, seconds_from_now: i64) {
+        let facts = EntryFacts::new(
+            &Token::new(token.into()),
+            Some((NOW as i64 + seconds_from_now) as u64),
+        );
+        self.metadata
+            .record(Backend::Memory, &host_key(), &facts)
+            .unwrap();
+    }
+}
+
+const DAY: i64 = 86_400;
+
+#[test]
+fn a_known_expiry_is_sent_to_git_as_password_expiry_utc() {
+    let fx = Fixture::new();
+    fx.put("bitbucket.org", &api_token("a"));
+    fx.expire_in(&api_token("a"), 100 * DAY);
+    let outcome = fx.run(Operation::Get, GET_BITBUCKET);
+    let response = outcome.response.unwrap();
+    assert_eq!(response.password.unwrap().expose(), api_token("a"));
+    assert_eq!(response.password_expiry_utc, Some(NOW + 100 * DAY as u64));
+    assert!(outcome.notes.is_empty());
+}
+
+#[test]
+fn an_expired_token_is_never_handed_out_and_git_prompts() {
+    let fx = Fixture::new();
+    fx.put("bitbucket.org", &api_token("a"));
+    fx.expire_in(&api_token("a"), -1);
+    let outcome = fx.run(Operation::Get, GET_BITBUCKET);
+    assert_eq!(answer(&outcome), (Some(API_TOKEN_USERNAME.into()), None));
+    assert!(
+        outcome.notes[0].contains("expired on"),
+        "{:?}",
+        outcome.notes
+    );
+    // positive control: one second earlier it was handed out
+    fx.now.set(NOW - 2);
+    assert_eq!(
+        answer(&fx.run(Operation::Get, GET_BITBUCKET)).1,
+        Some(api_token("a"))
+    );
+}
+
+#[test]
+fn a_near_expiry_warns_at_most_once_a_day() {
+    let fx = Fixture::new();
+    fx.put("bitbucket.org", &api_token("a"));
+    fx.expire_in(&api_token("a"), 10 * DAY);
+    let notes = |fx: &Fixture| fx.run(Operation::Get, GET_BITBUCKET).notes;
+    assert!(notes(&fx)[0].contains("10 days left"));
+    assert!(notes(&fx).is_empty(), "not twice the same day");
+    fx.now.set(NOW + DAY as u64);
+    assert!(notes(&fx)[0].contains("9 days left"));
+}
+
+#[test]
+fn expiry_recorded_for_another_token_is_ignored() {
+    let fx = Fixture::new();
+    fx.put("bitbucket.org", &api_token("new"));
+    fx.expire_in(&api_token("old"), -DAY);
+    let outcome = fx.run(Operation::Get, GET_BITBUCKET);
+    assert_eq!(answer(&outcome).1, Some(api_token("new")));
+    assert_eq!(outcome.response.unwrap().password_expiry_utc, None);
+}
+
+#[test]
+fn store_records_when_a_new_token_was_saved_and_erase_forgets_it() {
+    let fx = Fixture::new();
+    fx.run(
+        Operation::Store,
+        &format!("{GET_BITBUCKET}password={}\n", api_token("a")),
+    );
+    let facts = fx.metadata.get(Backend::Memory, &host_key()).unwrap();
+    assert_eq!((facts.kind.as_str(), facts.expires_at), ("api-token", None));
+    assert!(facts.describes(&Token::new(api_token("a"))));
+    fx.run(
+        Operation::Erase,
+        &format!("{GET_BITBUCKET}password={}\n", api_token("a")),
+    );
+    assert_eq!(fx.metadata.get(Backend::Memory, &host_key()), None);
 }

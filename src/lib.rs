@@ -6,8 +6,13 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod commands;
+pub mod dates;
+pub mod git;
 pub mod helper;
+pub mod metadata;
 pub mod policy;
 pub mod protocol;
 pub mod store;
+pub mod terminal;
 pub mod token;

@@ -166,7 +166,7 @@ impl TokenKind {
     pub fn label(self) -> &'static str {
         match self {
             TokenKind::ApiToken => "api-token",
-            TokenKind::ApiTokenBadChecksum => "api-token (bad checksum)",
+            TokenKind::ApiTokenBadChecksum => "api-token-bad-checksum",
             TokenKind::AppPassword => "app-password",
             TokenKind::AccessToken => "access-token",
             TokenKind::DataCenterToken => "data-center-token",

@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 
 use super::map_store::{Backing, MapStore, SecretMap};
 
-const HEADER: &str =
+const TOKENS_HEADER: &str =
     "# git-credential-bitbucket tokens: plaintext, keep this file private (0600)\n";
 
 /// The warning shown whenever a token is written here.
@@ -25,13 +25,25 @@ pub const PLAINTEXT_WARNING: &str = "the token was saved in a plaintext file (--
 readable by anyone who can read your files as you or as root. Prefer the system keychain \
 where there is one.";
 
+/// A map kept in one file; the token store and the metadata file (non-secret) both use it.
 pub struct FileBacking {
     dir: PathBuf,
+    name: &'static str,
+    header: &'static str,
 }
 
 impl FileBacking {
+    /// The map in `dir/name`, whose first line is `header` (a `#` comment).
+    pub fn new(dir: &Path, name: &'static str, header: &'static str) -> Self {
+        Self {
+            dir: dir.to_owned(),
+            name,
+            header,
+        }
+    }
+
     pub fn path(&self) -> PathBuf {
-        self.dir.join("tokens")
+        self.dir.join(self.name)
     }
 
     fn lock(&self) -> Result<File> {
@@ -41,7 +53,7 @@ impl FileBacking {
             .write(true)
             .create(true)
             .truncate(false)
-            .open(self.dir.join("tokens.lock"))
+            .open(self.dir.join(format!("{}.lock", self.name)))
             .map_err(platform)?;
         lock.lock().map_err(platform)?;
         Ok(lock)
@@ -49,7 +61,7 @@ impl FileBacking {
 
     fn write(&self, map: &SecretMap) -> Result<()> {
         let mut text = Zeroizing::new(Vec::with_capacity(4096));
-        text.extend_from_slice(HEADER.as_bytes());
+        text.extend_from_slice(self.header.as_bytes());
         for ((service, user), secret) in map {
             for field in [service.as_bytes(), user.as_bytes(), secret.as_slice()] {
                 if field.iter().any(|b| matches!(b, b'\t' | b'\n' | b'\r' | 0)) {
@@ -66,7 +78,9 @@ impl FileBacking {
             text.extend_from_slice(secret);
             text.push(b'\n');
         }
-        let temporary = self.dir.join(format!("tokens.tmp.{}", std::process::id()));
+        let temporary = self
+            .dir
+            .join(format!("{}.tmp.{}", self.name, std::process::id()));
         let written = write_synced(&temporary, &text)
             .and_then(|()| fs::rename(&temporary, self.path()))
             .and_then(|()| sync_dir(&self.dir));
@@ -184,9 +198,7 @@ pub struct FileStore;
 impl FileStore {
     #[allow(clippy::new_ret_no_self)]
     pub fn new(dir: &Path) -> Arc<MapStore<FileBacking>> {
-        MapStore::new(FileBacking {
-            dir: dir.to_owned(),
-        })
+        MapStore::new(FileBacking::new(dir, "tokens", TOKENS_HEADER))
     }
 }
 

@@ -1,5 +1,6 @@
 //! Integration tests: the real binary, driven by real git, against a Bitbucket-like server.
 mod boundaries;
+mod commands;
 mod flows;
 mod rig;
 mod server_smoke;

@@ -136,6 +136,27 @@ impl Rig {
         out
     }
 
+    /// Runs a command for people (`login`, `status`…) with the rig's options.
+    pub fn cli(&self, args: &[&str], stdin: &str) -> Output {
+        let mut all = self.helper_args();
+        all.extend(args.iter().map(|a| (*a).to_owned()));
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        let out = self.env.run_helper(&all, stdin);
+        self.assert_no_leak(&out, false);
+        out
+    }
+
+    /// The same, in the clone's directory (for `doctor` and `migrate`).
+    pub fn cli_in_clone(&self, args: &[&str]) -> Output {
+        let mut all = self.helper_args();
+        all.extend(args.iter().map(|a| (*a).to_owned()));
+        let mut cmd = self.env.command(crate::support::helper_bin());
+        cmd.args(&all).current_dir(self.clone_dir());
+        let out = Output::run(&mut cmd, "");
+        self.assert_no_leak(&out, false);
+        out
+    }
+
     /// The request git sends for this server, plus `extra` lines.
     pub fn request(&self, extra: &str) -> String {
         format!("protocol=http\nhost={}\n{extra}\n", self.server.host())

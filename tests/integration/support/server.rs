@@ -38,6 +38,8 @@ pub enum Scope {
     Read,
     /// `read:repository:bitbucket` + `write:repository:bitbucket`: also push.
     ReadWrite,
+    /// A valid token with neither repository scope (e.g. made for another product): 403.
+    NoRepository,
 }
 
 /// One request as the server saw and answered it. Never holds a password.
@@ -301,6 +303,7 @@ fn authorize(req: &Request, tokens: &HashMap<String, Scope>) -> (Option<String>,
             Some(_) if user != TOKEN_USERNAME => unauthorized(),
             None => unauthorized(),
             Some(Scope::Read) if is_push(req) => Some(Response::text(403, MISSING_SCOPE_BODY)),
+            Some(Scope::NoRepository) => Some(Response::text(403, MISSING_SCOPE_BODY)),
             Some(_) => None,
         }
     };

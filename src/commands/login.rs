@@ -1,0 +1,129 @@
+//! `login`: save a token a person pastes (or a script pipes in), after checking it offline —
+//! and, with `--verify`, against a repository — so a refused or mistyped token never replaces
+//! the one that works.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use super::Context;
+use super::verify::{self, Verdict};
+use crate::dates;
+use crate::metadata::EntryFacts;
+use crate::policy::TokenKind;
+use crate::store::{Backend, EntryKey};
+use crate::terminal;
+
+#[derive(Debug, clap::Args)]
+pub struct LoginArgs {
+    /// Save the token for this workspace only (the first path segment of its URLs).
+    #[arg(long, value_name = "WORKSPACE")]
+    pub workspace: Option<String>,
+    /// When the token expires, as chosen when it was created (Atlassian allows up to a year).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub expires: Option<String>,
+    /// Read the token from stdin instead of the terminal (for scripts).
+    #[arg(long)]
+    pub stdin: bool,
+    /// Check the token against this repository (git ls-remote) before saving it.
+    #[arg(long, value_name = "URL")]
+    pub verify: Option<String>,
+}
+
+pub fn run(ctx: &mut Context, args: &LoginArgs) -> anyhow::Result<ExitCode> {
+    let expires_at = match &args.expires {
+        None => None,
+        Some(text) => Some(parse_expiry(text)?),
+    };
+    let host = match &args.verify {
+        Some(url) => Some(verify::host_of(url, &ctx.hosts)?),
+        None => None,
+    };
+    let token = if args.stdin {
+        terminal::read_secret_from(&mut ctx.stdin).context("cannot read the token from stdin")?
+    } else {
+        terminal::prompt_secret("Bitbucket API token (input hidden): ")
+            .context("cannot read the token")?
+    };
+    let Some(token) = token else {
+        anyhow::bail!("no token given; nothing was changed");
+    };
+
+    let kind = TokenKind::of(token.expose());
+    if let Some(why) = kind.refusal() {
+        anyhow::bail!("{why}\n{}", crate::policy::HOW_TO_CREATE_A_TOKEN);
+    }
+    match kind {
+        TokenKind::ApiTokenBadChecksum => anyhow::bail!(
+            "this API token looks truncated or mistyped: its last 8 characters are not the \
+             checksum of the rest. Copy it again from the page where you created it. Nothing \
+             was changed."
+        ),
+        TokenKind::Unknown => ctx.warn(
+            "this does not look like a Bitbucket API token (they start with ATATT); saving it \
+             anyway",
+        ),
+        _ => {}
+    }
+
+    if let Some(url) = &args.verify {
+        let verdict = verify::verify(url, &token, &ctx.extra_hosts)?;
+        if verdict != Verdict::Accepted {
+            anyhow::bail!("{}\nNothing was changed.", verdict.explain(url));
+        }
+        ctx.say(verdict.explain(url));
+    }
+
+    let mut key = ctx.entry_key(args.workspace.as_deref())?;
+    if let Some(host) = host {
+        key.host = host;
+    }
+    let keychain = ctx.keychain()?;
+    keychain.set(&key, &token)?;
+    let read_back = keychain.get(&key)?;
+    if !read_back.is_some_and(|stored| stored.constant_time_eq(&token)) {
+        anyhow::bail!(
+            "the {} store did not keep the token",
+            keychain.backend().name()
+        );
+    }
+    let facts = EntryFacts::new(&token, expires_at);
+    if let Some(metadata) = ctx.metadata() {
+        if let Err(e) = metadata.record(keychain.backend(), &key, &facts) {
+            ctx.warn(format!("the token was saved, but not its dates: {e}"));
+        }
+    }
+    ctx.say(summary(&key, keychain.backend(), &facts));
+    match keychain.backend() {
+        Backend::Keyutils => ctx.warn(crate::store::keyutils_note()),
+        Backend::File => ctx.warn(crate::store::file::PLAINTEXT_WARNING),
+        _ => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `YYYY-MM-DD` in the future; a date past a year ahead is accepted with a warning by `run`.
+fn parse_expiry(text: &str) -> anyhow::Result<u64> {
+    let at = dates::parse_date(text)
+        .with_context(|| format!("--expires {text:?} is not a date like 2027-01-31"))?;
+    if at <= dates::now() {
+        anyhow::bail!("--expires {text} has already passed: that token no longer works");
+    }
+    Ok(at)
+}
+
+fn summary(key: &EntryKey, backend: Backend, facts: &EntryFacts) -> String {
+    let expiry = match facts.expires_at {
+        Some(at) => format!(
+            ", expires {} ({} days left)",
+            dates::format_date(at),
+            dates::days_until(at, dates::now())
+        ),
+        None => ", expiry unknown (record it with --expires)".to_owned(),
+    };
+    format!(
+        "Saved {} for {key} in the {} store{expiry}.",
+        facts.fingerprint,
+        backend.name()
+    )
+}

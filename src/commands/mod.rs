@@ -1,0 +1,84 @@
+//! Commands for people (and provisioning scripts): one file per command. Each takes the same
+//! `--store` and `--host` options as the protocol operations, writes its report to the given
+//! writers, and never prints more of a token than its masked fingerprint.
+
+pub mod doctor;
+pub mod login;
+pub mod logout;
+pub mod migrate;
+mod scan;
+pub mod setup;
+pub mod status;
+pub mod verify;
+
+use std::io::{BufRead, Write};
+
+use anyhow::Context as _;
+
+use crate::metadata::Metadata;
+use crate::policy::{BITBUCKET_HOST, HostKey, ServedHosts};
+use crate::store::{DataDir, EntryKey, Keychain, StoreChoice};
+
+/// What every command gets: the options, the user's data directory and the streams.
+pub struct Context<'a> {
+    pub store: StoreChoice,
+    pub extra_hosts: Vec<String>,
+    pub hosts: ServedHosts,
+    pub data_dir: Option<DataDir>,
+    pub stdin: &'a mut dyn BufRead,
+    pub out: &'a mut dyn Write,
+    pub err: &'a mut dyn Write,
+}
+
+impl Context<'_> {
+    /// Opens the chosen store, with an error that says what to do.
+    pub fn keychain(&self) -> anyhow::Result<Keychain> {
+        Keychain::open(self.store, self.data_dir.as_ref())
+            .context("cannot open the token store (choose another with --store)")
+    }
+
+    pub fn metadata(&self) -> Option<Metadata> {
+        self.data_dir.as_ref().map(|dir| Metadata::in_dir(&dir.0))
+    }
+
+    /// The host a command acts on: the only `--host` given, else bitbucket.org.
+    pub fn default_host(&self) -> HostKey {
+        match self.extra_hosts.as_slice() {
+            [only] => HostKey::parse(only),
+            _ => None,
+        }
+        .or_else(|| HostKey::parse(BITBUCKET_HOST))
+        .expect("bitbucket.org is a valid host")
+    }
+
+    /// Every served host: bitbucket.org and each `--host`.
+    pub fn served_hosts(&self) -> Vec<HostKey> {
+        std::iter::once(BITBUCKET_HOST)
+            .chain(self.extra_hosts.iter().map(String::as_str))
+            .filter_map(HostKey::parse)
+            .collect()
+    }
+
+    /// The entry for `workspace` (lower-cased) on the default host, or the host entry.
+    pub fn entry_key(&self, workspace: Option<&str>) -> anyhow::Result<EntryKey> {
+        let host = self.default_host();
+        match workspace {
+            None => Ok(EntryKey::host(host)),
+            Some(ws) => {
+                let ws = crate::policy::workspace_of(Some(ws))
+                    .with_context(|| format!("{ws:?} is not a workspace slug"))?;
+                Ok(EntryKey::workspace(host, ws))
+            }
+        }
+    }
+
+    /// A line for the person, on stdout.
+    pub fn say(&mut self, line: impl AsRef<str>) {
+        let _ = writeln!(self.out, "{}", line.as_ref());
+    }
+
+    /// A warning, on stderr with the program's prefix.
+    pub fn warn(&mut self, message: impl AsRef<str>) {
+        crate::cli::note(self.err, message.as_ref());
+    }
+}

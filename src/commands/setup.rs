@@ -1,0 +1,160 @@
+//! `setup` / `teardown`: the host-scoped git configuration this helper needs.
+//!
+//! For `https://bitbucket.org` (and each `--host`), `credential.<url>.helper` is first reset to
+//! empty — so helpers configured earlier, which may still hold an app password, are not asked
+//! for Bitbucket — then set to this helper; `useHttpPath=true` lets workspace tokens work.
+//! Other hosts are untouched. Both commands are idempotent and say what they changed.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use super::Context;
+use super::verify::shell_quote;
+use crate::git;
+use crate::policy::HostKey;
+use crate::store::StoreChoice;
+
+/// Which git configuration file to change.
+#[derive(Debug, Clone, clap::Args)]
+#[group(multiple = false)]
+pub struct ConfigScope {
+    /// The user's configuration (~/.gitconfig); the default.
+    #[arg(long)]
+    pub global: bool,
+    /// The system configuration (/etc/gitconfig); needs root.
+    #[arg(long)]
+    pub system: bool,
+    /// A configuration file of your choice.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+impl ConfigScope {
+    fn git_args(&self) -> Vec<String> {
+        match (&self.file, self.system) {
+            (Some(file), _) => vec!["--file".into(), file.to_string_lossy().into_owned()],
+            (None, true) => vec!["--system".into()],
+            (None, false) => vec!["--global".into()],
+        }
+    }
+}
+
+/// The URL git matches for a served host: http for loopback test servers, else https.
+fn scope_url(host: &HostKey) -> String {
+    let scheme = if host.as_str() != crate::policy::BITBUCKET_HOST && host.is_loopback() {
+        "http"
+    } else {
+        "https"
+    };
+    format!("{scheme}://{}", host.as_str())
+}
+
+/// How git should run this helper: `bitbucket` when git will find this very binary on PATH,
+/// else its full path; then the options chosen now.
+pub fn helper_command(store: StoreChoice, extra_hosts: &[String]) -> anyhow::Result<String> {
+    let exe = std::env::current_exe().context("cannot find this program")?;
+    let exe = exe.canonicalize().unwrap_or(exe);
+    let on_path = std::env::var_os("PATH")
+        .map(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join("git-credential-bitbucket"))
+                .find(|candidate| candidate.is_file())
+                .and_then(|found| found.canonicalize().ok())
+                .is_some_and(|found| found == exe)
+        })
+        .unwrap_or(false);
+    let mut command = if on_path {
+        "bitbucket".to_owned()
+    } else {
+        let path = exe.to_string_lossy();
+        let quoted = shell_quote(&path);
+        if quoted == path {
+            quoted
+        } else {
+            format!("!{quoted}")
+        }
+    };
+    if store != StoreChoice::Auto {
+        let name = clap::ValueEnum::to_possible_value(&store)
+            .map(|v| v.get_name().to_owned())
+            .unwrap_or_default();
+        command.push_str(&format!(" --store {name}"));
+    }
+    for host in extra_hosts {
+        command.push_str(&format!(" --host {}", shell_quote(host)));
+    }
+    Ok(command)
+}
+
+pub fn run_setup(ctx: &mut Context, scope: &ConfigScope) -> anyhow::Result<ExitCode> {
+    let scope_args = scope.git_args();
+    let helper = helper_command(ctx.store, &ctx.extra_hosts)?;
+    for host in ctx.served_hosts() {
+        let url = scope_url(&host);
+        let helper_key = format!("credential.{url}.helper");
+        let wanted = vec![String::new(), helper.clone()];
+        let current = git::config_get_all(&scope_args, &helper_key)?;
+        if current == wanted {
+            ctx.say(format!("unchanged: {helper_key} = \"\", \"{helper}\""));
+        } else {
+            config(&scope_args, &["--unset-all", &helper_key], true)?;
+            config(&scope_args, &["--add", &helper_key, ""], false)?;
+            config(&scope_args, &["--add", &helper_key, &helper], false)?;
+            // Earlier values are not printed: helper strings sometimes embed a secret.
+            ctx.say(format!(
+                "set {helper_key} = \"\", \"{helper}\" (replacing {} earlier value(s))",
+                current.len()
+            ));
+        }
+        let path_key = format!("credential.{url}.useHttpPath");
+        if git::config_get_all(&scope_args, &path_key)? == ["true"] {
+            ctx.say(format!("unchanged: {path_key} = true"));
+        } else {
+            config(&scope_args, &["--unset-all", &path_key], true)?;
+            config(&scope_args, &[&path_key, "true"], false)?;
+            ctx.say(format!("set {path_key} = true"));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run_teardown(ctx: &mut Context, scope: &ConfigScope) -> anyhow::Result<ExitCode> {
+    let scope_args = scope.git_args();
+    let mut changed = false;
+    for host in ctx.served_hosts() {
+        let url = scope_url(&host);
+        for key in [
+            format!("credential.{url}.helper"),
+            format!("credential.{url}.useHttpPath"),
+        ] {
+            if !git::config_get_all(&scope_args, &key)?.is_empty() {
+                config(&scope_args, &["--unset-all", &key], false)?;
+                ctx.say(format!("removed {key}"));
+                changed = true;
+            }
+        }
+    }
+    if !changed {
+        ctx.say("nothing to remove: git was not configured for this helper there");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `git config SCOPE ARGS`; `missing_ok` for an `--unset-all` of a key that may not exist.
+fn config(scope: &[String], args: &[&str], missing_ok: bool) -> anyhow::Result<()> {
+    let mut all: Vec<String> = vec!["config".into()];
+    all.extend_from_slice(scope);
+    all.extend(args.iter().map(|a| (*a).to_owned()));
+    let out = git::git(&all)?;
+    // git config exits 5 when --unset-all finds nothing.
+    if !out.success && !missing_ok {
+        anyhow::bail!(
+            "git config {} failed: {}",
+            args.join(" "),
+            out.stderr.trim()
+        );
+    }
+    Ok(())
+}

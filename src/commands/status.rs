@@ -1,0 +1,184 @@
+//! `status`: what is stored, in which store, of which kind, and when it lapses — masked, never
+//! the token. Always exits 0: it reports problems, it does not fail on them.
+
+use std::process::ExitCode;
+
+use super::Context;
+use super::logout::all_keys;
+use crate::dates;
+use crate::metadata::EntryFacts;
+use crate::policy::TokenKind;
+use crate::store::EntryKey;
+use crate::token::Token;
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One stored entry as shown.
+struct Row {
+    key: EntryKey,
+    kind: &'static str,
+    fingerprint: String,
+    facts: Option<EntryFacts>,
+}
+
+pub fn run(ctx: &mut Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
+    let now = dates::now();
+    let env_token = crate::cli::env_token();
+    let (store, rows, problem) = match ctx.keychain() {
+        Err(e) => (ctx.store_name(), Vec::new(), Some(format!("{e:#}"))),
+        Ok(keychain) => {
+            let metadata = ctx.metadata();
+            let mut rows = Vec::new();
+            let mut problem = None;
+            for key in all_keys(ctx, keychain.backend().name()) {
+                match keychain.get(&key) {
+                    Ok(Some(token)) => rows.push(Row {
+                        kind: TokenKind::of(token.expose()).label(),
+                        fingerprint: token.fingerprint(),
+                        facts: metadata
+                            .as_ref()
+                            .and_then(|m| m.get(keychain.backend(), &key))
+                            .filter(|f| f.describes(&token)),
+                        key,
+                    }),
+                    Ok(None) => {}
+                    Err(e) => problem = Some(e.to_string()),
+                }
+            }
+            (keychain.backend().name().to_owned(), rows, problem)
+        }
+    };
+    let text = if args.json {
+        json(&store, &rows, problem.as_deref(), env_token.as_ref(), now)
+    } else {
+        plain(&store, &rows, problem.as_deref(), env_token.as_ref(), now)
+    };
+    ctx.say(text.trim_end());
+    Ok(ExitCode::SUCCESS)
+}
+
+impl Context<'_> {
+    fn store_name(&self) -> String {
+        format!("{:?}", self.store).to_lowercase()
+    }
+}
+
+fn expiry_text(facts: Option<&EntryFacts>, now: u64) -> String {
+    match facts.and_then(|f| f.expires_at) {
+        None => "expiry unknown".to_owned(),
+        Some(at) if at <= now => format!("EXPIRED {}", dates::format_date(at)),
+        Some(at) => format!(
+            "expires {} ({} days left)",
+            dates::format_date(at),
+            dates::days_until(at, now)
+        ),
+    }
+}
+
+fn plain(
+    store: &str,
+    rows: &[Row],
+    problem: Option<&str>,
+    env: Option<&Token>,
+    now: u64,
+) -> String {
+    let mut text = format!("store: {store}\n");
+    if let Some(problem) = problem {
+        text.push_str(&format!("problem: {problem}\n"));
+    }
+    if rows.is_empty() {
+        text.push_str("no tokens stored\n");
+    }
+    for row in rows {
+        let saved = row
+            .facts
+            .as_ref()
+            .map(|f| format!("saved {}, ", dates::format_date(f.saved_at)))
+            .unwrap_or_default();
+        let workspace = row.key.workspace.as_deref().unwrap_or("(all workspaces)");
+        text.push_str(&format!(
+            "{}  {workspace}  {}  {}  {saved}{}\n",
+            row.key.host.as_str(),
+            row.kind,
+            row.fingerprint,
+            expiry_text(row.facts.as_ref(), now)
+        ));
+    }
+    match env {
+        Some(token) => text.push_str(&format!(
+            "BITBUCKET_API_TOKEN: set ({}, {}); git uses it before any store\n",
+            TokenKind::of(token.expose()).label(),
+            token.fingerprint()
+        )),
+        None => text.push_str("BITBUCKET_API_TOKEN: not set\n"),
+    }
+    text
+}
+
+fn json(store: &str, rows: &[Row], problem: Option<&str>, env: Option<&Token>, now: u64) -> String {
+    let entries: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            let facts = row.facts.as_ref();
+            let expires = facts.and_then(|f| f.expires_at);
+            format!(
+                "{{\"host\":{},\"workspace\":{},\"store\":{},\"kind\":{},\"fingerprint\":{},\
+                 \"saved\":{},\"expires\":{},\"days_left\":{}}}",
+                quote(row.key.host.as_str()),
+                row.key.workspace.as_deref().map_or("null".into(), quote),
+                quote(store),
+                quote(row.kind),
+                quote(&row.fingerprint),
+                facts.map_or("null".into(), |f| quote(&dates::format_date(f.saved_at))),
+                expires.map_or("null".into(), |at| quote(&dates::format_date(at))),
+                expires.map_or("null".into(), |at| dates::days_until(at, now).to_string()),
+            )
+        })
+        .collect();
+    let env = match env {
+        Some(token) => format!(
+            "{{\"set\":true,\"kind\":{},\"fingerprint\":{}}}",
+            quote(TokenKind::of(token.expose()).label()),
+            quote(&token.fingerprint())
+        ),
+        None => "{\"set\":false}".to_owned(),
+    };
+    format!(
+        "{{\"store\":{},\"problem\":{},\"entries\":[{}],\"env_token\":{env}}}",
+        quote(store),
+        problem.map_or("null".into(), quote),
+        entries.join(",")
+    )
+}
+
+/// A JSON string literal.
+fn quote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote;
+
+    #[test]
+    fn json_strings_are_escaped() {
+        assert_eq!(quote("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");
+        assert_eq!(quote("ATATT…1A2B"), "\"ATATT…1A2B\"");
+    }
+}

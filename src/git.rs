@@ -1,0 +1,71 @@
+//! Running git itself, for the commands people run (setup, doctor, migrate, login --verify).
+//! The protocol operations never start a process.
+
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// What a finished git command printed.
+#[derive(Debug)]
+pub struct GitOutput {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// A git command with stdin closed, no terminal prompts, in `dir` (or the current directory).
+pub fn command<I, S>(dir: Option<&Path>, args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = Command::new("git");
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .env("GIT_TERMINAL_PROMPT", "0");
+    if let Some(dir) = dir {
+        cmd.current_dir(dir);
+    }
+    cmd
+}
+
+/// Runs `cmd` to completion.
+pub fn run(cmd: &mut Command) -> std::io::Result<GitOutput> {
+    let out = cmd.output()?;
+    Ok(GitOutput {
+        success: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
+
+/// `git ARGS` in the current directory.
+pub fn git<I, S>(args: I) -> std::io::Result<GitOutput>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    run(&mut command(None, args))
+}
+
+/// All values of a multi-valued config key in `scope` (`--global`, `--system`, `--file F`…).
+pub fn config_get_all(scope: &[String], key: &str) -> std::io::Result<Vec<String>> {
+    let mut args: Vec<String> = vec!["config".into()];
+    args.extend_from_slice(scope);
+    args.extend(["--null".into(), "--get-all".into(), key.into()]);
+    let out = git(&args)?;
+    // Each value ends in NUL; an empty value (a helper reset) is a real entry.
+    Ok(out
+        .stdout
+        .split_terminator('\0')
+        .map(str::to_owned)
+        .collect())
+}
+
+/// `git --version` as (major, minor).
+pub fn version() -> Option<(u32, u32)> {
+    let out = git(["--version"]).ok()?;
+    let number = out.stdout.split_whitespace().nth(2)?;
+    let mut parts = number.split('.');
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}

@@ -1,0 +1,222 @@
+//! Non-secret facts about each stored token: when it was saved, when it expires (Atlassian
+//! makes you choose, but no API tells a token its own expiry, so the user tells us with
+//! `login --expires`), its kind and a masked fingerprint, and the day we last warned about it.
+//!
+//! Keychains hold secrets, not dates, and not every keychain can list its entries, so these
+//! facts live in a small file of their own (`metadata` in the user data directory), written
+//! atomically under a lock by the same code as the file store. A fingerprint ties each record
+//! to the token it describes: a record whose fingerprint no longer matches is ignored.
+
+use std::path::Path;
+
+use keyring_core::Error;
+use zeroize::Zeroizing;
+
+use crate::dates::{self, SECONDS_PER_DAY};
+use crate::store::file::FileBacking;
+use crate::store::map_store::{Backing, SecretMap};
+use crate::store::{Backend, EntryKey};
+use crate::token::Token;
+
+const HEADER: &str = "# git-credential-bitbucket metadata: no secrets, safe to read\n";
+
+/// How close to expiry a warning starts.
+pub const WARN_DAYS: i64 = 14;
+
+/// What is known about one stored token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryFacts {
+    pub saved_at: u64,
+    pub expires_at: Option<u64>,
+    pub kind: String,
+    pub fingerprint: String,
+    /// The day (Unix days) of the last expiry warning, so it shows at most once a day.
+    pub warned_day: Option<u64>,
+}
+
+impl EntryFacts {
+    /// Facts for `token`, saved now.
+    pub fn new(token: &Token, expires_at: Option<u64>) -> Self {
+        Self {
+            saved_at: dates::now(),
+            expires_at,
+            kind: crate::policy::TokenKind::of(token.expose())
+                .label()
+                .to_owned(),
+            fingerprint: token.fingerprint(),
+            warned_day: None,
+        }
+    }
+
+    /// True when these facts were recorded for `token`.
+    pub fn describes(&self, token: &Token) -> bool {
+        self.fingerprint == token.fingerprint()
+    }
+
+    fn encode(&self) -> String {
+        let mut text = format!(
+            "saved={} kind={} fingerprint={}",
+            self.saved_at, self.kind, self.fingerprint
+        );
+        if let Some(expires) = self.expires_at {
+            text.push_str(&format!(" expires={expires}"));
+        }
+        if let Some(day) = self.warned_day {
+            text.push_str(&format!(" warned={day}"));
+        }
+        text
+    }
+
+    fn decode(text: &[u8]) -> Option<Self> {
+        let text = std::str::from_utf8(text).ok()?;
+        let mut facts = EntryFacts {
+            saved_at: 0,
+            expires_at: None,
+            kind: String::new(),
+            fingerprint: String::new(),
+            warned_day: None,
+        };
+        for field in text.split(' ') {
+            match field.split_once('=')? {
+                ("saved", v) => facts.saved_at = v.parse().ok()?,
+                ("expires", v) => facts.expires_at = Some(v.parse().ok()?),
+                ("kind", v) => facts.kind = v.to_owned(),
+                ("fingerprint", v) => facts.fingerprint = v.to_owned(),
+                ("warned", v) => facts.warned_day = Some(v.parse().ok()?),
+                _ => {} // a field from a newer version
+            }
+        }
+        Some(facts)
+    }
+}
+
+/// One record as listed by [`Metadata::all`].
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub store: String,
+    pub account: String,
+    pub facts: EntryFacts,
+}
+
+/// The metadata file, or any other [`Backing`] (tests use memory).
+pub struct Metadata {
+    backing: Box<dyn Backing>,
+}
+
+impl Metadata {
+    /// The metadata file in the user data directory.
+    pub fn in_dir(dir: &Path) -> Self {
+        Self::with_backing(Box::new(FileBacking::new(dir, "metadata", HEADER)))
+    }
+
+    pub fn with_backing(backing: Box<dyn Backing>) -> Self {
+        Self { backing }
+    }
+
+    fn map_key(backend: Backend, key: &EntryKey) -> (String, String) {
+        (backend.name().to_owned(), key.account())
+    }
+
+    /// The facts recorded for this entry, if any (a damaged file reads as none).
+    pub fn get(&self, backend: Backend, key: &EntryKey) -> Option<EntryFacts> {
+        let map = self.backing.load().ok()?;
+        EntryFacts::decode(map.get(&Self::map_key(backend, key))?)
+    }
+
+    /// Every record, sorted by store and account.
+    pub fn all(&self) -> Result<Vec<Record>, Error> {
+        Ok(self
+            .backing
+            .load()?
+            .iter()
+            .filter_map(|((store, account), value)| {
+                Some(Record {
+                    store: store.clone(),
+                    account: account.clone(),
+                    facts: EntryFacts::decode(value)?,
+                })
+            })
+            .collect())
+    }
+
+    pub fn record(
+        &self,
+        backend: Backend,
+        key: &EntryKey,
+        facts: &EntryFacts,
+    ) -> Result<(), Error> {
+        let map_key = Self::map_key(backend, key);
+        let value = Zeroizing::new(facts.encode().into_bytes());
+        self.backing.update(&mut |map: &mut SecretMap| {
+            map.insert(map_key.clone(), value.clone());
+            Ok(())
+        })
+    }
+
+    pub fn remove(&self, backend: Backend, key: &EntryKey) -> Result<(), Error> {
+        let map_key = Self::map_key(backend, key);
+        if self.get(backend, key).is_none() {
+            return Ok(()); // nothing to remove: no write
+        }
+        self.backing.update(&mut |map: &mut SecretMap| {
+            map.remove(&map_key);
+            Ok(())
+        })
+    }
+
+    /// Notes that today's warning was given.
+    pub fn mark_warned(&self, backend: Backend, key: &EntryKey, now: u64) -> Result<(), Error> {
+        let Some(mut facts) = self.get(backend, key) else {
+            return Ok(());
+        };
+        facts.warned_day = Some(now / SECONDS_PER_DAY);
+        self.record(backend, key, &facts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::HostKey;
+    use crate::store::memory::MemoryBacking;
+
+    fn key() -> EntryKey {
+        EntryKey::workspace(HostKey::parse("bitbucket.org").unwrap(), "acme".into())
+    }
+
+    #[test]
+    fn records_round_trip_and_name_no_secret() {
+        let metadata = Metadata::with_backing(Box::new(MemoryBacking::default()));
+        let token = Token::new("ATATT3xFfGF0secret-body=1A2B3C4D".into());
+        let facts = EntryFacts::new(&token, Some(1_800_000_000));
+        metadata.record(Backend::File, &key(), &facts).unwrap();
+        assert_eq!(metadata.get(Backend::File, &key()), Some(facts.clone()));
+        assert_eq!(metadata.get(Backend::Keyutils, &key()), None);
+        assert!(!facts.encode().contains("secret-body"));
+        assert!(facts.describes(&token));
+        assert!(!facts.describes(&Token::new("ATATT3xFfGF0other-body=99998888".into())));
+
+        metadata
+            .mark_warned(Backend::File, &key(), 20 * SECONDS_PER_DAY + 5)
+            .unwrap();
+        assert_eq!(
+            metadata.get(Backend::File, &key()).unwrap().warned_day,
+            Some(20)
+        );
+        let all = metadata.all().unwrap();
+        assert_eq!(
+            (all[0].store.as_str(), all[0].account.as_str()),
+            ("file", "bitbucket.org/acme")
+        );
+        metadata.remove(Backend::File, &key()).unwrap();
+        assert_eq!(metadata.get(Backend::File, &key()), None);
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_and_garbage_reads_as_nothing() {
+        let facts = EntryFacts::decode(b"saved=1 kind=api-token fingerprint=x future=1").unwrap();
+        assert_eq!(facts.saved_at, 1);
+        assert_eq!(EntryFacts::decode(b"saved=notanumber"), None);
+        assert_eq!(EntryFacts::decode(b"\xff"), None);
+    }
+}
