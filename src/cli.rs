@@ -50,16 +50,16 @@ pub struct Cli {
 /// Options every command takes, before or after the command name.
 #[derive(Debug, Args)]
 pub struct GlobalOptions {
-    /// Where tokens are kept.
+    /// Where tokens are kept [default: auto; commands for people default to the store named in
+    /// the helper git is configured with, so `login` saves where `get` will look].
     #[arg(
         long,
         global = true,
         value_enum,
-        default_value = "auto",
         env = "GIT_CREDENTIAL_BITBUCKET_STORE",
         value_name = "STORE"
     )]
-    pub store: StoreChoice,
+    pub store: Option<StoreChoice>,
 
     /// Another host to serve besides bitbucket.org, matched exactly with its port
     /// (repeatable). Loopback hosts named here may use plain http (test servers).
@@ -126,7 +126,11 @@ impl Cli {
             Command::Unknown(_) => return Ok(ExitCode::SUCCESS),
             command => {
                 let mut ctx = Context {
-                    store: self.options.store,
+                    store: self
+                        .options
+                        .store
+                        .or_else(commands::configured_store)
+                        .unwrap_or(StoreChoice::Auto),
                     extra_hosts: self.options.hosts,
                     hosts,
                     data_dir: DataDir::for_user(),
@@ -150,7 +154,7 @@ impl Cli {
             }
             return Ok(ExitCode::SUCCESS);
         }
-        let choice = self.options.store;
+        let choice = self.options.store.unwrap_or(StoreChoice::Auto);
         let data_dir = DataDir::for_user();
         let open_store = || Keychain::open(choice, data_dir.as_ref());
         let metadata = data_dir.as_ref().map(|dir| Metadata::in_dir(&dir.0));

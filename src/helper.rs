@@ -198,7 +198,13 @@ impl Helper<'_> {
                 return;
             }
         };
-        match store_unless_unchanged(&keychain, keys, password, &mut outcome.notes) {
+        // A workspace whose token was erased after a 401 keeps its metadata record, so the
+        // token git prompted for replaces the workspace's, not the host's.
+        let remembered = keys.workspace.as_ref().is_some_and(|ws| {
+            self.metadata
+                .is_some_and(|m| m.get(keychain.backend(), ws).is_some())
+        });
+        match store_unless_unchanged(&keychain, keys, password, remembered, &mut outcome.notes) {
             Ok(Some(key)) => self.record_facts(&keychain, &key, password, &mut outcome.notes),
             Ok(None) => {}
             Err(e) => outcome.notes.push(format!("the token was not saved: {e}")),
@@ -226,7 +232,10 @@ impl Helper<'_> {
         };
         match erase_matching(&keychain, keys, password) {
             Ok(Some(key)) => {
-                if let Some(metadata) = self.metadata {
+                // A workspace entry's record stays, marking where its next token belongs.
+                if let Some(metadata) = self.metadata
+                    && key.workspace.is_none()
+                {
                     let _ = metadata.remove(keychain.backend(), &key);
                 }
                 outcome.notes.push(format!(
@@ -287,23 +296,27 @@ fn first_usable_token(
     None
 }
 
-/// Saves under the key `get` reads first: an existing workspace entry, else the host entry.
+/// Saves under the key `get` reads first: an existing (or `remembered`, i.e. erased after a
+/// 401) workspace entry, else the host entry.
 /// Writes nothing when that entry already holds this token (git stores after every success).
 /// Returns the key written, if any.
 fn store_unless_unchanged(
     keychain: &Keychain,
     keys: &Keys,
     password: &Token,
+    remembered: bool,
     notes: &mut Vec<String>,
 ) -> Result<Option<EntryKey>, StoreError> {
     let workspace_entry = match &keys.workspace {
-        Some(workspace) => keychain
-            .get(workspace)?
-            .map(|existing| (workspace, existing)),
+        Some(workspace) => match keychain.get(workspace)? {
+            Some(existing) => Some((workspace, Some(existing))),
+            None if remembered => Some((workspace, None)),
+            None => None,
+        },
         None => None,
     };
     let (key, existing) = match workspace_entry {
-        Some((key, existing)) => (key, Some(existing)),
+        Some((key, existing)) => (key, existing),
         None => (&keys.host, keychain.get(&keys.host)?),
     };
     if existing.is_some_and(|e| e.constant_time_eq(password)) {

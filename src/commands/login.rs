@@ -88,10 +88,10 @@ pub fn run(ctx: &mut Context, args: &LoginArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let facts = EntryFacts::new(&token, expires_at);
-    if let Some(metadata) = ctx.metadata() {
-        if let Err(e) = metadata.record(keychain.backend(), &key, &facts) {
-            ctx.warn(format!("the token was saved, but not its dates: {e}"));
-        }
+    if let Some(metadata) = ctx.metadata()
+        && let Err(e) = metadata.record(keychain.backend(), &key, &facts)
+    {
+        ctx.warn(format!("the token was saved, but not its dates: {e}"));
     }
     ctx.say(summary(&key, keychain.backend(), &facts));
     match keychain.backend() {

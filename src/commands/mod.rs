@@ -19,6 +19,23 @@ use crate::metadata::Metadata;
 use crate::policy::{BITBUCKET_HOST, HostKey, ServedHosts};
 use crate::store::{DataDir, EntryKey, Keychain, StoreChoice};
 
+/// The `--store` of the helper git runs for https://bitbucket.org, if it names one.
+pub fn configured_store() -> Option<StoreChoice> {
+    let helper = scan::helpers_for_bitbucket()
+        .into_iter()
+        .find(|h| scan::is_this_helper(h))?;
+    let mut words = helper.split_whitespace();
+    while let Some(word) = words.next() {
+        let value = match word.strip_prefix("--store=") {
+            Some(value) => value,
+            None if word == "--store" => words.next()?,
+            None => continue,
+        };
+        return clap::ValueEnum::from_str(value, false).ok();
+    }
+    None
+}
+
 /// What every command gets: the options, the user's data directory and the streams.
 pub struct Context<'a> {
     pub store: StoreChoice,
