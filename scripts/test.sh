@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh Debian machine: installs the system packages the tests
-# drive for real (git, D-Bus, GNOME Keyring, keyutils), then every unit and integration test.
+# drive for real (git, D-Bus, GNOME Keyring, keyutils; GNU time and strace measure the helper's
+# memory and the programs it runs), then every unit and integration test.
 # The tests start their own private D-Bus session, keyring daemon, session keyrings and a
 # Bitbucket-like server on 127.0.0.1; they never touch your own keychain or git config.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(git dbus-daemon gnome-keyring keyutils libsecret-tools procps ca-certificates)
+packages=(git dbus-daemon gnome-keyring keyutils libsecret-tools procps ca-certificates time strace)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -47,15 +47,16 @@ impl FileBacking {
     }
 
     fn lock(&self) -> Result<File> {
-        create_private_dir(&self.dir).map_err(platform)?;
+        create_private_dir(&self.dir).map_err(|e| platform_at("create", &self.dir, e))?;
+        let path = self.dir.join(format!("{}.lock", self.name));
         let lock = private_options()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            .open(self.dir.join(format!("{}.lock", self.name)))
-            .map_err(platform)?;
-        lock.lock().map_err(platform)?;
+            .open(&path)
+            .map_err(|e| platform_at("open", &path, e))?;
+        lock.lock().map_err(|e| platform_at("lock", &path, e))?;
         Ok(lock)
     }
 
@@ -87,7 +88,7 @@ impl FileBacking {
         if written.is_err() {
             let _ = fs::remove_file(&temporary);
         }
-        written.map_err(platform)
+        written.map_err(|e| platform_at("write", &self.path(), e))
     }
 }
 
@@ -95,9 +96,11 @@ impl Backing for FileBacking {
     fn load(&self) -> Result<SecretMap> {
         let mut bytes = Zeroizing::new(Vec::new());
         match File::open(self.path()) {
-            Ok(mut file) => file.read_to_end(&mut bytes).map_err(platform)?,
+            Ok(mut file) => file
+                .read_to_end(&mut bytes)
+                .map_err(|e| platform_at("read", &self.path(), e))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(SecretMap::new()),
-            Err(e) => return Err(platform(e)),
+            Err(e) => return Err(platform_at("read", &self.path(), e)),
         };
         parse(&bytes)
     }
@@ -145,8 +148,11 @@ fn parse(bytes: &[u8]) -> Result<SecretMap> {
     Ok(map)
 }
 
-fn platform(error: std::io::Error) -> Error {
-    Error::PlatformFailure(Box::new(error))
+/// An I/O error naming what was done to which file (paths are not secrets), so a person can
+/// tell a full disk from a read-only directory from a permission problem.
+fn platform_at(what: &str, path: &Path, error: std::io::Error) -> Error {
+    let message = format!("cannot {what} {}: {error}", path.display());
+    Error::PlatformFailure(Box::new(std::io::Error::new(error.kind(), message)))
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -248,5 +254,42 @@ mod tests {
         let entry = store.build("svc", "h", None).unwrap();
         assert!(entry.set_secret(b"a\nsvc\th\tb").is_err());
         assert!(!dir.path().join("tokens").exists());
+    }
+
+    #[test]
+    fn a_failed_write_names_what_failed_on_which_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let not_a_dir = dir.path().join("data");
+        fs::write(&not_a_dir, "a file where the directory should be").unwrap();
+        let entry = FileStore::new(&not_a_dir).build("svc", "h", None).unwrap();
+        let Err(Error::PlatformFailure(e)) = entry.set_secret(b"x") else {
+            panic!("expected a platform failure");
+        };
+        let text = e.to_string();
+        assert!(text.starts_with("cannot create "), "{text}");
+        assert!(text.contains(&not_a_dir.display().to_string()), "{text}");
+    }
+
+    #[test]
+    fn a_delete_never_removes_a_value_another_process_wrote_after_the_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let (eraser, rotator) = (FileStore::new(dir.path()), FileStore::new(dir.path()));
+        let entry = eraser.build("svc", "h", None).unwrap();
+        entry.set_secret(b"rejected").unwrap();
+        assert_eq!(entry.get_secret().unwrap(), b"rejected");
+        // Between the eraser's read and its delete, another process rotates the token.
+        let other = rotator.build("svc", "h", None).unwrap();
+        other.set_secret(b"rotated").unwrap();
+        assert!(matches!(entry.delete_credential(), Err(Error::NoEntry)));
+        assert_eq!(other.get_secret().unwrap(), b"rotated");
+        // Control: once the eraser has seen the new value, it removes it.
+        assert_eq!(entry.get_secret().unwrap(), b"rotated");
+        entry.delete_credential().unwrap();
+        assert!(matches!(other.get_secret(), Err(Error::NoEntry)));
+        // And a delete with no read before it removes whatever is there.
+        other.set_secret(b"again").unwrap();
+        let fresh = FileStore::new(dir.path()).build("svc", "h", None).unwrap();
+        fresh.delete_credential().unwrap();
+        assert!(matches!(other.get_secret(), Err(Error::NoEntry)));
     }
 }

@@ -1,7 +1,11 @@
 //! Integration tests: the real binary, driven by real git, against a Bitbucket-like server.
 mod boundaries;
 mod commands;
+mod concurrency;
+mod faults;
 mod flows;
+mod hostile;
+mod leaks;
 mod rig;
 mod server_smoke;
 mod support;

@@ -25,6 +25,11 @@ pub struct Output {
 impl Output {
     /// Runs `cmd` with `stdin` as its whole input and collects the result.
     pub fn run(cmd: &mut Command, stdin: &str) -> Output {
+        Self::run_bytes(cmd, stdin.as_bytes())
+    }
+
+    /// [`Output::run`] with any bytes as input (NUL, CR, non-UTF-8…).
+    pub fn run_bytes(cmd: &mut Command, stdin: &[u8]) -> Output {
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -32,7 +37,7 @@ impl Output {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", cmd.get_program()));
         let mut input = child.stdin.take().expect("piped stdin");
-        let data = stdin.as_bytes().to_vec();
+        let data = stdin.to_vec();
         // From a thread: a child may exit or answer before it has read everything.
         let feeder = std::thread::spawn(move || {
             let _ = input.write_all(&data);
@@ -102,7 +107,8 @@ pub struct TestEnv {
     dir: tempfile::TempDir,
     home: PathBuf,
     vars: Vec<(OsString, OsString)>,
-    keyutils: Option<String>,
+    /// `keyctl session NAME` (maybe behind `nsenter`): what every child runs under.
+    keyutils: Option<Vec<OsString>>,
 }
 
 impl Default for TestEnv {
@@ -178,18 +184,18 @@ impl TestEnv {
 
     /// Runs every later child under `keyctl session NAME` (the session must outlive its use).
     pub fn use_keyutils(&mut self, session: &KeyutilsSession) {
-        self.keyutils = Some(session.name().to_owned());
+        self.keyutils = Some(session.prefix());
     }
 
     /// A command for `program` with exactly this environment, cwd HOME, under keyctl if asked.
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
-        let mut cmd = match &self.keyutils {
-            Some(name) => {
-                let mut c = Command::new("keyctl");
-                c.arg("session").arg(name).arg(program);
+        let mut cmd = match self.keyutils.as_deref() {
+            Some([first, rest @ ..]) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(program);
                 c
             }
-            None => Command::new(program),
+            _ => Command::new(program),
         };
         cmd.env_clear()
             .envs(self.vars.iter().map(|(k, v)| (k, v)))
@@ -210,6 +216,11 @@ impl TestEnv {
     /// Runs the helper binary directly (`git-credential-bitbucket ARGS`) with `stdin` as input.
     pub fn run_helper(&self, args: &[&str], stdin: &str) -> Output {
         Output::run(self.command(helper_bin()).args(args), stdin)
+    }
+
+    /// [`TestEnv::run_helper`] with any bytes as input.
+    pub fn run_helper_bytes(&self, args: &[&str], stdin: &[u8]) -> Output {
+        Output::run_bytes(self.command(helper_bin()).args(args), stdin)
     }
 
     /// `credential.helper` = `""` then the helper by absolute path with `extra_args`, in the

@@ -11,7 +11,10 @@
 //!   (with [`http`], the little HTTP/1.1 it needs);
 //! - [`git`]: `TestEnv`, real git in a throw-away HOME with an askpass stand-in that counts prompts;
 //! - [`keyrings`]: private Secret Service (gnome-keyring) and keyutils session keyrings;
-//! - [`tokens`]: well-formed fake API tokens and app passwords.
+//! - [`tokens`]: well-formed fake API tokens and app passwords;
+//! - [`watched`]: the helper on hostile input, under a time limit, its peak memory measured;
+//! - [`mounts`]: a private mount namespace for full and read-only disks;
+//! - [`private`]: a HOME with a store of its own (own keyring daemon, own user namespace).
 //!
 //! Not every test module uses every helper, hence the `dead_code` allowance below.
 #![allow(
@@ -27,13 +30,19 @@
 pub mod git;
 pub mod http;
 pub mod keyrings;
+pub mod mounts;
+pub mod private;
 pub mod server;
 pub mod tokens;
+pub mod watched;
 
 pub use git::{Output, TestEnv, helper_bin, shell_quote};
 pub use keyrings::{ALLOW_SKIP_VAR, KeyutilsSession, SecretServiceSession, skip_or_panic};
+pub use mounts::MountNamespace;
+pub use private::PrivateStore;
 pub use server::{
     APP_PASSWORD_BODY, BitbucketServer, MISSING_SCOPE_BODY, RequestLog, Scope, TOKEN_USERNAME,
     WWW_AUTHENTICATE,
 };
 pub use tokens::{crc32, fake_api_token, fake_app_password};
+pub use watched::{TIME_LIMIT, Watched, gnu_time_or_skip, run_watched};

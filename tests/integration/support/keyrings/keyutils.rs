@@ -4,7 +4,7 @@
 //! from its parent. Running git under `keyctl session NAME` gives git, and the helper it starts,
 //! a keyring shared by the test's runs and by nobody else.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::OnceLock;
@@ -21,6 +21,8 @@ use crate::support::git::Output;
 pub struct KeyutilsSession {
     name: String,
     holder: Option<(Child, ChildStdin)>,
+    /// The holder's pid when it runs in a user namespace of its own (see [`Self::private`]).
+    userns: Option<u32>,
 }
 
 impl KeyutilsSession {
@@ -50,10 +52,52 @@ impl KeyutilsSession {
 
     /// A new session keyring `gcb-test-<pid>-<n>`. Panics if keyctl does not work.
     pub fn new() -> KeyutilsSession {
+        Self::start(Command::new("keyctl"), false)
+    }
+
+    /// Can this machine make a user namespace and run `keyctl session` in it? (Checked once.)
+    pub fn private_available() -> bool {
+        static OK: OnceLock<bool> = OnceLock::new();
+        *OK.get_or_init(|| {
+            Command::new("unshare")
+                .args([
+                    "--user",
+                    "--map-root-user",
+                    "keyctl",
+                    "session",
+                    "-",
+                    "true",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+    }
+
+    /// A session keyring in a user namespace of its own, which has its own persistent keyring:
+    /// keys stored here (even for `bitbucket.org`) are seen by no other test and never reach
+    /// the user's real persistent keyring. Skips/panics per [`skip_or_panic`] without userns.
+    #[track_caller]
+    pub fn private_or_skip() -> Option<KeyutilsSession> {
+        if Self::private_available() {
+            let mut unshare = Command::new("unshare");
+            unshare.args(["--user", "--map-root-user", "keyctl"]);
+            Some(Self::start(unshare, true))
+        } else {
+            skip_or_panic(
+                "keyutils in a user namespace",
+                "`unshare --user --map-root-user keyctl session - true` failed",
+            );
+            None
+        }
+    }
+
+    fn start(mut keyctl: Command, private: bool) -> KeyutilsSession {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let name = format!("gcb-test-{}-{n}", std::process::id());
-        let mut child = Command::new("keyctl")
+        let mut child = keyctl
             .args(["session", &name, "sh", "-c"])
             .arg("keyctl setperm @s 0x3f3f0000 && echo ready && exec cat >/dev/null")
             .stdin(Stdio::piped())
@@ -69,9 +113,12 @@ impl KeyutilsSession {
             "keyctl could not set up session keyring {name}"
         );
         let stdin = child.stdin.take().expect("piped stdin");
+        // unshare and keyctl exec what they run: the holder keeps the child's pid.
+        let userns = private.then(|| child.id());
         KeyutilsSession {
             name,
             holder: Some((child, stdin)),
+            userns,
         }
     }
 
@@ -82,9 +129,22 @@ impl KeyutilsSession {
 
     /// `keyctl session NAME program`: add the program's args and run it inside the keyring.
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
-        let mut cmd = Command::new("keyctl");
-        cmd.arg("session").arg(&self.name).arg(program);
+        let prefix = self.prefix();
+        let mut cmd = Command::new(&prefix[0]);
+        cmd.args(&prefix[1..]).arg(program);
         cmd
+    }
+
+    /// The words put before a program to run it in this keyring: `keyctl session NAME`,
+    /// behind `nsenter` into the user namespace for a [`private`](Self::private_or_skip) one.
+    pub fn prefix(&self) -> Vec<OsString> {
+        let mut words: Vec<OsString> = Vec::new();
+        if let Some(pid) = self.userns {
+            let pid = pid.to_string();
+            words.extend(["nsenter", "-t", &pid, "-U", "--preserve-credentials"].map(Into::into));
+        }
+        words.extend(["keyctl", "session", &self.name].map(Into::into));
+        words
     }
 
     /// Runs `keyctl ARGS` inside the session (e.g. `["show", "@s"]`, `["add", "user", …, "@s"]`).

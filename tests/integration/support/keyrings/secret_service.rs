@@ -244,6 +244,22 @@ impl SecretServiceSession {
         assert!(self.is_locked(), "collection still unlocked after Lock");
     }
 
+    /// The pid of the running gnome-keyring-daemon (to stop it with SIGSTOP in a fault test).
+    pub fn keyring_pid(&self) -> u32 {
+        self.keyring
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .id()
+    }
+
+    /// Kills gnome-keyring-daemon (SIGKILL), as a crash would; its items stay on disk and
+    /// [`unlock_collection`](Self::unlock_collection) starts a new daemon. Private sessions only.
+    pub fn kill_keyring(&self) {
+        let mut keyring = self.keyring.lock().unwrap_or_else(PoisonError::into_inner);
+        let _ = keyring.kill();
+        let _ = keyring.wait();
+    }
+
     /// Unlocks the `default` collection. Unlocking over D-Bus needs a GUI prompter, so this
     /// replaces the daemon with a new one started with `--replace --unlock` and the password;
     /// items survive (they are on disk). Clients connected meanwhile may see the service vanish.

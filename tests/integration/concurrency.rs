@@ -1,0 +1,293 @@
+//! Dozens of helper processes on one store at once, as when a script runs `git fetch` in forty
+//! repositories in parallel: no crash, no failed operation, no torn file, every `get` answers
+//! a token that was written, the last token standing is one that was written, and an `erase`
+//! of token A never removes a token B that another process wrote meanwhile.
+//!
+//! The processes start together: each is spawned first and blocks reading its request, and
+//! only when all forty are running are the requests written. No timing is assumed anywhere.
+
+use std::io::Write;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::rig::StoreUnderTest;
+use crate::support::{PrivateStore, TIME_LIMIT, fake_api_token, helper_bin};
+
+const PROCESSES: usize = 40;
+/// Rounds of the erase race.
+const ROUNDS: usize = 3;
+const HOST: &str = "race.test";
+const USERNAME_LINE: &str = "username=x-bitbucket-api-token-auth\n";
+
+fn request(password: Option<&str>) -> String {
+    match password {
+        Some(p) => format!("protocol=https\nhost={HOST}\npassword={p}\n"),
+        None => format!("protocol=https\nhost={HOST}\n"),
+    }
+}
+
+struct Finished {
+    operation: &'static str,
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// Spawns every `(operation, input)` first, then feeds them all, then waits for all.
+fn run_together(store: &PrivateStore, jobs: &[(&'static str, String)]) -> Vec<Finished> {
+    let children: Vec<(Child, &'static str)> = jobs
+        .iter()
+        .map(|(operation, _)| {
+            let child = store
+                .env
+                .command(helper_bin())
+                .args(["--store", store.flag, "--host", HOST, operation])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn a helper");
+            (child, *operation)
+        })
+        .collect();
+    let mut children: Vec<(Child, &'static str)> = children
+        .into_iter()
+        .zip(jobs)
+        .map(|((mut child, operation), (_, input))| {
+            let mut stdin = child.stdin.take().expect("piped stdin");
+            stdin.write_all(input.as_bytes()).expect("feed a helper");
+            (child, operation)
+        })
+        .collect();
+    let deadline = Instant::now() + TIME_LIMIT;
+    while children
+        .iter_mut()
+        .any(|(c, _)| c.try_wait().ok().flatten().is_none())
+    {
+        if Instant::now() > deadline {
+            for (c, _) in &mut children {
+                let _ = c.kill();
+            }
+            panic!("helpers still running after {TIME_LIMIT:?}: a deadlock or a hang");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    children
+        .into_iter()
+        .map(|(child, operation)| {
+            let out = child.wait_with_output().expect("collect a helper");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let stderr = match stderr.strip_prefix("Joined session keyring: ") {
+                Some(rest) => rest.split_once('\n').map_or("", |(_, r)| r).to_owned(),
+                None => stderr.into_owned(),
+            };
+            Finished {
+                operation,
+                code: out.status.code(),
+                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                stderr,
+            }
+        })
+        .collect()
+}
+
+/// The token `get` hands out now, if any.
+fn stored(store: &PrivateStore) -> Option<String> {
+    let out = store.env.run_helper(
+        &["--store", store.flag, "--host", HOST, "get"],
+        &request(None),
+    );
+    out.assert_success();
+    out.stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("password="))
+        .map(str::to_owned)
+}
+
+/// No process crashed or reported a failed store operation.
+#[track_caller]
+fn assert_all_clean(finished: &[Finished], tokens: &[String]) {
+    for f in finished {
+        assert_eq!(
+            f.code,
+            Some(0),
+            "{} exited {:?}: {}",
+            f.operation,
+            f.code,
+            f.stderr
+        );
+        for bad in [
+            "panicked",
+            "not saved",
+            "nothing was removed",
+            "ask for the token instead",
+        ] {
+            assert!(!f.stderr.contains(bad), "{}: {}", f.operation, f.stderr);
+        }
+        assert!(
+            tokens.iter().all(|t| !f.stderr.contains(t.as_str())),
+            "a token in stderr"
+        );
+    }
+}
+
+/// The file store's file is whole: its header, then exactly one well-formed line per entry,
+/// and no temporary file left behind.
+fn assert_file_is_whole(store: &PrivateStore, written: &[String]) {
+    if store.flag != "file" {
+        return;
+    }
+    let dir = store
+        .env
+        .home()
+        .join(".local/share/git-credential-bitbucket");
+    let text = std::fs::read_to_string(dir.join("tokens")).expect("the tokens file");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("# git-credential-bitbucket"),
+        "{lines:?}"
+    );
+    assert_eq!(lines.len(), 2, "one entry");
+    let fields: Vec<&str> = lines[1].split('\t').collect();
+    assert_eq!(fields[..2], ["git-credential-bitbucket", HOST]);
+    assert!(written.iter().any(|t| t == fields[2]), "a written token");
+    let leftovers: Vec<String> = std::fs::read_dir(&dir)
+        .expect("the data dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp."))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+fn forty_helpers_storing_getting_and_erasing_at_once_leave_a_written_token(store: StoreUnderTest) {
+    let Some(store) = PrivateStore::new(store.flag()) else {
+        return;
+    };
+    let first = fake_api_token();
+    let out = store.env.run_helper(
+        &["--store", store.flag, "--host", HOST, "store"],
+        &request(Some(&first)),
+    );
+    out.assert_success();
+    let never_stored = fake_api_token();
+    let mut written = vec![first.clone()];
+    let mut jobs = Vec::new();
+    for i in 0..PROCESSES {
+        match i % 3 {
+            0 => {
+                let token = fake_api_token();
+                jobs.push(("store", request(Some(&token))));
+                written.push(token);
+            }
+            1 => jobs.push(("get", request(None))),
+            _ => jobs.push(("erase", request(Some(&never_stored)))),
+        }
+    }
+    let finished = run_together(&store, &jobs);
+    let mut all = written.clone();
+    all.push(never_stored.clone());
+    assert_all_clean(&finished, &all);
+    for f in finished.iter().filter(|f| f.operation == "get") {
+        let answered_a_written_token = written
+            .iter()
+            .any(|t| f.stdout == format!("{USERNAME_LINE}password={t}\n"));
+        assert!(
+            answered_a_written_token,
+            "a get answered something else than a token that was written ({} bytes)",
+            f.stdout.len()
+        );
+    }
+    let last = stored(&store).expect("a token is left: nothing erased it");
+    assert!(
+        written[1..].contains(&last),
+        "the last token is one a store wrote"
+    );
+    assert_file_is_whole(&store, &written);
+}
+
+fn an_erase_of_one_token_never_removes_another_written_meanwhile(store: StoreUnderTest) {
+    let Some(store) = PrivateStore::new(store.flag()) else {
+        return;
+    };
+    // The race is between one process's read and its delete: give it a few chances to show.
+    for _ in 0..ROUNDS {
+        let rejected = fake_api_token();
+        let rotated = fake_api_token();
+        let out = store.env.run_helper(
+            &["--store", store.flag, "--host", HOST, "store"],
+            &request(Some(&rejected)),
+        );
+        out.assert_success();
+        // One process stores the rotated token while the others erase the rejected one.
+        // Whatever the interleaving, the rotated token must survive.
+        let jobs: Vec<(&'static str, String)> = (0..PROCESSES)
+            .map(|i| match i {
+                _ if i == PROCESSES / 2 => ("store", request(Some(&rotated))),
+                _ => ("erase", request(Some(&rejected))),
+            })
+            .collect();
+        let finished = run_together(&store, &jobs);
+        assert_all_clean(&finished, &[rejected.clone(), rotated.clone()]);
+        assert!(
+            stored(&store).is_some_and(|t| t == rotated),
+            "an erase of the rejected token removed the rotated one"
+        );
+        assert_file_is_whole(&store, std::slice::from_ref(&rotated));
+
+        // Positive control: the same erasers, naming the token that is there, remove it.
+        let jobs: Vec<(&'static str, String)> =
+            (0..4).map(|_| ("erase", request(Some(&rotated)))).collect();
+        run_together(&store, &jobs);
+        assert_eq!(
+            stored(&store),
+            None,
+            "the erasers remove the token they name"
+        );
+    }
+}
+
+/// Fails today on the Secret Service (nearly every run) and on keyutils (rarely: its window is
+/// microseconds): `erase` reads, compares and deletes in separate calls, with nothing between
+/// helper processes to serialise them (src/helper.rs `erase_matching` over
+/// src/store/secret_service.rs and src/store/keyutils.rs). See "Open issues" in
+/// docs/security.md; run with `cargo test -- --ignored` once it is fixed.
+macro_rules! known_erase_race {
+    ($($store:ident: $variant:ident),* $(,)?) => {
+        $(mod $store {
+            #[test]
+            fn forty_helpers_storing_getting_and_erasing_at_once_leave_a_written_token() {
+                super::forty_helpers_storing_getting_and_erasing_at_once_leave_a_written_token(
+                    super::StoreUnderTest::$variant,
+                )
+            }
+
+            #[test]
+            #[ignore = "known erase race in this store: docs/security.md, Open issues"]
+            fn an_erase_of_one_token_never_removes_another_written_meanwhile() {
+                super::an_erase_of_one_token_never_removes_another_written_meanwhile(
+                    super::StoreUnderTest::$variant,
+                )
+            }
+        })*
+    };
+}
+
+known_erase_race!(secret_service: SecretService, keyutils: Keyutils);
+
+mod file {
+    #[test]
+    fn forty_helpers_storing_getting_and_erasing_at_once_leave_a_written_token() {
+        super::forty_helpers_storing_getting_and_erasing_at_once_leave_a_written_token(
+            super::StoreUnderTest::File,
+        )
+    }
+
+    /// Passes: the file store's delete is conditional on what the process read
+    /// (src/store/map_store.rs); it fails without that.
+    #[test]
+    fn an_erase_of_one_token_never_removes_another_written_meanwhile() {
+        super::an_erase_of_one_token_never_removes_another_written_meanwhile(
+            super::StoreUnderTest::File,
+        )
+    }
+}
