@@ -24,6 +24,9 @@ use crate::protocol;
 use crate::store::{DataDir, Keychain, StoreChoice};
 use crate::token::Token;
 
+/// The environment variable naming the store when `--store` is not given.
+pub const STORE_ENV: &str = "GIT_CREDENTIAL_BITBUCKET_STORE";
+
 /// The environment variable holding a token for CI; read by `get`, never written anywhere.
 pub const TOKEN_ENV: &str = "BITBUCKET_API_TOKEN";
 
@@ -56,7 +59,7 @@ pub struct GlobalOptions {
         long,
         global = true,
         value_enum,
-        env = "GIT_CREDENTIAL_BITBUCKET_STORE",
+        env = STORE_ENV,
         value_name = "STORE"
     )]
     pub store: Option<StoreChoice>,
@@ -111,6 +114,60 @@ const SETUP_EXAMPLES: &str = "Examples:
   git-credential-bitbucket --store keyutils setup --system";
 
 impl Cli {
+    /// The command lines git runs on every fetch and push, `[--store S] [--host H]...
+    /// get|store|erase`, parsed by hand: clap builds its whole
+    /// command tree first, about 7% of a `get`'s time (docs/performance.md). Anything else —
+    /// help, another command, an option or value out of the ordinary, a bad store name —
+    /// returns `None`, and clap parses it (and reports errors) as always. A unit test holds the
+    /// two parsers to the same result.
+    pub fn from_git_command_line(
+        args: impl IntoIterator<Item = OsString>,
+        store_env: Option<OsString>,
+    ) -> Option<Cli> {
+        let store_named = |name: &str| <StoreChoice as clap::ValueEnum>::from_str(name, false).ok();
+        let (mut store, mut hosts, mut command) = (None, Vec::new(), None);
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            let arg = arg.into_string().ok()?;
+            let (name, inline) = match arg.split_once('=') {
+                Some((name, value)) if name.starts_with("--") => (name, Some(value.to_owned())),
+                _ => (arg.as_str(), None),
+            };
+            let value = match (name, inline) {
+                ("--store" | "--host", Some(value)) => value,
+                ("--store" | "--host", None) => args.next()?.into_string().ok()?,
+                (_, Some(_)) => return None,
+                (_, None) => String::new(),
+            };
+            if name.starts_with("--")
+                && (value.is_empty() || value.starts_with('-') || command.is_some())
+            {
+                return None; // odd values, and options after the command, are clap's to judge
+            }
+            match name {
+                "get" if command.is_none() => command = Some(Command::Get),
+                "store" if command.is_none() => command = Some(Command::Store),
+                "erase" if command.is_none() => command = Some(Command::Erase),
+                "--store" if store.is_none() => store = Some(store_named(&value)?),
+                "--host" => hosts.push(value),
+                _ => return None,
+            }
+        }
+        if store.is_none()
+            && let Some(name) = store_env
+        {
+            store = Some(store_named(name.to_str()?)?);
+        }
+        Some(Cli {
+            options: GlobalOptions {
+                store,
+                hosts,
+                token_fd: None,
+            },
+            command: command?,
+        })
+    }
+
     /// Runs the command. Only this layer sees the process's streams.
     pub fn run(
         self,
@@ -164,6 +221,7 @@ impl Cli {
             open_store: &open_store,
             metadata: metadata.as_ref(),
             now: crate::dates::now(),
+            data_dir: data_dir.as_ref(),
         };
         let outcome = helper.run(operation, &request);
         for line in &outcome.notes {
@@ -225,5 +283,60 @@ pub fn env_token() -> Option<Token> {
 pub fn note(stderr: &mut dyn Write, message: &str) {
     for line in message.lines() {
         let _ = writeln!(stderr, "git-credential-bitbucket: {line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hand parser must agree with clap wherever it answers, and leave the rest to clap.
+    #[test]
+    fn the_git_fast_path_parses_exactly_as_clap_does() {
+        let lines: &[&[&str]] = &[
+            &["get"],
+            &["store"],
+            &["erase"],
+            &["--store", "file", "get"],
+            &["--store=keyutils", "erase"],
+            &["--host", "127.0.0.1:8080", "--host=h.example", "store"],
+            &["--store", "file", "--host", "a", "--host", "b", "get"],
+        ];
+        for line in lines {
+            let args = line.iter().map(OsString::from);
+            let fast = Cli::from_git_command_line(args, None).expect("a git command line");
+            let clap = Cli::try_parse_from(std::iter::once("x").chain(line.iter().copied()))
+                .expect("clap parses it too");
+            assert_eq!(format!("{fast:?}"), format!("{clap:?}"), "{line:?}");
+        }
+        let env = Cli::from_git_command_line([OsString::from("get")], Some("file".into()));
+        assert_eq!(env.unwrap().options.store, Some(StoreChoice::File));
+        let refused: &[&[&str]] = &[
+            &[],
+            &["login"],
+            &["--help"],
+            &["get", "get"],
+            &["--store", "nonsense", "get"],
+            &["--store", "get"],
+            &["--store=", "get"],
+            &["--store", "file", "--store", "file", "get"],
+            &["--token-fd", "3", "get"],
+            &["get", "extra"],
+            &["--version"],
+            &["get", "--store", "file"],
+            &["--store", "file", "--host", "a", "get", "--host", "b"],
+        ];
+        for line in refused {
+            let args = line.iter().map(OsString::from);
+            assert!(
+                Cli::from_git_command_line(args, None).is_none(),
+                "{line:?} goes to clap"
+            );
+        }
+        let bad_env = Cli::from_git_command_line([OsString::from("get")], Some("bogus".into()));
+        assert!(
+            bad_env.is_none(),
+            "clap reports a bad GIT_CREDENTIAL_BITBUCKET_STORE"
+        );
     }
 }

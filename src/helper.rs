@@ -9,7 +9,7 @@ use crate::policy::{
     API_TOKEN_USERNAME, HOW_TO_CREATE_A_TOKEN, HostKey, Scope, ServedHosts, TokenKind, workspace_of,
 };
 use crate::protocol::{Request, Response};
-use crate::store::{Backend, EntryKey, Keychain, StoreError};
+use crate::store::{Backend, DataDir, EntryKey, Keychain, StoreError};
 use crate::token::Token;
 
 /// The three operations git asks of a helper.
@@ -37,6 +37,8 @@ pub struct Helper<'a> {
     pub metadata: Option<&'a Metadata>,
     /// The current time in Unix seconds (a parameter so tests can move it).
     pub now: u64,
+    /// Serialises `store` and `erase` across processes ([`DataDir::lock_for_update`]).
+    pub data_dir: Option<&'a DataDir>,
 }
 
 /// The entries a request may use, most specific first.
@@ -191,6 +193,7 @@ impl Helper<'_> {
         {
             return; // BITBUCKET_API_TOKEN is never written anywhere
         }
+        let _serialised = self.data_dir.and_then(DataDir::lock_for_update);
         let keychain = match (self.open_store)() {
             Ok(keychain) => keychain,
             Err(e) => {
@@ -223,6 +226,7 @@ impl Helper<'_> {
             ));
             return;
         }
+        let _serialised = self.data_dir.and_then(DataDir::lock_for_update);
         let keychain = match (self.open_store)() {
             Ok(keychain) => keychain,
             Err(e) => {

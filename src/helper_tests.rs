@@ -59,6 +59,7 @@ impl Fixture {
             open_store: &open,
             metadata: Some(&self.metadata),
             now: self.now.get(),
+            data_dir: None,
         };
         helper.run(op, &decode(input.as_bytes()).unwrap())
     }

@@ -58,15 +58,17 @@ pub fn decode(input: impl BufRead) -> Result<Request, DecodeError> {
     let mut input = input.take(MAX_REQUEST as u64);
     let mut request = Request::default();
     // One buffer, allocated once at its full size so no reallocation leaves a copy of a
-    // password behind; zeroed after every line and on drop.
-    let mut line = Zeroizing::new(Vec::with_capacity(MAX_LINE + 2));
+    // password behind; what was written to it is zeroed after every line and on drop (only
+    // that: zeroing all 64 KiB would cost a page fault per untouched page, on every request).
+    let mut line = ZeroedWhenDropped(Vec::with_capacity(MAX_LINE + 2));
+    let line = &mut line.0;
     let mut number = 0;
     loop {
         number += 1;
         line.clear();
         let read = (&mut input)
             .take(MAX_LINE as u64 + 1)
-            .read_until(b'\n', &mut line)?;
+            .read_until(b'\n', line)?;
         if read == 0 {
             if input.limit() == 0 {
                 return Err(DecodeError::TooLarge); // never answer from a truncated request
@@ -84,10 +86,19 @@ pub fn decode(input: impl BufRead) -> Result<Request, DecodeError> {
         if line.is_empty() {
             break; // the blank line that ends a request
         }
-        apply_line(&mut request, &line, number)?;
-        line.zeroize();
+        apply_line(&mut request, line, number)?;
+        line.as_mut_slice().zeroize();
     }
     Ok(request)
+}
+
+/// Zeroes the vector's contents (not its spare capacity) when dropped.
+struct ZeroedWhenDropped(Vec<u8>);
+
+impl Drop for ZeroedWhenDropped {
+    fn drop(&mut self) {
+        self.0.as_mut_slice().zeroize();
+    }
 }
 
 fn apply_line(request: &mut Request, line: &[u8], number: usize) -> Result<(), DecodeError> {

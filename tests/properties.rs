@@ -245,6 +245,7 @@ fn get_over_memory(request: &Request) -> Option<String> {
         open_store: &open,
         metadata: None,
         now: 0,
+        data_dir: None,
     };
     let outcome = helper.run(Operation::Get, request);
     outcome

@@ -96,6 +96,7 @@ fn run_operation(operation: Operation, request: &Request, ours: bool) {
         open_store: &open,
         metadata: None,
         now: 0,
+        data_dir: None,
     };
     let outcome = helper.run(operation, request);
 

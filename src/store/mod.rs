@@ -145,6 +145,29 @@ impl DataDir {
     }
 }
 
+impl DataDir {
+    /// An exclusive lock, shared by every helper process of this user, held while `store` or
+    /// `erase` opens the keychain, reads, compares and writes. Keychains have no
+    /// compare-and-delete: without it an `erase` could remove a token another process stored
+    /// between its read and its delete. Holding it from before the connection also keeps those
+    /// writers off the Secret Service one at a time (gnome-keyring 42.1 was seen to abort when
+    /// an item was deleted while dozens of clients opened sessions). Best effort: a lock file
+    /// that cannot be made means the operation goes on unlocked rather than failing git's.
+    /// `get` never takes it.
+    pub fn lock_for_update(&self) -> Option<std::fs::File> {
+        file::create_private_dir(&self.0).ok()?;
+        let lock = file::private_options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(self.0.join("operations.lock"))
+            .ok()?;
+        lock.lock().ok()?;
+        Some(lock)
+    }
+}
+
 /// An open keychain: the backend in use and its store.
 pub struct Keychain {
     backend: Backend,
@@ -177,7 +200,7 @@ impl Keychain {
                 ))
             }
             StoreChoice::Auto => open_platform_default(),
-            StoreChoice::SecretService => open_secret_service(),
+            StoreChoice::SecretService => open_secret_service(false),
             StoreChoice::Keyutils => open_keyutils(),
             StoreChoice::Keychain => open_macos(),
             StoreChoice::Wincred => open_windows(),
@@ -236,9 +259,9 @@ impl Keychain {
             }
             E::NoStorageAccess(e) => StoreError::Unavailable {
                 backend,
-                reason: e.to_string(),
+                reason: plain_words(backend, e.to_string()),
             },
-            E::PlatformFailure(e) => failed(e.to_string()),
+            E::PlatformFailure(e) => failed(plain_words(backend, e.to_string())),
             E::NoEntry => failed("no such entry".into()),
             E::BadEncoding(_) | E::BadDataFormat(..) => failed("a stored entry is not text".into()),
             E::BadStoreFormat(why) => failed(format!("the store is damaged: {why}")),
@@ -252,9 +275,29 @@ impl Keychain {
     }
 }
 
+/// The kernel's key errors arrive as their variant names; say what they mean instead.
+fn plain_words(backend: Backend, reason: String) -> String {
+    if backend != Backend::Keyutils {
+        return reason;
+    }
+    match reason.as_str() {
+        "AccessDenied" => "permission denied on the session keyring (see `keyctl show @s`)".into(),
+        "KeyRevoked" => {
+            "the session keyring was revoked; log in again or start a new session".into()
+        }
+        "KeyExpired" => {
+            "the session keyring has expired; log in again or start a new session".into()
+        }
+        "QuotaExceeded" => {
+            "the kernel's key quota for this user is full (see /proc/key-users)".into()
+        }
+        _ => reason,
+    }
+}
+
 #[cfg(target_os = "linux")]
 fn open_platform_default() -> Result<Keychain, StoreError> {
-    match open_secret_service() {
+    match open_secret_service(true) {
         Ok(keychain) => Ok(keychain),
         Err(why) => {
             let mut keychain = open_keyutils()?;
@@ -279,14 +322,20 @@ fn open_platform_default() -> Result<Keychain, StoreError> {
     Err(StoreError::NotOnThisPlatform("auto"))
 }
 
+/// `check_now`: check the default collection while connecting (`auto` falls back on a locked
+/// one) rather than when a search finds no unlocked item (saves a round trip per `get`).
 #[cfg(target_os = "linux")]
-fn open_secret_service() -> Result<Keychain, StoreError> {
-    secret_service::SecretServiceStore::connect()
-        .map(|store| Keychain::from_store(Backend::SecretService, store))
+fn open_secret_service(check_now: bool) -> Result<Keychain, StoreError> {
+    let store = if check_now {
+        secret_service::SecretServiceStore::connect()
+    } else {
+        secret_service::SecretServiceStore::connect_deferred()
+    };
+    store.map(|store| Keychain::from_store(Backend::SecretService, store))
 }
 
 #[cfg(not(target_os = "linux"))]
-fn open_secret_service() -> Result<Keychain, StoreError> {
+fn open_secret_service(_check_now: bool) -> Result<Keychain, StoreError> {
     Err(StoreError::NotOnThisPlatform("secret-service"))
 }
 
@@ -318,4 +367,21 @@ fn open_windows() -> Result<Keychain, StoreError> {
 #[cfg(not(target_os = "windows"))]
 fn open_windows() -> Result<Keychain, StoreError> {
     Err(StoreError::NotOnThisPlatform("wincred"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_key_errors_are_said_in_plain_words_and_others_pass_through() {
+        let said = plain_words(Backend::Keyutils, "AccessDenied".into());
+        assert!(said.contains("permission denied") && said.contains("keyctl show @s"));
+        assert!(plain_words(Backend::Keyutils, "KeyRevoked".into()).contains("log in again"));
+        assert_eq!(
+            plain_words(Backend::SecretService, "AccessDenied".into()),
+            "AccessDenied"
+        );
+        assert_eq!(plain_words(Backend::Keyutils, "odd".into()), "odd");
+    }
 }

@@ -1,53 +1,78 @@
 //! The Linux Secret Service (GNOME Keyring, KeePassXC, KWallet) as a keyring-core store.
 //!
-//! Written on the dbus-secret-service crate rather than through the keyring project's
-//! Secret Service store crates because git runs `get` on every fetch: those crates always
-//! negotiate an encrypted session (a Diffie-Hellman exchange per process) and, when an item is
-//! locked, pop up an unlock prompt and wait. Here the session is plain — the secret crosses
-//! only the local bus socket, which other users cannot read — and nothing ever prompts: a
-//! locked collection is reported, so git prompts on the terminal instead. Items carry the
-//! same `service`/`username` attributes as the keyring crates, so the two interoperate.
+//! Written directly on libdbus (the `dbus` crate, vendored) because git runs `get` on every
+//! fetch and push, and each call to the Secret Service — a round trip through dbus-daemon and
+//! the keyring daemon, 0.25–0.45 ms — is most of a `get`'s time (docs/performance.md). So:
+//!
+//! - calls that do not depend on each other are sent together and their replies read
+//!   afterwards: `OpenSession` goes out as soon as we are connected and its reply is read only
+//!   when a secret moves, so a `get` is `OpenSession` + `SearchItems`, then `GetSecret`;
+//! - `--store secret-service` checks the default collection only when a search finds no
+//!   unlocked item (the search already says whether the items it found are locked); `auto`
+//!   checks it while connecting, in the same round trip as `OpenSession`, to choose keyutils
+//!   instead of a locked keychain;
+//! - the session is plain, not Diffie-Hellman: the secret crosses only the local bus socket,
+//!   which other users cannot read, and a key exchange per process costs more than the rest;
+//! - nothing ever prompts: a locked item or collection is reported, so git prompts on the
+//!   terminal instead.
+//!
+//! Items carry the same `service`/`username` attributes as the keyring project's Secret
+//! Service stores, so the two interoperate.
 
 use std::any::Any;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
-use dbus_secret_service::{EncryptionType, SecretService};
+use dbus::arg::{PropMap, RefArg, TypeMismatchError, Variant};
+use dbus::channel::{BusType, Channel};
+use dbus::{Message, Path};
 use keyring_core::api::{Credential, CredentialApi, CredentialStoreApi};
 use keyring_core::{Entry, Error, Result};
 
 use super::{Backend, StoreError};
 
-type Shared = Arc<Mutex<SecretService>>;
+const DESTINATION: &str = "org.freedesktop.secrets";
+const SERVICE_PATH: &str = "/org/freedesktop/secrets";
+/// The spec's path for the collection behind the `default` alias: one call reads its `Locked`
+/// property, where `ReadAlias` and then the property would be two.
+const DEFAULT_COLLECTION: &str = "/org/freedesktop/secrets/aliases/default";
+const SERVICE: &str = "org.freedesktop.Secret.Service";
+const COLLECTION: &str = "org.freedesktop.Secret.Collection";
+const ITEM: &str = "org.freedesktop.Secret.Item";
+/// How long to wait for an answer, as the keyring project's stores do.
+const TIMEOUT: Duration = Duration::from_secs(2);
 
 pub struct SecretServiceStore {
-    service: Shared,
+    bus: Arc<Mutex<Bus>>,
 }
 
 impl SecretServiceStore {
-    /// Connects to the session bus and checks that the default collection exists and is
-    /// unlocked, so `auto` can fall back to keyutils instead of prompting.
+    /// Connects and checks that the default collection exists and is unlocked, so `auto` can
+    /// fall back to keyutils instead of using a keychain that would refuse.
     pub fn connect() -> std::result::Result<Arc<Self>, StoreError> {
-        let unavailable = |reason: String| StoreError::Unavailable {
-            backend: Backend::SecretService,
-            reason,
-        };
-        let service = SecretService::connect(EncryptionType::Plain)
-            .map_err(|e| unavailable(format!("no Secret Service on the session bus ({e})")))?;
-        let collection = service
-            .get_default_collection()
-            .map_err(|e| unavailable(format!("no default collection ({e})")))?;
-        if collection
-            .is_locked()
-            .map_err(|e| unavailable(e.to_string()))?
-        {
-            return Err(StoreError::Locked {
+        let mut bus = Bus::connect()?;
+        let locked = locked_property(DEFAULT_COLLECTION).and_then(|get| bus.send(get));
+        bus.session().map_err(unavailable)?;
+        let checked = locked.and_then(|serial| bus.default_collection(serial));
+        match checked.map_err(unavailable)? {
+            Collection::Unlocked(_) => Ok(Self::new(bus)),
+            Collection::Locked => Err(StoreError::Locked {
                 backend: Backend::SecretService,
-            });
+            }),
         }
-        Ok(Arc::new(Self {
-            service: Arc::new(Mutex::new(service)),
-        }))
+    }
+
+    /// Connects and leaves the default collection to be checked when a search finds no
+    /// unlocked item: for `--store secret-service`, which has nothing to fall back to.
+    pub fn connect_deferred() -> std::result::Result<Arc<Self>, StoreError> {
+        Bus::connect().map(Self::new)
+    }
+
+    fn new(bus: Bus) -> Arc<Self> {
+        Arc::new(Self {
+            bus: Arc::new(Mutex::new(bus)),
+        })
     }
 }
 
@@ -68,7 +93,7 @@ impl CredentialStoreApi for SecretServiceStore {
 
     fn build(&self, service: &str, user: &str, _: Option<&HashMap<&str, &str>>) -> Result<Entry> {
         Ok(Entry::new_with_credential(Arc::new(Item {
-            service: self.service.clone(),
+            bus: self.bus.clone(),
             attributes: [("service", service), ("username", user)]
                 .map(|(k, v)| (k.to_owned(), v.to_owned())),
         })))
@@ -79,8 +104,186 @@ impl CredentialStoreApi for SecretServiceStore {
     }
 }
 
+/// The plain session: requested while connecting, its reply read when first needed.
+enum Session {
+    Requested(u32),
+    Open(Path<'static>),
+}
+
+enum Collection {
+    Unlocked(Path<'static>),
+    Locked,
+}
+
+/// What a search found: the unlocked items, and whether there were locked ones.
+struct Found {
+    unlocked: Vec<Path<'static>>,
+    locked: bool,
+}
+
+/// A private connection to the session bus, keeping replies that came before they were
+/// asked for.
+struct Bus {
+    channel: Channel,
+    early: HashMap<u32, Message>,
+    session: Session,
+    /// The default collection is known to exist and to be unlocked.
+    collection_checked: bool,
+}
+
+impl Drop for Bus {
+    /// Reads the `OpenSession` reply before the connection closes, if nothing needed it yet.
+    /// gnome-keyring (42.1 here) aborts when a session request outlives its client: the `get`
+    /// of an entry that does not exist would otherwise take the user's keyring daemon down
+    /// (found by tests/integration/concurrency.rs).
+    fn drop(&mut self) {
+        if let Session::Requested(serial) = self.session {
+            let _ = self.wait(serial);
+        }
+    }
+}
+
+impl Bus {
+    /// Authenticates, says Hello, and sends `OpenSession` without waiting for its reply.
+    fn connect() -> std::result::Result<Bus, StoreError> {
+        let channel = Channel::get_private(BusType::Session).map_err(|e| {
+            unavailable(no_access(format!(
+                "no Secret Service on the session bus ({})",
+                describe(&e)
+            )))
+        })?;
+        let mut bus = Bus {
+            channel,
+            early: HashMap::new(),
+            session: Session::Requested(0),
+            collection_checked: false,
+        };
+        let plain = Variant(Box::new(String::new()) as Box<dyn RefArg>);
+        let open = method(SERVICE_PATH, SERVICE, "OpenSession").map_err(unavailable)?;
+        let serial = bus
+            .send(open.append2("plain", plain))
+            .map_err(unavailable)?;
+        bus.session = Session::Requested(serial);
+        Ok(bus)
+    }
+
+    fn send(&mut self, message: Message) -> Result<u32> {
+        let lost = || no_access("could not write to the session bus".into());
+        self.channel.send(message).map_err(|()| lost())
+    }
+
+    /// The reply to the call sent as `serial`; replies to other calls are kept for later.
+    fn wait(&mut self, serial: u32) -> Result<Message> {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            while let Some(message) = self.channel.pop_message() {
+                if let Some(answered) = message.get_reply_serial() {
+                    self.early.insert(answered, message);
+                }
+            }
+            if let Some(mut reply) = self.early.remove(&serial) {
+                return match reply.as_result() {
+                    Ok(_) => Ok(reply),
+                    Err(e) => Err(dbus_failure(&e)),
+                };
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(no_access(
+                    "the Secret Service did not answer in time".into(),
+                ));
+            }
+            self.channel
+                .read_write(Some(left))
+                .map_err(|()| no_access("the session bus closed the connection".into()))?;
+        }
+    }
+
+    fn call(&mut self, message: Message) -> Result<Message> {
+        let serial = self.send(message)?;
+        self.wait(serial)
+    }
+
+    fn session(&mut self) -> Result<Path<'static>> {
+        if let Session::Requested(serial) = self.session {
+            let reply = self.wait(serial)?;
+            let (_, path): (Variant<Box<dyn RefArg>>, Path) = reply.read2().map_err(bad_reply)?;
+            self.session = Session::Open(path.into_static());
+        }
+        match &self.session {
+            Session::Open(path) => Ok(path.clone()),
+            Session::Requested(_) => unreachable!("the session reply was just read"),
+        }
+    }
+
+    fn locked(&mut self, serial: u32) -> Result<bool> {
+        let reply = self.wait(serial)?;
+        let locked: Variant<bool> = reply.read1().map_err(bad_reply)?;
+        Ok(locked.0)
+    }
+
+    /// The default collection, given the serial of a `Locked` request on
+    /// [`DEFAULT_COLLECTION`] already sent.
+    fn default_collection(&mut self, locked_request: u32) -> Result<Collection> {
+        let (path, locked) = match self.locked(locked_request) {
+            Ok(locked) => (Path::from(DEFAULT_COLLECTION), locked),
+            // A service without alias paths: read the alias, then ask the collection.
+            Err(_) => {
+                let read_alias = method(SERVICE_PATH, SERVICE, "ReadAlias")?.append1("default");
+                let path: Path = self.call(read_alias)?.read1().map_err(bad_reply)?;
+                if &*path == "/" {
+                    return Err(no_access("there is no default collection".into()));
+                }
+                let serial = self.send(locked_property(&path)?)?;
+                (path.into_static(), self.locked(serial)?)
+            }
+        };
+        if locked {
+            return Ok(Collection::Locked);
+        }
+        self.collection_checked = true;
+        Ok(Collection::Unlocked(path))
+    }
+
+    fn unlocked_default_collection(&mut self) -> Result<Path<'static>> {
+        let serial = self.send(locked_property(DEFAULT_COLLECTION)?)?;
+        match self.default_collection(serial)? {
+            Collection::Unlocked(path) => Ok(path),
+            Collection::Locked => Err(locked_error()),
+        }
+    }
+
+    fn search(&mut self, attributes: &[(String, String); 2]) -> Result<Found> {
+        let attributes: HashMap<&str, &str> = attributes
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let search = method(SERVICE_PATH, SERVICE, "SearchItems")?.append1(attributes);
+        let reply = self.call(search)?;
+        let (unlocked, locked): (Vec<Path>, Vec<Path>) = reply.read2().map_err(bad_reply)?;
+        Ok(Found {
+            unlocked: unlocked.into_iter().map(Path::into_static).collect(),
+            locked: !locked.is_empty(),
+        })
+    }
+
+    /// The error for a search that found no unlocked item.
+    fn nothing_unlocked(&mut self, found: &Found) -> Error {
+        if found.locked {
+            return locked_error();
+        }
+        if self.collection_checked {
+            return Error::NoEntry;
+        }
+        match self.unlocked_default_collection() {
+            Ok(_) => Error::NoEntry,
+            Err(e) => e,
+        }
+    }
+}
+
 struct Item {
-    service: Shared,
+    bus: Arc<Mutex<Bus>>,
     attributes: [(String, String); 2],
 }
 
@@ -90,79 +293,77 @@ impl std::fmt::Debug for Item {
     }
 }
 
-fn failure(e: dbus_secret_service::Error) -> Error {
-    Error::PlatformFailure(Box::new(e))
-}
-
-fn locked() -> Error {
-    Error::NoStorageAccess("the collection is locked".into())
-}
-
 impl Item {
-    fn search(&self) -> HashMap<&str, &str> {
-        self.attributes
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect()
+    fn bus(&self) -> MutexGuard<'_, Bus> {
+        self.bus.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn label(&self) -> String {
-        format!("Bitbucket API token for {}", self.attributes[1].1)
-    }
-
-    fn with_service<T>(&self, f: impl FnOnce(&SecretService) -> Result<T>) -> Result<T> {
-        let service = self.service.lock().unwrap_or_else(|p| p.into_inner());
-        f(&service)
+    fn create(&self, bus: &mut Bus, secret: &[u8]) -> Result<()> {
+        let collection = bus.unlocked_default_collection()?;
+        let session = bus.session()?;
+        let label = format!("Bitbucket API token for {}", self.attributes[1].1);
+        let attributes: HashMap<String, String> = self.attributes.iter().cloned().collect();
+        let mut properties = PropMap::new();
+        properties.insert(format!("{ITEM}.Label"), Variant(Box::new(label)));
+        properties.insert(format!("{ITEM}.Attributes"), Variant(Box::new(attributes)));
+        let create = method(&collection, COLLECTION, "CreateItem")?.append3(
+            properties,
+            secret_struct(session, secret),
+            true,
+        );
+        let (_, prompt): (Path, Path) = bus.call(create)?.read2().map_err(bad_reply)?;
+        match &*prompt {
+            "/" => Ok(()),
+            _ => Err(locked_error()), // the service wants to prompt: we never do
+        }
     }
 }
 
 impl CredentialApi for Item {
     fn set_secret(&self, secret: &[u8]) -> Result<()> {
-        self.with_service(|ss| {
-            let found = ss.search_items(self.search()).map_err(failure)?;
-            if let Some(item) = found.unlocked.first() {
-                return item.set_secret(secret, "text/plain").map_err(failure);
+        let mut bus = self.bus();
+        let found = bus.search(&self.attributes)?;
+        let Some(item) = found.unlocked.first() else {
+            if found.locked {
+                return Err(locked_error());
             }
-            if !found.locked.is_empty() {
-                return Err(locked());
-            }
-            let collection = ss.get_default_collection().map_err(failure)?;
-            if collection.is_locked().map_err(failure)? {
-                return Err(locked());
-            }
-            collection
-                .create_item(&self.label(), self.search(), secret, true, "text/plain")
-                .map(|_| ())
-                .map_err(failure)
-        })
+            return self.create(&mut bus, secret);
+        };
+        let session = bus.session()?;
+        let set = method(item, ITEM, "SetSecret")?.append1(secret_struct(session, secret));
+        bus.call(set).map(drop)
     }
 
     fn get_secret(&self) -> Result<Vec<u8>> {
-        self.with_service(|ss| {
-            let found = ss.search_items(self.search()).map_err(failure)?;
-            match (found.unlocked.first(), found.locked.is_empty()) {
-                (Some(item), _) => item.get_secret().map_err(failure),
-                (None, false) => Err(locked()),
-                (None, true) => Err(Error::NoEntry),
-            }
-        })
+        let mut bus = self.bus();
+        let found = bus.search(&self.attributes)?;
+        let Some(item) = found.unlocked.first() else {
+            return Err(bus.nothing_unlocked(&found));
+        };
+        let session = bus.session()?;
+        let reply = bus.call(method(item, ITEM, "GetSecret")?.append1(session))?;
+        let (_, _, value, _): (Path, Vec<u8>, Vec<u8>, String) =
+            reply.read1().map_err(bad_reply)?;
+        Ok(value)
     }
 
     fn delete_credential(&self) -> Result<()> {
-        self.with_service(|ss| {
-            let found = ss.search_items(self.search()).map_err(failure)?;
-            if found.unlocked.is_empty() {
-                return Err(if found.locked.is_empty() {
-                    Error::NoEntry
-                } else {
-                    locked()
-                });
+        let mut bus = self.bus();
+        let found = bus.search(&self.attributes)?;
+        if found.unlocked.is_empty() {
+            return Err(bus.nothing_unlocked(&found));
+        }
+        let mut deletes = Vec::with_capacity(found.unlocked.len());
+        for item in &found.unlocked {
+            deletes.push(bus.send(method(item, ITEM, "Delete")?)?);
+        }
+        for serial in deletes {
+            let prompt: Path = bus.wait(serial)?.read1().map_err(bad_reply)?;
+            if &*prompt != "/" {
+                return Err(locked_error());
             }
-            for item in &found.unlocked {
-                item.delete().map_err(failure)?;
-            }
-            Ok(())
-        })
+        }
+        Ok(())
     }
 
     fn get_credential(&self) -> Result<Option<Arc<Credential>>> {
@@ -175,5 +376,72 @@ impl CredentialApi for Item {
 
     fn as_any(&self) -> &dyn Any {
         self
+    }
+}
+
+fn method(path: &str, interface: &str, member: &str) -> Result<Message> {
+    Message::new_method_call(DESTINATION, path, interface, member)
+        .map_err(|e| Error::PlatformFailure(e.into()))
+}
+
+fn locked_property(collection: &str) -> Result<Message> {
+    let get = method(collection, "org.freedesktop.DBus.Properties", "Get")?;
+    Ok(get.append2(COLLECTION, "Locked"))
+}
+
+/// The Secret Service's `Secret` struct `(oayays)`: session, parameters, value, content type.
+fn secret_struct<'a>(
+    session: Path<'static>,
+    secret: &'a [u8],
+) -> (Path<'static>, &'static [u8], &'a [u8], &'static str) {
+    (session, &[], secret, "text/plain")
+}
+
+fn describe(e: &dbus::Error) -> String {
+    let name = e.name().unwrap_or("D-Bus error");
+    match e.message() {
+        Some(message) => format!("{name}: {message}"),
+        None => name.to_owned(),
+    }
+}
+
+/// An error reply. No service on the bus means the store is unavailable (so `auto` falls
+/// back); anything else is a failure.
+fn dbus_failure(e: &dbus::Error) -> Error {
+    match e.name() {
+        Some(
+            "org.freedesktop.DBus.Error.ServiceUnknown"
+            | "org.freedesktop.DBus.Error.NameHasNoOwner"
+            | "org.freedesktop.DBus.Error.NoReply"
+            | "org.freedesktop.DBus.Error.Disconnected",
+        ) => no_access(format!(
+            "no Secret Service on the session bus ({})",
+            describe(e)
+        )),
+        _ => Error::PlatformFailure(describe(e).into()),
+    }
+}
+
+fn bad_reply(e: TypeMismatchError) -> Error {
+    Error::PlatformFailure(format!("unexpected reply from the Secret Service: {e}").into())
+}
+
+fn no_access(reason: String) -> Error {
+    Error::NoStorageAccess(reason.into())
+}
+
+fn locked_error() -> Error {
+    no_access("the collection is locked".into())
+}
+
+/// For `connect`: every failure means the Secret Service cannot be used.
+fn unavailable(e: Error) -> StoreError {
+    let reason = match e {
+        Error::NoStorageAccess(e) | Error::PlatformFailure(e) => e.to_string(),
+        other => other.to_string(),
+    };
+    StoreError::Unavailable {
+        backend: Backend::SecretService,
+        reason,
     }
 }

@@ -227,6 +227,11 @@ fn an_erase_of_one_token_never_removes_another_written_meanwhile(store: StoreUnd
             })
             .collect();
         let finished = run_together(&store, &jobs);
+        if let Some(session) = &store.secret_service
+            && finished.iter().any(|f| f.stderr.contains("not available"))
+        {
+            panic!("the keyring went away: {}", session.diagnostics());
+        }
         assert_all_clean(&finished, &[rejected.clone(), rotated.clone()]);
         assert!(
             stored(&store).is_some_and(|t| t == rotated),
@@ -246,12 +251,10 @@ fn an_erase_of_one_token_never_removes_another_written_meanwhile(store: StoreUnd
     }
 }
 
-/// Fails today on the Secret Service (nearly every run) and on keyutils (rarely: its window is
-/// microseconds): `erase` reads, compares and deletes in separate calls, with nothing between
-/// helper processes to serialise them (src/helper.rs `erase_matching` over
-/// src/store/secret_service.rs and src/store/keyutils.rs). See "Open issues" in
-/// docs/security.md; run with `cargo test -- --ignored` once it is fixed.
-macro_rules! known_erase_race {
+/// Failed on the Secret Service (nearly every run) and on keyutils (rarely: its window is
+/// microseconds) until `store` and `erase` took a lock shared by every helper process
+/// (`Keychain::lock_for_update`): those keychains have no compare-and-delete of their own.
+macro_rules! serialised_by_the_operation_lock {
     ($($store:ident: $variant:ident),* $(,)?) => {
         $(mod $store {
             #[test]
@@ -262,7 +265,6 @@ macro_rules! known_erase_race {
             }
 
             #[test]
-            #[ignore = "known erase race in this store: docs/security.md, Open issues"]
             fn an_erase_of_one_token_never_removes_another_written_meanwhile() {
                 super::an_erase_of_one_token_never_removes_another_written_meanwhile(
                     super::StoreUnderTest::$variant,
@@ -272,7 +274,7 @@ macro_rules! known_erase_race {
     };
 }
 
-known_erase_race!(secret_service: SecretService, keyutils: Keyutils);
+serialised_by_the_operation_lock!(secret_service: SecretService, keyutils: Keyutils);
 
 mod file {
     #[test]

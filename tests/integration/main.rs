@@ -6,6 +6,7 @@ mod faults;
 mod flows;
 mod hostile;
 mod leaks;
+mod performance_facts;
 mod rig;
 mod server_smoke;
 mod support;

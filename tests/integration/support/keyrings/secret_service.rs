@@ -252,6 +252,21 @@ impl SecretServiceSession {
             .id()
     }
 
+    /// The daemons' logs and whether gnome-keyring is still running, for a failure message.
+    pub fn diagnostics(&self) -> String {
+        let alive = self
+            .keyring
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .try_wait()
+            .map(|status| match status {
+                None => "gnome-keyring-daemon is running".to_owned(),
+                Some(status) => format!("gnome-keyring-daemon exited: {status}"),
+            })
+            .unwrap_or_else(|e| format!("gnome-keyring-daemon: {e}"));
+        with_logs(&self.dir, &alive)
+    }
+
     /// Kills gnome-keyring-daemon (SIGKILL), as a crash would; its items stay on disk and
     /// [`unlock_collection`](Self::unlock_collection) starts a new daemon. Private sessions only.
     pub fn kill_keyring(&self) {
