@@ -157,20 +157,6 @@ fn an_expired_token_makes_git_prompt_for_a_new_one(store: StoreUnderTest) {
     );
 }
 
-macro_rules! on_every_store {
-    ($($test:ident),* $(,)?) => {
-        mod secret_service {
-            $(#[test] fn $test() { super::$test(super::StoreUnderTest::SecretService) })*
-        }
-        mod keyutils {
-            $(#[test] fn $test() { super::$test(super::StoreUnderTest::Keyutils) })*
-        }
-        mod file {
-            $(#[test] fn $test() { super::$test(super::StoreUnderTest::File) })*
-        }
-    };
-}
-
 on_every_store!(
     login_reads_stdin_records_expiry_and_status_shows_it_masked,
     a_refused_login_never_displaces_the_stored_token,

@@ -182,21 +182,7 @@ fn an_app_password_is_never_stored_from_the_prompt_or_a_url(store: StoreUnderTes
     assert_eq!(rig.stored().as_deref(), Some(token.as_str()));
 }
 
-macro_rules! flows {
-    ($($flow:ident),* $(,)?) => {
-        mod secret_service {
-            $(#[test] fn $flow() { super::$flow(super::StoreUnderTest::SecretService) })*
-        }
-        mod keyutils {
-            $(#[test] fn $flow() { super::$flow(super::StoreUnderTest::Keyutils) })*
-        }
-        mod file {
-            $(#[test] fn $flow() { super::$flow(super::StoreUnderTest::File) })*
-        }
-    };
-}
-
-flows!(
+on_every_store!(
     first_clone_prompts_once_and_later_operations_are_silent,
     a_username_in_the_url_is_replaced_by_the_api_token_username,
     push_works_and_a_read_only_token_gets_403_without_losing_the_token,

@@ -775,18 +775,4 @@ fn hostile_requests_get_exactly_the_expected_answer(store: StoreUnderTest) {
     assert!(peak > 0, "GNU time measured nothing");
 }
 
-macro_rules! on_every_store {
-    ($($test:ident),* $(,)?) => {
-        mod secret_service {
-            $(#[test] fn $test() { super::$test(super::StoreUnderTest::SecretService) })*
-        }
-        mod keyutils {
-            $(#[test] fn $test() { super::$test(super::StoreUnderTest::Keyutils) })*
-        }
-        mod file {
-            $(#[test] fn $test() { super::$test(super::StoreUnderTest::File) })*
-        }
-    };
-}
-
 on_every_store!(hostile_requests_get_exactly_the_expected_answer);

@@ -162,18 +162,4 @@ fn a_canary_token_appears_only_in_the_store_and_on_the_password_line(store: Stor
     );
 }
 
-macro_rules! on_every_store {
-    ($($test:ident),* $(,)?) => {
-        mod secret_service {
-            $(#[test] fn $test() { super::$test(super::StoreUnderTest::SecretService) })*
-        }
-        mod keyutils {
-            $(#[test] fn $test() { super::$test(super::StoreUnderTest::Keyutils) })*
-        }
-        mod file {
-            $(#[test] fn $test() { super::$test(super::StoreUnderTest::File) })*
-        }
-    };
-}
-
 on_every_store!(a_canary_token_appears_only_in_the_store_and_on_the_password_line);

@@ -1,4 +1,7 @@
 //! Integration tests: the real binary, driven by real git, against a Bitbucket-like server.
+#[macro_use]
+mod rig; // first: its `on_every_store!` is used by the modules below
+
 mod boundaries;
 mod commands;
 mod concurrency;
@@ -7,6 +10,5 @@ mod flows;
 mod hostile;
 mod leaks;
 mod performance_facts;
-mod rig;
 mod server_smoke;
 mod support;

@@ -242,3 +242,19 @@ impl Drop for Rig {
         }
     }
 }
+
+/// One `#[test]` per store for each named function taking a [`StoreUnderTest`]: modules
+/// `secret_service`, `keyutils` and `file`, so a failure names its store.
+macro_rules! on_every_store {
+    ($($test:ident),* $(,)?) => {
+        mod secret_service {
+            $(#[test] fn $test() { super::$test(super::StoreUnderTest::SecretService) })*
+        }
+        mod keyutils {
+            $(#[test] fn $test() { super::$test(super::StoreUnderTest::Keyutils) })*
+        }
+        mod file {
+            $(#[test] fn $test() { super::$test(super::StoreUnderTest::File) })*
+        }
+    };
+}
