@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(git dbus-daemon gnome-keyring keyutils libsecret-tools procps ca-certificates time strace)
+packages=(git dbus-daemon dbus-bin gnome-keyring keyutils libsecret-tools procps util-linux e2fsprogs ca-certificates time strace)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
