@@ -167,7 +167,7 @@ impl Helper<'_> {
     /// The CI token, unless it is a kind Bitbucket will not take.
     fn usable_env_token(&self, notes: &mut Vec<String>) -> Option<Token> {
         let token = self.env_token.as_ref()?;
-        match TokenKind::of(token.expose()).refusal() {
+        match TokenKind::of_token(token).refusal() {
             None => Some(token.clone()),
             Some(why) => {
                 notes.push(format!(
@@ -180,7 +180,7 @@ impl Helper<'_> {
 
     fn store(&self, keys: &Keys, password: Option<&Token>, outcome: &mut Outcome) {
         let Some(password) = password else { return };
-        if let Some(why) = TokenKind::of(password.expose()).refusal() {
+        if let Some(why) = TokenKind::of_token(password).refusal() {
             outcome
                 .notes
                 .push(format!("{why}\n{HOW_TO_CREATE_A_TOKEN}"));
@@ -285,7 +285,7 @@ fn first_usable_token(
     for key in keys.in_lookup_order() {
         match keychain.get(key) {
             Ok(None) => {}
-            Ok(Some(token)) => match TokenKind::of(token.expose()).refusal() {
+            Ok(Some(token)) => match TokenKind::of_token(&token).refusal() {
                 None => return Some((key.clone(), token)),
                 Some(why) => notes.push(format!(
                     "the secret stored for {key} is not used: {why}\n{HOW_TO_CREATE_A_TOKEN}"

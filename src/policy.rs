@@ -144,6 +144,11 @@ pub enum TokenKind {
 }
 
 impl TokenKind {
+    /// The kind of a wrapped token (the one place this module looks at a token's text).
+    pub fn of_token(token: &crate::token::Token) -> TokenKind {
+        Self::of(token.expose())
+    }
+
     pub fn of(secret: &str) -> TokenKind {
         if secret.starts_with("ATBB") {
             TokenKind::AppPassword

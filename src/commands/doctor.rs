@@ -245,7 +245,7 @@ fn stored_tokens(ctx: &Context, keychain: &Keychain) -> Vec<Check> {
                 continue;
             }
         };
-        let kind = TokenKind::of(token.expose());
+        let kind = TokenKind::of_token(&token);
         let what = format!(
             "the token for {key} ({}, {})",
             kind.label(),
@@ -313,7 +313,7 @@ fn stored_tokens(ctx: &Context, keychain: &Keychain) -> Vec<Check> {
 
 fn env_token() -> Option<Check> {
     let token = crate::cli::env_token()?;
-    let kind = TokenKind::of(token.expose());
+    let kind = TokenKind::of_token(&token);
     Some(match kind.refusal() {
         Some(_) => check(
             Level::Fail,

@@ -49,7 +49,7 @@ pub fn run(ctx: &mut Context, args: &LoginArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("no token given; nothing was changed");
     };
 
-    let kind = TokenKind::of(token.expose());
+    let kind = TokenKind::of_token(&token);
     if let Some(why) = kind.refusal() {
         anyhow::bail!("{why}\n{}", crate::policy::HOW_TO_CREATE_A_TOKEN);
     }

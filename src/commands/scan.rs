@@ -29,7 +29,7 @@ pub fn embedded_secret_for(url: &str, hosts: &ServedHosts) -> Option<EmbeddedSec
         Scope::NotOurs => return None,
     };
     Some(EmbeddedSecret {
-        kind: TokenKind::of(token.expose()),
+        kind: TokenKind::of_token(&token),
         fingerprint: token.fingerprint(),
         token,
         host,

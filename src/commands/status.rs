@@ -38,7 +38,7 @@ pub fn run(ctx: &mut Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
             for key in all_keys(ctx, keychain.backend().name()) {
                 match keychain.get(&key) {
                     Ok(Some(token)) => rows.push(Row {
-                        kind: TokenKind::of(token.expose()).label(),
+                        kind: TokenKind::of_token(&token).label(),
                         fingerprint: token.fingerprint(),
                         facts: metadata
                             .as_ref()
@@ -112,7 +112,7 @@ fn plain(
     match env {
         Some(token) => text.push_str(&format!(
             "BITBUCKET_API_TOKEN: set ({}, {}); git uses it before any store\n",
-            TokenKind::of(token.expose()).label(),
+            TokenKind::of_token(token).label(),
             token.fingerprint()
         )),
         None => text.push_str("BITBUCKET_API_TOKEN: not set\n"),
@@ -143,7 +143,7 @@ fn json(store: &str, rows: &[Row], problem: Option<&str>, env: Option<&Token>, n
     let env = match env {
         Some(token) => format!(
             "{{\"set\":true,\"kind\":{},\"fingerprint\":{}}}",
-            quote(TokenKind::of(token.expose()).label()),
+            quote(TokenKind::of_token(token).label()),
             quote(&token.fingerprint())
         ),
         None => "{\"set\":false}".to_owned(),
