@@ -124,9 +124,7 @@ impl Helper<'_> {
 
     /// The metadata recorded for exactly this token, if any.
     fn facts_for(&self, keychain: &Keychain, key: &EntryKey, token: &Token) -> Option<EntryFacts> {
-        self.metadata?
-            .get(keychain.backend(), key)
-            .filter(|facts| facts.describes(token))
+        self.metadata?.facts_for(keychain.backend(), key, token)
     }
 
     /// False for an expired token (never handed out: git prompts for a new one). Warns when

@@ -121,6 +121,13 @@ impl Metadata {
         EntryFacts::decode(map.get(&Self::map_key(backend, key))?)
     }
 
+    /// The facts recorded for this entry if they describe exactly `token` (a record left by an
+    /// earlier token says nothing about this one).
+    pub fn facts_for(&self, backend: Backend, key: &EntryKey, token: &Token) -> Option<EntryFacts> {
+        self.get(backend, key)
+            .filter(|facts| facts.describes(token))
+    }
+
     /// Every record, sorted by store and account.
     pub fn all(&self) -> Result<Vec<Record>, Error> {
         Ok(self

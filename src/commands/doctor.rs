@@ -49,6 +49,13 @@ pub fn run(ctx: &mut Context) -> anyhow::Result<ExitCode> {
             Some("git-credential-bitbucket --store file setup   (or unlock your keyring)"),
         )),
         Ok(keychain) => {
+            if let Some(why) = &keychain.fallback_reason {
+                checks.push(check(
+                    Level::Warn,
+                    format!("auto chose keyutils (tokens last until reboot) because {why}"),
+                    Some("unlock your keyring, or: git-credential-bitbucket --store file setup"),
+                ));
+            }
             checks.push(round_trip(&keychain));
             checks.extend(stored_tokens(ctx, &keychain));
         }
@@ -268,8 +275,7 @@ fn stored_tokens(ctx: &Context, keychain: &Keychain) -> Vec<Check> {
         }
         let expires = metadata
             .as_ref()
-            .and_then(|m| m.get(keychain.backend(), &key))
-            .filter(|f| f.describes(&token))
+            .and_then(|m| m.facts_for(keychain.backend(), &key, &token))
             .and_then(|f| f.expires_at);
         checks.push(match expires {
             None => check(

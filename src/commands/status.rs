@@ -42,13 +42,16 @@ pub fn run(ctx: &mut Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
                         fingerprint: token.fingerprint(),
                         facts: metadata
                             .as_ref()
-                            .and_then(|m| m.get(keychain.backend(), &key))
-                            .filter(|f| f.describes(&token)),
+                            .and_then(|m| m.facts_for(keychain.backend(), &key, &token)),
                         key,
                     }),
                     Ok(None) => {}
                     Err(e) => problem = Some(e.to_string()),
                 }
+            }
+            if let Some(why) = &keychain.fallback_reason {
+                // Not an error, but worth knowing: these tokens last until reboot.
+                problem.get_or_insert_with(|| format!("auto chose keyutils because {why}"));
             }
             (keychain.backend().name().to_owned(), rows, problem)
         }

@@ -200,6 +200,24 @@ fn auto_uses_the_secret_service_when_it_answers_and_keyutils_when_it_does_not() 
         Some(token.as_str()),
         "and keyutils has it"
     );
+    // status and doctor say why auto chose keyutils.
+    let host = rig.server.host();
+    let status = rig
+        .env
+        .run_helper(&["--store", "auto", "--host", &host, "status"], "");
+    rig.assert_no_leak(&status, false);
+    assert!(
+        status.stdout.contains("auto chose keyutils because"),
+        "{status:?}"
+    );
+    let doctor = rig
+        .env
+        .run_helper(&["--store", "auto", "--host", &host, "doctor"], "");
+    rig.assert_no_leak(&doctor, false);
+    assert!(
+        doctor.stdout.contains("WARN  auto chose keyutils"),
+        "{doctor:?}"
+    );
 }
 
 #[test]
