@@ -76,18 +76,53 @@ impl std::fmt::Debug for Key {
     }
 }
 
-/// The crate's own mapping of kernel errors, so both paths report alike.
+/// The crate's own mapping of kernel errors, so both paths report alike, in plain words.
 fn translate(error: KeyError) -> Error {
     match error {
         KeyError::KeyDoesNotExist | KeyError::KeyRevoked | KeyError::KeyExpired => Error::NoEntry,
-        KeyError::AccessDenied => Error::NoStorageAccess(Box::new(error)),
-        other => Error::PlatformFailure(Box::new(other)),
+        KeyError::AccessDenied => Error::NoStorageAccess(plain_words(&error).into()),
+        other => Error::PlatformFailure(plain_words(&other).into()),
+    }
+}
+
+/// The kernel's key errors print as their variant names; say what they mean instead.
+fn plain_words(error: &KeyError) -> String {
+    match error {
+        KeyError::AccessDenied => "permission denied on the session keyring (see `keyctl show @s`)",
+        KeyError::KeyRevoked => {
+            "the session keyring was revoked; log in again or start a new session"
+        }
+        KeyError::KeyExpired => {
+            "the session keyring has expired; log in again or start a new session"
+        }
+        KeyError::QuotaExceeded => {
+            "the kernel's key quota for this user is full (see /proc/key-users)"
+        }
+        other => return other.to_string(),
+    }
+    .to_owned()
+}
+
+/// Errors from the crate's own writes and deletes, re-worded the same way.
+fn reword(error: Error) -> Error {
+    let said =
+        |e: &keyring_core::error::PlatformError| e.downcast_ref::<KeyError>().map(plain_words);
+    match error {
+        Error::NoStorageAccess(e) => match said(&e) {
+            Some(words) => Error::NoStorageAccess(words.into()),
+            None => Error::NoStorageAccess(e),
+        },
+        Error::PlatformFailure(e) => match said(&e) {
+            Some(words) => Error::PlatformFailure(words.into()),
+            None => Error::PlatformFailure(e),
+        },
+        other => other,
     }
 }
 
 impl CredentialApi for Key {
     fn set_secret(&self, secret: &[u8]) -> Result<()> {
-        self.entry.set_secret(secret)
+        self.entry.set_secret(secret).map_err(reword)
     }
 
     fn get_secret(&self) -> Result<Vec<u8>> {
@@ -105,7 +140,7 @@ impl CredentialApi for Key {
     }
 
     fn delete_credential(&self) -> Result<()> {
-        self.entry.delete_credential()
+        self.entry.delete_credential().map_err(reword)
     }
 
     fn get_credential(&self) -> Result<Option<Arc<Credential>>> {
@@ -118,5 +153,21 @@ impl CredentialApi for Key {
 
     fn as_any(&self) -> &dyn Any {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_key_errors_are_said_in_plain_words() {
+        let said = plain_words(&KeyError::AccessDenied);
+        assert!(said.contains("permission denied") && said.contains("keyctl show @s"));
+        assert!(plain_words(&KeyError::KeyRevoked).contains("log in again"));
+        let reworded = reword(Error::NoStorageAccess(Box::new(KeyError::AccessDenied)));
+        assert!(matches!(&reworded, Error::NoStorageAccess(e) if e.to_string() == said));
+        let other = reword(Error::PlatformFailure("something else".into()));
+        assert!(matches!(&other, Error::PlatformFailure(e) if e.to_string() == "something else"));
     }
 }

@@ -259,9 +259,9 @@ impl Keychain {
             }
             E::NoStorageAccess(e) => StoreError::Unavailable {
                 backend,
-                reason: plain_words(backend, e.to_string()),
+                reason: e.to_string(),
             },
-            E::PlatformFailure(e) => failed(plain_words(backend, e.to_string())),
+            E::PlatformFailure(e) => failed(e.to_string()),
             E::NoEntry => failed("no such entry".into()),
             E::BadEncoding(_) | E::BadDataFormat(..) => failed("a stored entry is not text".into()),
             E::BadStoreFormat(why) => failed(format!("the store is damaged: {why}")),
@@ -272,26 +272,6 @@ impl Keychain {
             E::NotSupportedByStore(why) => failed(why),
             _ => failed("unexpected keychain error".into()),
         }
-    }
-}
-
-/// The kernel's key errors arrive as their variant names; say what they mean instead.
-fn plain_words(backend: Backend, reason: String) -> String {
-    if backend != Backend::Keyutils {
-        return reason;
-    }
-    match reason.as_str() {
-        "AccessDenied" => "permission denied on the session keyring (see `keyctl show @s`)".into(),
-        "KeyRevoked" => {
-            "the session keyring was revoked; log in again or start a new session".into()
-        }
-        "KeyExpired" => {
-            "the session keyring has expired; log in again or start a new session".into()
-        }
-        "QuotaExceeded" => {
-            "the kernel's key quota for this user is full (see /proc/key-users)".into()
-        }
-        _ => reason,
     }
 }
 
@@ -367,21 +347,4 @@ fn open_windows() -> Result<Keychain, StoreError> {
 #[cfg(not(target_os = "windows"))]
 fn open_windows() -> Result<Keychain, StoreError> {
     Err(StoreError::NotOnThisPlatform("wincred"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn kernel_key_errors_are_said_in_plain_words_and_others_pass_through() {
-        let said = plain_words(Backend::Keyutils, "AccessDenied".into());
-        assert!(said.contains("permission denied") && said.contains("keyctl show @s"));
-        assert!(plain_words(Backend::Keyutils, "KeyRevoked".into()).contains("log in again"));
-        assert_eq!(
-            plain_words(Backend::SecretService, "AccessDenied".into()),
-            "AccessDenied"
-        );
-        assert_eq!(plain_words(Backend::Keyutils, "odd".into()), "odd");
-    }
 }

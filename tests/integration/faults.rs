@@ -136,7 +136,15 @@ fn a_session_keyring_the_helper_may_not_write_means_a_prompt_and_nothing_lost() 
     keyctl(&rig, &["setperm", "@s", "0x3b3b0000"]);
     let out = rig.clone();
     keyctl(&rig, &["setperm", "@s", "0x3f3f0000"]);
-    assert_prompted_and_cloned(&rig, &out, &["the token was not saved", "keyutils"]);
+    assert_prompted_and_cloned(
+        &rig,
+        &out,
+        &[
+            "the token was not saved",
+            "keyutils",
+            "permission denied on the session keyring",
+        ],
+    );
     assert_eq!(rig.stored(), None, "nothing half-written");
 }
 
