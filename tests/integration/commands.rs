@@ -91,10 +91,7 @@ fn logout_removes_one_workspace_or_everything(store: StoreUnderTest) {
         .assert_success();
     let get_ws = |rig: &Rig| {
         let out = rig.helper("get", &rig.request("path=acme/app.git"));
-        out.stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("password="))
-            .map(str::to_owned)
+        out.password()
     };
     assert_eq!(get_ws(&rig).as_deref(), Some(acme.as_str()));
     rig.cli(&["logout", "--workspace", "acme"], "")

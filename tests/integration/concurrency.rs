@@ -98,10 +98,7 @@ fn stored(store: &PrivateStore) -> Option<String> {
         &request(None),
     );
     out.assert_success();
-    out.stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("password="))
-        .map(str::to_owned)
+    out.password()
 }
 
 /// No process crashed or reported a failed store operation.

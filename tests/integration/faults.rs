@@ -234,10 +234,7 @@ impl FileFault {
     fn other_token(&self, run: impl Fn(&[&str], &str) -> Output) -> Option<String> {
         let out = self.other_host(&run, "get", "");
         out.assert_success();
-        out.stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("password="))
-            .map(str::to_owned)
+        out.password()
     }
 
     /// What a fault must leave: the token still answered, nothing else saved, no temp file.

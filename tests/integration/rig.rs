@@ -166,10 +166,7 @@ impl Rig {
     pub fn stored(&self) -> Option<String> {
         let out = self.helper("get", &self.request(""));
         out.assert_success();
-        out.stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("password="))
-            .map(str::to_owned)
+        out.password()
     }
 
     /// Puts `secret` into the store behind the helper's back, the way another tool (or an

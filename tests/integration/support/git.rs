@@ -56,6 +56,14 @@ impl Output {
         }
     }
 
+    /// The `password=` value a helper's `get` answered, if any.
+    pub fn password(&self) -> Option<String> {
+        self.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("password="))
+            .map(str::to_owned)
+    }
+
     pub fn success(&self) -> bool {
         self.status.success()
     }
