@@ -17,18 +17,13 @@ use crate::commands::migrate::MigrateArgs;
 use crate::commands::setup::ConfigScope;
 use crate::commands::status::StatusArgs;
 use crate::commands::{self, Context};
+use crate::diagnostics::note;
+use crate::environment::{STORE_ENV, env_token};
 use crate::helper::{Helper, Operation};
 use crate::metadata::Metadata;
 use crate::policy::{Scope, ServedHosts};
 use crate::protocol;
 use crate::store::{DataDir, Keychain, StoreChoice};
-use crate::token::Token;
-
-/// The environment variable naming the store when `--store` is not given.
-pub const STORE_ENV: &str = "GIT_CREDENTIAL_BITBUCKET_STORE";
-
-/// The environment variable holding a token for CI; read by `get`, never written anywhere.
-pub const TOKEN_ENV: &str = "BITBUCKET_API_TOKEN";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -270,20 +265,6 @@ fn answer_from_fd(
         password: Some(token),
         ..protocol::Response::default()
     })
-}
-
-/// `BITBUCKET_API_TOKEN`, trimmed (CI secrets often end in a newline); empty means unset.
-pub fn env_token() -> Option<Token> {
-    let value = std::env::var(TOKEN_ENV).ok()?;
-    let trimmed = value.trim();
-    (!trimmed.is_empty()).then(|| Token::new(trimmed.to_owned()))
-}
-
-/// One diagnostic for stderr, each line prefixed with the program's name.
-pub fn note(stderr: &mut dyn Write, message: &str) {
-    for line in message.lines() {
-        let _ = writeln!(stderr, "git-credential-bitbucket: {line}");
-    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@
 pub mod cli;
 pub mod commands;
 pub mod dates;
+pub mod diagnostics;
+pub mod environment;
 pub mod git;
 pub mod helper;
 pub mod metadata;

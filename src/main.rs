@@ -5,7 +5,9 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use git_credential_bitbucket::cli::{Cli, STORE_ENV, note};
+use git_credential_bitbucket::cli::Cli;
+use git_credential_bitbucket::diagnostics::note;
+use git_credential_bitbucket::environment::STORE_ENV;
 
 fn main() -> ExitCode {
     make_undumpable();

@@ -318,7 +318,7 @@ fn stored_tokens(ctx: &Context, keychain: &Keychain) -> Vec<Check> {
 }
 
 fn env_token() -> Option<Check> {
-    let token = crate::cli::env_token()?;
+    let token = crate::environment::env_token()?;
     let kind = TokenKind::of_token(&token);
     Some(match kind.refusal() {
         Some(_) => check(

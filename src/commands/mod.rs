@@ -96,6 +96,6 @@ impl Context<'_> {
 
     /// A warning, on stderr with the program's prefix.
     pub fn warn(&mut self, message: impl AsRef<str>) {
-        crate::cli::note(self.err, message.as_ref());
+        crate::diagnostics::note(self.err, message.as_ref());
     }
 }

@@ -28,7 +28,7 @@ struct Row {
 
 pub fn run(ctx: &mut Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let now = dates::now();
-    let env_token = crate::cli::env_token();
+    let env_token = crate::environment::env_token();
     let (store, rows, problem) = match ctx.keychain() {
         Err(e) => (ctx.store_name(), Vec::new(), Some(format!("{e:#}"))),
         Ok(keychain) => {

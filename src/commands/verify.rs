@@ -101,7 +101,7 @@ pub fn verify(url: &str, token: &Token, extra_hosts: &[String]) -> anyhow::Resul
             url,
         ],
     );
-    for noisy in ["GIT_ASKPASS", "SSH_ASKPASS", crate::cli::TOKEN_ENV] {
+    for noisy in ["GIT_ASKPASS", "SSH_ASKPASS", crate::environment::TOKEN_ENV] {
         cmd.env_remove(noisy);
     }
     let out = crate::git::run(&mut cmd).context("cannot run git")?;

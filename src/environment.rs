@@ -1,0 +1,19 @@
+//! What the process's environment tells every layer: the CI token and the store variable.
+//!
+//! Both the protocol operations (in `cli`) and the commands for people read these, and `git`
+//! children must be started without the token, so they live below all of them.
+
+use crate::token::Token;
+
+/// The environment variable naming the store when `--store` is not given.
+pub const STORE_ENV: &str = "GIT_CREDENTIAL_BITBUCKET_STORE";
+
+/// The environment variable holding a token for CI; read by `get`, never written anywhere.
+pub const TOKEN_ENV: &str = "BITBUCKET_API_TOKEN";
+
+/// `BITBUCKET_API_TOKEN`, trimmed (CI secrets often end in a newline); empty means unset.
+pub fn env_token() -> Option<Token> {
+    let value = std::env::var(TOKEN_ENV).ok()?;
+    let trimmed = value.trim();
+    (!trimmed.is_empty()).then(|| Token::new(trimmed.to_owned()))
+}
