@@ -23,3 +23,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 cargo test --locked
+
+# macOS and Windows: type-check and lint for their targets (installs the rust targets).
+./scripts/cross-check.sh

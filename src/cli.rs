@@ -65,9 +65,9 @@ pub struct GlobalOptions {
     pub hosts: Vec<String>,
 
     /// (internal, for `login --verify`) answer `get` with the token read from this inherited
-    /// file descriptor instead of any store.
+    /// file descriptor (a handle value on Windows) instead of any store.
     #[arg(long, global = true, hide = true, value_name = "FD")]
-    pub token_fd: Option<u32>,
+    pub token_fd: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -247,7 +247,7 @@ fn run_command(ctx: &mut Context, command: Command) -> anyhow::Result<ExitCode> 
 /// `login --verify`: git asks us, and we answer with the token from the pipe `login` made —
 /// for a served host and `get` only.
 fn answer_from_fd(
-    fd: u32,
+    fd: u64,
     operation: Operation,
     request: &protocol::Request,
     hosts: &ServedHosts,
@@ -258,7 +258,7 @@ fn answer_from_fd(
     let Scope::Served(_) = hosts.scope(request.protocol.as_deref(), request.host.as_deref()) else {
         return None;
     };
-    let mut file = std::fs::File::open(format!("/dev/fd/{fd}")).ok()?;
+    let mut file = crate::inherited_pipe::open_inherited(fd).ok()?;
     let token = crate::terminal::read_secret_from(&mut file).ok()??;
     Some(protocol::Response {
         username: Some(crate::policy::API_TOKEN_USERNAME.to_owned()),

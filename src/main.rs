@@ -1,6 +1,8 @@
 //! The binary: parse the command line, hand the process's streams to the library, and print
 //! any error as `git-credential-bitbucket: {err:#}`. Nothing else lives here.
 
+#![forbid(unsafe_code)]
+
 use std::io::Write;
 use std::process::ExitCode;
 

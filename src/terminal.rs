@@ -1,12 +1,13 @@
 //! Reading a secret from a person: from the terminal with echo off, or from stdin for scripts.
 //!
-//! The terminal is opened directly (`/dev/tty`), never stdin, so a prompt works even when
-//! stdin is a pipe, and echo is restored whatever happens. Bytes go into one pre-allocated,
-//! zeroed-on-drop buffer; the result is a [`Token`] with surrounding whitespace trimmed.
+//! The terminal is opened directly (`/dev/tty`, or the console `CONIN$` on Windows), never
+//! stdin, so a prompt works even when stdin is a pipe, and echo is restored whatever happens.
+//! Bytes go into zeroed-on-drop buffers; the result is a [`Token`] with surrounding whitespace
+//! trimmed.
 
 use std::io::Read;
 
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use crate::token::Token;
 
@@ -53,20 +54,31 @@ pub fn prompt_secret(prompt: &str) -> std::io::Result<Option<Token>> {
     Ok(trimmed_token(&line?))
 }
 
-/// Without termios (Windows) the prompt echoes; say so and prefer `--stdin`.
-#[cfg(not(unix))]
+/// Prompts on the Windows console and reads one line with echo off: rpassword opens `CONIN$`
+/// (the console, even when stdin is a pipe), clears `ENABLE_ECHO_INPUT` and restores the mode.
+#[cfg(windows)]
 pub fn prompt_secret(prompt: &str) -> std::io::Result<Option<Token>> {
     use std::io::Write;
     let mut stderr = std::io::stderr();
-    let _ = write!(
-        stderr,
-        "(input is shown; use --stdin to avoid that) {prompt}"
-    );
-    let line = read_line(&mut std::io::stdin())?;
-    Ok(trimmed_token(&line))
+    let _ = stderr.write_all(prompt.as_bytes());
+    let _ = stderr.flush();
+    let line = Zeroizing::new(rpassword::read_password().map_err(|e| match e.kind() {
+        std::io::ErrorKind::Interrupted | std::io::ErrorKind::UnexpectedEof => e,
+        _ => std::io::Error::other("no console to ask on; pipe the token in with --stdin"),
+    })?);
+    Ok(trimmed_token(line.as_bytes()))
 }
 
+#[cfg(not(any(unix, windows)))]
+pub fn prompt_secret(_prompt: &str) -> std::io::Result<Option<Token>> {
+    Err(std::io::Error::other(
+        "no hidden prompt on this system; pipe the token in with --stdin",
+    ))
+}
+
+#[cfg(unix)]
 fn read_line(input: &mut dyn Read) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    use zeroize::Zeroize;
     let mut line = Zeroizing::new(Vec::with_capacity(MAX_SECRET));
     let mut byte = [0u8; 1];
     while line.len() < MAX_SECRET {

@@ -2,13 +2,13 @@
 //! before it is saved.
 //!
 //! git runs `ls-remote` with every configured helper cleared and this program as the only one,
-//! in a mode that answers with the token read from an inherited pipe. The token is never in
-//! git's argv or environment, nor on disk; the pipe is gone when git exits.
-
-use std::io::Write;
+//! in a mode that answers with the token read from an inherited pipe (`inherited_pipe`: a file
+//! descriptor on Unix, a handle on Windows). The token is never in git's argv or environment,
+//! nor on disk; the pipe is gone when git exits.
 
 use anyhow::Context as _;
 
+use crate::inherited_pipe::{self, TokenPipe};
 use crate::policy::{Scope, ServedHosts};
 use crate::protocol;
 use crate::token::Token;
@@ -66,23 +66,13 @@ pub fn host_of(url: &str, hosts: &ServedHosts) -> anyhow::Result<crate::policy::
 }
 
 /// Runs `git ls-remote --heads URL` with `token` supplied for that one call.
-#[cfg(unix)]
 pub fn verify(url: &str, token: &Token, extra_hosts: &[String]) -> anyhow::Result<Verdict> {
-    use rustix::io::{FdFlags, fcntl_setfd};
-    use std::os::fd::AsRawFd;
-
     let exe = std::env::current_exe().context("cannot find this program to hand git")?;
-    let (reader, mut writer) = std::io::pipe().context("cannot create a pipe")?;
-    writer
-        .write_all(token.expose().as_bytes())
-        .context("cannot write to the pipe")?;
-    drop(writer);
-    // Let git (and the helper it starts through the shell) inherit the read end.
-    fcntl_setfd(&reader, FdFlags::empty()).context("cannot share the pipe with git")?;
+    let pipe = TokenPipe::new(token).context("cannot hand the token to git through a pipe")?;
     let mut helper = format!(
         "!{} --token-fd {}",
         shell_quote(&exe.to_string_lossy()),
-        reader.as_raw_fd()
+        pipe.number()
     );
     for host in extra_hosts {
         helper.push_str(&format!(" --host {}", shell_quote(host)));
@@ -90,6 +80,8 @@ pub fn verify(url: &str, token: &Token, extra_hosts: &[String]) -> anyhow::Resul
     let mut cmd = crate::git::command(
         None,
         [
+            "-c",
+            inherited_pipe::GIT_CONFIG,
             "-c",
             "credential.helper=",
             "-c",
@@ -105,13 +97,8 @@ pub fn verify(url: &str, token: &Token, extra_hosts: &[String]) -> anyhow::Resul
         cmd.env_remove(noisy);
     }
     let out = crate::git::run(&mut cmd).context("cannot run git")?;
-    drop(reader);
+    drop(pipe);
     Ok(classify(out.success, &out.stderr))
-}
-
-#[cfg(not(unix))]
-pub fn verify(_: &str, _: &Token, _: &[String]) -> anyhow::Result<Verdict> {
-    anyhow::bail!("--verify is not available on this operating system yet")
 }
 
 /// Maps git's stderr to what Bitbucket answered.

@@ -11,6 +11,7 @@ pub mod map_store;
 
 pub mod file;
 pub mod memory;
+mod naming;
 
 #[cfg(target_os = "linux")]
 pub mod keyutils;
@@ -212,9 +213,7 @@ impl Keychain {
     }
 
     fn entry(&self, key: &EntryKey) -> Result<Entry, StoreError> {
-        self.store
-            .build(SERVICE, &key.account(), None)
-            .map_err(|e| self.translate(e))
+        naming::entry(self.store.as_ref(), self.backend, key).map_err(|e| self.translate(e))
     }
 
     /// The token stored under `key`, if any.

@@ -1,0 +1,78 @@
+//! `login --verify` hands the token to the helper git starts through a pipe the helper
+//! inherits: never through argv, the environment or a file. Only the pipe's number (a file
+//! descriptor on Unix, a handle value on Windows) travels on git's command line, and the pipe
+//! is gone when git exits.
+//!
+//! Inheriting differs per platform, so each side lives in its own file. The Windows side is the
+//! crate's one audited use of `unsafe` (docs/security.md).
+
+use std::io::Write as _;
+
+use crate::token::Token;
+
+#[cfg(unix)]
+mod unix;
+#[cfg(unix)]
+use unix as platform;
+
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+use windows as platform;
+
+/// Configuration git needs so the helper it runs inherits the pipe. Git for Windows passes only
+/// stdin, stdout and stderr to the programs it starts unless told otherwise; git elsewhere
+/// ignores the key.
+pub const GIT_CONFIG: &str = "core.restrictInheritedHandles=false";
+
+/// A pipe holding one token, its write end already closed, whose read end the next child
+/// process inherits. Dropping it closes the read end.
+pub struct TokenPipe {
+    reader: std::io::PipeReader,
+}
+
+impl TokenPipe {
+    /// Writes `token` into a new pipe and marks the read end inheritable. A token fits in the
+    /// pipe's buffer (64 KiB on Linux, 4 KiB for std's pipes on Windows; tokens are ~200 bytes).
+    pub fn new(token: &Token) -> std::io::Result<Self> {
+        let (reader, mut writer) = std::io::pipe()?;
+        writer.write_all(token.expose().as_bytes())?;
+        drop(writer);
+        platform::make_inheritable(&reader)?;
+        Ok(Self { reader })
+    }
+
+    /// The number the child names the pipe by (`--token-fd N`).
+    pub fn number(&self) -> u64 {
+        platform::number_of(&self.reader)
+    }
+}
+
+/// Opens the pipe a parent process left us as `number`, as a reader of our own (the inherited
+/// one is left as it is).
+pub fn open_inherited(number: u64) -> std::io::Result<std::fs::File> {
+    platform::open_inherited(number)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read as _;
+
+    #[test]
+    fn the_token_comes_back_through_the_number() {
+        let pipe = TokenPipe::new(&Token::new("ATATTsecret=00000000".into())).unwrap();
+        let mut text = String::new();
+        open_inherited(pipe.number())
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, "ATATTsecret=00000000");
+    }
+
+    #[test]
+    fn a_number_that_is_no_open_pipe_is_an_error() {
+        assert!(open_inherited(987_654).is_err());
+        assert!(open_inherited(u64::MAX).is_err());
+    }
+}

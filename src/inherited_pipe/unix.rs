@@ -1,0 +1,21 @@
+//! Unix: clear close-on-exec on the read end; the child opens `/dev/fd/N`.
+
+use std::os::fd::AsRawFd;
+
+use rustix::io::{FdFlags, fcntl_setfd};
+
+pub fn make_inheritable(reader: &std::io::PipeReader) -> std::io::Result<()> {
+    Ok(fcntl_setfd(reader, FdFlags::empty())?)
+}
+
+pub fn number_of(reader: &std::io::PipeReader) -> u64 {
+    // A valid descriptor is never negative.
+    u64::try_from(reader.as_raw_fd()).unwrap_or(u64::MAX)
+}
+
+pub fn open_inherited(number: u64) -> std::io::Result<std::fs::File> {
+    if i32::try_from(number).is_err() {
+        return Err(std::io::Error::other("not a file descriptor"));
+    }
+    std::fs::File::open(format!("/dev/fd/{number}"))
+}
