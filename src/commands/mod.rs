@@ -6,7 +6,6 @@ pub mod doctor;
 pub mod login;
 pub mod logout;
 pub mod migrate;
-mod scan;
 pub mod setup;
 pub mod status;
 pub mod verify;
@@ -21,10 +20,9 @@ use crate::store::{DataDir, EntryKey, Keychain, StoreChoice};
 
 /// The `--store` of the helper git runs for https://bitbucket.org, if it names one.
 pub fn configured_store() -> Option<StoreChoice> {
-    let helper = scan::helpers_for_bitbucket()
-        .into_iter()
-        .find(|h| scan::is_this_helper(h))?;
-    let mut words = helper.split_whitespace();
+    let order = crate::scan::helper_order_here(&format!("https://{BITBUCKET_HOST}"));
+    let helper = order.helpers.iter().find(|h| h.is_ours())?;
+    let mut words = helper.value.split_whitespace();
     while let Some(word) = words.next() {
         let value = match word.strip_prefix("--store=") {
             Some(value) => value,

@@ -13,7 +13,7 @@ use anyhow::Context as _;
 use super::Context;
 use super::verify::shell_quote;
 use crate::git;
-use crate::policy::HostKey;
+use crate::scan::helpers::{is_helper_for, scope_url};
 use crate::store::StoreChoice;
 
 /// Which git configuration file to change.
@@ -39,16 +39,6 @@ impl ConfigScope {
             (None, false) => vec!["--global".into()],
         }
     }
-}
-
-/// The URL git matches for a served host: http for loopback test servers, else https.
-fn scope_url(host: &HostKey) -> String {
-    let scheme = if host.as_str() != crate::policy::BITBUCKET_HOST && host.is_loopback() {
-        "http"
-    } else {
-        "https"
-    };
-    format!("{scheme}://{}", host.as_str())
 }
 
 /// How git should run this helper: `bitbucket` when git will find this very binary on PATH,
@@ -93,6 +83,12 @@ pub fn run_setup(ctx: &mut Context, scope: &ConfigScope) -> anyhow::Result<ExitC
     let helper = helper_command(ctx.store, &ctx.extra_hosts)?;
     for host in ctx.served_hosts() {
         let url = scope_url(&host);
+        if move_section_last_if_followed(&scope_args, &url)? {
+            ctx.say(format!(
+                "moved [credential \"{url}\"] to the end of the file: a helper configured after \
+                 it there would have received the token"
+            ));
+        }
         let helper_key = format!("credential.{url}.helper");
         let wanted = vec![String::new(), helper.clone()];
         let current = git::config_get_all(&scope_args, &helper_key)?;
@@ -116,8 +112,56 @@ pub fn run_setup(ctx: &mut Context, scope: &ConfigScope) -> anyhow::Result<ExitC
             config(&scope_args, &[&path_key, "true"], false)?;
             ctx.say(format!("set {path_key} = true"));
         }
+        warn_about_helpers_after_ours(ctx, &url);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// When a helper for `url` comes after our section in the same file, git would run it after
+/// ours (and hand it the token on `store`): move the section, with every key in it, to the end.
+fn move_section_last_if_followed(scope_args: &[String], url: &str) -> anyhow::Result<bool> {
+    let entries = crate::scan::config::scope(scope_args);
+    let section = format!("credential.{url}.");
+    let in_ours = |e: &crate::scan::Entry| {
+        e.key.len() > section.len() && e.key[..section.len()].eq_ignore_ascii_case(&section)
+    };
+    let Some(last_ours) = entries.iter().rposition(in_ours) else {
+        return Ok(false);
+    };
+    if !entries[last_ours + 1..]
+        .iter()
+        .any(|e| is_helper_for(e, url))
+    {
+        return Ok(false);
+    }
+    let kept: Vec<(String, String)> = entries
+        .iter()
+        .filter(|e| in_ours(e))
+        .map(|e| (e.key.clone(), e.value().to_owned()))
+        .collect();
+    config(
+        scope_args,
+        &["--remove-section", &format!("credential.{url}")],
+        false,
+    )?;
+    for (key, value) in &kept {
+        config(scope_args, &["--add", key, value], false)?;
+    }
+    Ok(true)
+}
+
+/// Helpers in other files that git runs after ours receive the token: say so.
+fn warn_about_helpers_after_ours(ctx: &mut Context, url: &str) {
+    let order = crate::scan::helper_order_here(url);
+    for helper in order.after_ours() {
+        ctx.warn(format!(
+            "warning: {} ({} in {}) comes after git-credential-bitbucket for {url}: git hands it \
+             the token on every `store`; remove it there or scope it to other hosts",
+            helper.name(),
+            helper.key,
+            helper.origin
+        ));
+    }
 }
 
 pub fn run_teardown(ctx: &mut Context, scope: &ConfigScope) -> anyhow::Result<ExitCode> {

@@ -12,6 +12,7 @@ mod concurrency;
 mod faults;
 mod flows;
 mod hostile;
+mod leak_scan;
 mod leaks;
 mod performance_facts;
 mod server_smoke;

@@ -1,0 +1,120 @@
+//! doctor's checks of the store and what it holds: a throwaway round trip, then each stored
+//! token's kind and expiry.
+
+use super::{Check, Level, check};
+use crate::commands::Context;
+use crate::commands::logout::all_keys;
+use crate::dates;
+use crate::metadata::WARN_DAYS;
+use crate::policy::{BITBUCKET_HOST, HostKey, TokenKind};
+use crate::store::{EntryKey, Keychain};
+use crate::token::Token;
+
+const FIX_LOGIN: &str = "git-credential-bitbucket login --expires YYYY-MM-DD";
+
+/// Saves, reads back and removes a throwaway entry.
+pub(super) fn round_trip(keychain: &Keychain) -> Check {
+    let key = EntryKey::host(HostKey::parse("doctor-probe.invalid").expect("valid host"));
+    let probe = Token::new(format!("doctor-probe-{}", dates::now()));
+    let result = keychain.set(&key, &probe).and_then(|()| {
+        let back = keychain.get(&key)?;
+        keychain.delete(&key)?;
+        Ok(back.is_some_and(|b| b.constant_time_eq(&probe)))
+    });
+    let name = keychain.backend().name();
+    match result {
+        Ok(true) => check(
+            Level::Pass,
+            format!("the {name} store saves, reads and removes"),
+            None,
+        ),
+        Ok(false) => check(
+            Level::Fail,
+            format!("the {name} store did not give back what was saved"),
+            Some("git-credential-bitbucket --store file setup"),
+        ),
+        Err(e) => check(
+            Level::Fail,
+            e.to_string(),
+            Some("git-credential-bitbucket --store file setup   (or unlock your keyring)"),
+        ),
+    }
+}
+
+pub(super) fn stored(ctx: &Context, keychain: &Keychain) -> Vec<Check> {
+    let metadata = ctx.metadata();
+    let now = dates::now();
+    let mut checks = Vec::new();
+    for key in all_keys(ctx, keychain.backend().name()) {
+        let token = match keychain.get(&key) {
+            Ok(Some(token)) => token,
+            Ok(None) => continue,
+            Err(e) => {
+                checks.push(check(Level::Fail, e.to_string(), None));
+                continue;
+            }
+        };
+        let kind = TokenKind::of_token(&token);
+        let what = format!(
+            "the token for {key} ({}, {})",
+            kind.label(),
+            token.fingerprint()
+        );
+        if kind.refusal().is_some() {
+            checks.push(check(
+                Level::Fail,
+                format!("{what} is not an API token"),
+                Some(FIX_LOGIN),
+            ));
+            continue;
+        }
+        if kind == TokenKind::ApiTokenBadChecksum {
+            checks.push(check(
+                Level::Warn,
+                format!("{what} looks truncated"),
+                Some(FIX_LOGIN),
+            ));
+        }
+        let expires = metadata
+            .as_ref()
+            .and_then(|m| m.facts_for(keychain.backend(), &key, &token))
+            .and_then(|f| f.expires_at);
+        checks.push(match expires {
+            None => check(
+                Level::Pass,
+                format!("{what}: expiry unknown (record it with login --expires)"),
+                None,
+            ),
+            Some(at) if at <= now => check(
+                Level::Fail,
+                format!("{what} expired on {}", dates::format_date(at)),
+                Some(FIX_LOGIN),
+            ),
+            Some(at) => {
+                let days = dates::days_until(at, now);
+                let level = if days <= WARN_DAYS {
+                    Level::Warn
+                } else {
+                    Level::Pass
+                };
+                let fix = (level == Level::Warn).then_some(FIX_LOGIN);
+                check(
+                    level,
+                    format!(
+                        "{what} expires on {} ({days} days left)",
+                        dates::format_date(at)
+                    ),
+                    fix,
+                )
+            }
+        });
+    }
+    if checks.is_empty() {
+        checks.push(check(
+            Level::Pass,
+            format!("no token stored yet for {BITBUCKET_HOST}: git asks once on first use"),
+            None,
+        ));
+    }
+    checks
+}

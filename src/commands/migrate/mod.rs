@@ -1,0 +1,170 @@
+//! `migrate`: take every Bitbucket secret the scan finds (the same scan `doctor` reports) out
+//! of git's configuration and git-credentials files without losing anything. An API token is
+//! moved into the store and its place rewritten only after the stored token was read back; an
+//! app password is dropped, since it no longer works. No backup holding a secret is left
+//! behind. Where a place cannot be rewritten safely, it says exactly what to change.
+//! `--dry-run` prints the plan, masked.
+
+mod rewrite;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::Context;
+use crate::metadata::EntryFacts;
+use crate::policy::TokenKind;
+use crate::scan::{EmbeddedSecret, Finding, Origin, Scan, Spot, credential_files};
+use crate::store::{EntryKey, Keychain};
+
+#[derive(Debug, clap::Args)]
+pub struct MigrateArgs {
+    /// Print what would change, masked, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+pub fn run(ctx: &mut Context, args: &MigrateArgs) -> anyhow::Result<ExitCode> {
+    let findings = Scan::here(&ctx.hosts).findings;
+    if findings.is_empty() {
+        ctx.say("Nothing to migrate: no Bitbucket secret in git's configuration or git-credentials files.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for finding in &findings {
+        ctx.say(plan_line(finding, args.dry_run));
+    }
+    if args.dry_run {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let needs_store = findings.iter().any(|f| movable(f.secret.kind));
+    let keychain = if needs_store {
+        Some(ctx.keychain()?)
+    } else {
+        None
+    };
+    let mut credential_lines: Vec<(PathBuf, &[u8])> = Vec::new();
+    let mut failed = false;
+    for finding in &findings {
+        let taken = match (&keychain, movable(finding.secret.kind)) {
+            (Some(keychain), true) => move_into_store(ctx, keychain, &finding.secret),
+            (_, true) => Ok(false),
+            (_, false) => Ok(finding.secret.kind == TokenKind::AppPassword),
+        };
+        let result = taken.and_then(|taken| {
+            if !taken {
+                return Ok(());
+            }
+            if let (Origin::File(path), Spot::CredentialLine { text, .. }) =
+                (&finding.origin, &finding.spot)
+            {
+                credential_lines.push((path.clone(), text.as_slice()));
+                return Ok(());
+            }
+            let done = rewrite::take_out(finding)?;
+            ctx.say(format!("{finding}: {done}"));
+            Ok(())
+        });
+        if let Err(e) = result {
+            failed = true;
+            ctx.warn(format!("{finding}: left as it was: {e:#}"));
+        }
+    }
+    let mut paths: Vec<&PathBuf> = credential_lines.iter().map(|(p, _)| p).collect();
+    paths.sort();
+    paths.dedup();
+    for path in paths {
+        let lines: Vec<&[u8]> = credential_lines
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, l)| *l)
+            .collect();
+        match credential_files::remove_lines(path, &lines) {
+            Ok(removed) => ctx.say(format!(
+                "{}: removed {removed} Bitbucket line(s); no copy was kept",
+                path.display()
+            )),
+            Err(e) => {
+                failed = true;
+                ctx.warn(format!("{}: left as it was: {e:#}", path.display()));
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// API tokens (and secrets of unknown shape) are worth keeping; refused kinds are not.
+fn movable(kind: TokenKind) -> bool {
+    kind.refusal().is_none()
+}
+
+fn plan_line(finding: &Finding, dry_run: bool) -> String {
+    let would = if dry_run { "would " } else { "" };
+    let secret = &finding.secret;
+    match secret.kind {
+        kind if movable(kind) => format!(
+            "{finding}: {would}move {} ({}) into the token store and remove it there",
+            secret.fingerprint,
+            kind.label()
+        ),
+        TokenKind::AppPassword => format!(
+            "{finding}: {would}drop an app password ({}): app passwords no longer work; git will \
+             ask for an API token next time",
+            secret.fingerprint
+        ),
+        kind => format!(
+            "{finding}: left alone: a {} ({}) is not served by this helper; remove it yourself \
+             and keep it in your CI's secret store",
+            kind.label(),
+            secret.fingerprint
+        ),
+    }
+}
+
+/// Stores the token under the host entry — or, when the host entry already holds another
+/// token, under the workspace entry — and reads it back. Never overwrites a different token.
+fn move_into_store(
+    ctx: &mut Context,
+    keychain: &Keychain,
+    secret: &EmbeddedSecret,
+) -> anyhow::Result<bool> {
+    let host_key = EntryKey::host(secret.host.clone());
+    let workspace_key = crate::policy::workspace_of(secret.path.as_deref())
+        .map(|ws| EntryKey::workspace(secret.host.clone(), ws));
+    let holds = |key: &EntryKey| -> anyhow::Result<Option<bool>> {
+        Ok(keychain
+            .get(key)?
+            .map(|t| t.constant_time_eq(&secret.token)))
+    };
+    let key = match (holds(&host_key)?, &workspace_key) {
+        (None | Some(true), _) => host_key,
+        (Some(false), Some(ws)) if holds(ws)? != Some(false) => ws.clone(),
+        _ => anyhow::bail!(
+            "the store already holds a different token for {host_key}; run \
+             `git-credential-bitbucket logout` first if this one should replace it"
+        ),
+    };
+    keychain.set(&key, &secret.token)?;
+    let back = keychain.get(&key)?;
+    if !back.is_some_and(|b| b.constant_time_eq(&secret.token)) {
+        anyhow::bail!(
+            "the {} store did not keep the token",
+            keychain.backend().name()
+        );
+    }
+    if let Some(metadata) = ctx.metadata() {
+        let _ = metadata.record(
+            keychain.backend(),
+            &key,
+            &EntryFacts::new(&secret.token, None),
+        );
+    }
+    ctx.say(format!(
+        "saved {} for {key} in the {} store",
+        secret.fingerprint,
+        keychain.backend().name()
+    ));
+    Ok(true)
+}
