@@ -8,22 +8,48 @@
 # empty, so helpers configured earlier (which may hold stale app passwords) are not asked for
 # Bitbucket, then set to this helper. Other hosts are left exactly as they were.
 set -euo pipefail
-cd "$(dirname "$0")"
+
+usage() {
+  cat <<'EOF_HELP'
+Installs git-credential-bitbucket and makes git use it for bitbucket.org only.
+
+  ./install.sh [--prefix DIR] [--store STORE] [--system]    install (again: it is idempotent)
+  ./install.sh --uninstall [--prefix DIR] [--system]        undo both
+
+STORE is one of auto, secret-service, keyutils, file, keychain, wincred (default: auto).
+DIR defaults to $CARGO_HOME (~/.cargo); a relative DIR is taken from where you run this.
+The configuration is host-scoped: credential.https://bitbucket.org.helper is first reset to
+empty, so helpers configured earlier (which may hold stale app passwords) are not asked for
+Bitbucket, then set to this helper. Other hosts are left exactly as they were.
+EOF_HELP
+}
 
 prefix=""
 store=""
 scope="--global"
 uninstall=false
+for arg in "$@"; do
+  case "$arg" in -h|--help) usage; exit 0 ;; esac
+done
 while [ $# -gt 0 ]; do
   case "$1" in
     --prefix) prefix="${2:?--prefix needs a directory}"; shift 2 ;;
     --store) store="${2:?--store needs a value}"; shift 2 ;;
     --system) scope="--system"; shift ;;
     --uninstall) uninstall=true; shift ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
+case "$store" in
+  ""|auto|secret-service|keyutils|file|keychain|wincred) ;;
+  *) echo "install.sh: --store $store is not a store: choose auto, secret-service, keyutils, file, keychain or wincred" >&2; exit 2 ;;
+esac
+# A relative --prefix means relative to where the user stands, not to this script.
+case "$prefix" in
+  ""|/*) ;;
+  *) prefix="$PWD/$prefix" ;;
+esac
+cd "$(dirname "$0")"
 
 say() { printf 'install.sh: %s\n' "$*"; }
 
@@ -54,7 +80,14 @@ if $uninstall; then
     cargo uninstall --root "$root" git-credential-bitbucket >/dev/null 2>&1 || rm -f "$binary"
     say "removed $binary"
   else
-    say "$binary is not installed; nothing to undo there"
+    # The binary is gone already: remove what setup wrote with git itself.
+    for key in credential.https://bitbucket.org.helper credential.https://bitbucket.org.useHttpPath; do
+      if git config "$scope" --get-all "$key" >/dev/null 2>&1; then
+        git config "$scope" --unset-all "$key"
+        say "removed $key"
+      fi
+    done
+    say "$binary is not installed; nothing to remove there"
   fi
   say "stored tokens were left in place; remove them first with 'git-credential-bitbucket logout --all' if you want them gone"
   exit 0

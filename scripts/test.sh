@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(git dbus-daemon dbus-bin gnome-keyring keyutils libsecret-tools procps util-linux e2fsprogs ca-certificates time strace)
+# gcc and libc6-dev: the vendored libdbus is compiled from C.
+packages=(gcc libc6-dev git dbus-daemon dbus-bin gnome-keyring keyutils libsecret-tools procps util-linux e2fsprogs ca-certificates time strace)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -12,6 +12,7 @@ mod concurrency;
 mod faults;
 mod flows;
 mod hostile;
+mod install_script;
 mod leak_scan;
 mod leaks;
 mod performance_facts;
