@@ -25,9 +25,14 @@ pub struct LoginArgs {
     /// Read the token from stdin instead of the terminal (for scripts).
     #[arg(long)]
     pub stdin: bool,
-    /// Check the token against this repository (git ls-remote) before saving it.
+    /// Check the token against this repository before saving it: that it can read (git
+    /// ls-remote) and whether it can push (git push --dry-run; nothing is pushed).
     #[arg(long, value_name = "URL")]
     pub verify: Option<String>,
+    /// Save a secret that does not look like an API token, or a token that cannot push over a
+    /// stored one that can.
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run(ctx: &mut Context, args: &LoginArgs) -> anyhow::Result<ExitCode> {
@@ -59,19 +64,17 @@ pub fn run(ctx: &mut Context, args: &LoginArgs) -> anyhow::Result<ExitCode> {
              checksum of the rest. Copy it again from the page where you created it. Nothing \
              was changed."
         ),
+        TokenKind::Unknown if !args.force => anyhow::bail!(
+            "this does not look like a Bitbucket API token: those start with ATATT and end in \
+             an 8-character checksum (a lost first character, a JSON object or an e-mail \
+             address is not one). Nothing was changed; if it really is the secret to save, run \
+             again with --force."
+        ),
         TokenKind::Unknown => ctx.warn(
             "this does not look like a Bitbucket API token (they start with ATATT); saving it \
-             anyway",
+             because of --force",
         ),
         _ => {}
-    }
-
-    if let Some(url) = &args.verify {
-        let verdict = verify::verify(url, &token, &ctx.extra_hosts)?;
-        if verdict != Verdict::Accepted {
-            anyhow::bail!("{}\nNothing was changed.", verdict.explain(url));
-        }
-        ctx.say(verdict.explain(url));
     }
 
     let mut key = ctx.entry_key(args.workspace.as_deref())?;
@@ -79,6 +82,9 @@ pub fn run(ctx: &mut Context, args: &LoginArgs) -> anyhow::Result<ExitCode> {
         key.host = host;
     }
     let keychain = ctx.keychain()?;
+    if let Some(url) = &args.verify {
+        check_against(ctx, url, &token, &keychain, &key, args.force)?;
+    }
     keychain.set(&key, &token)?;
     let read_back = keychain.get(&key)?;
     if !read_back.is_some_and(|stored| stored.constant_time_eq(&token)) {
@@ -100,6 +106,53 @@ pub fn run(ctx: &mut Context, args: &LoginArgs) -> anyhow::Result<ExitCode> {
         _ => {}
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--verify URL`: the token must read; whether it can push is said, and a token that cannot
+/// push never replaces, without `--force`, a stored one that can.
+fn check_against(
+    ctx: &mut Context,
+    url: &str,
+    token: &crate::token::Token,
+    keychain: &crate::store::Keychain,
+    key: &EntryKey,
+    force: bool,
+) -> anyhow::Result<()> {
+    let read = verify::verify(url, token, &ctx.extra_hosts)?;
+    if read != Verdict::Accepted {
+        anyhow::bail!("{}\nNothing was changed.", read.explain(url));
+    }
+    let push = match verify::verify_push(url, token, &ctx.extra_hosts)? {
+        Verdict::MissingScope => Verdict::ReadOnly,
+        other => other,
+    };
+    match &push {
+        Verdict::Accepted => {
+            ctx.say(format!("{} It can push too.", read.explain(url)));
+            return Ok(());
+        }
+        Verdict::ReadOnly => ctx.say(push.explain(url)),
+        other => {
+            ctx.say(read.explain(url));
+            ctx.warn(format!("could not check pushing: {}", other.explain(url)));
+            return Ok(());
+        }
+    }
+    let Some(stored) = keychain.get(key)? else {
+        return Ok(());
+    };
+    if stored.constant_time_eq(token)
+        || force
+        || verify::verify_push(url, &stored, &ctx.extra_hosts)? != Verdict::Accepted
+    {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "the token stored for {key} ({}) can push to {url} and this one cannot: it would stop \
+         your pushes. Nothing was changed. Add write:repository:bitbucket to the new token, or \
+         run again with --force to replace it anyway.",
+        stored.fingerprint()
+    )
 }
 
 /// `YYYY-MM-DD` in the future; a date past a year ahead is accepted with a warning by `run`.

@@ -1,7 +1,9 @@
 //! `login --verify URL`: ask Bitbucket, through git itself, whether a token opens a repository
-//! before it is saved.
+//! — and whether it may push there — before it is saved.
 //!
-//! git runs `ls-remote` with every configured helper cleared and this program as the only one,
+//! git runs `ls-remote` (reading), then `push --dry-run` of a throwaway ref from an empty
+//! temporary repository (git's receive-pack advertisement needs write access; a dry run sends
+//! nothing), each with every configured helper cleared and this program as the only one,
 //! in a mode that answers with the token read from an inherited pipe (`inherited_pipe`: a file
 //! descriptor on Unix, a handle on Windows). The token is never in git's argv or environment,
 //! nor on disk; the pipe is gone when git exits.
@@ -17,6 +19,8 @@ use crate::token::Token;
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verdict {
     Accepted,
+    /// Reads, but the push check got a 403.
+    ReadOnly,
     Rejected,
     MissingScope,
     AppPassword,
@@ -38,6 +42,10 @@ impl Verdict {
             Verdict::MissingScope => format!(
                 "The token is valid but lacks a scope for {url} (403): it needs \
                  read:repository:bitbucket, plus write:repository:bitbucket to push."
+            ),
+            Verdict::ReadOnly => format!(
+                "Bitbucket accepted the token for {url}: it can read, cannot push: add \
+                 write:repository:bitbucket to push."
             ),
             Verdict::AppPassword => format!(
                 "Bitbucket answered 410 for {url}: this is an app password, and app passwords \
@@ -67,6 +75,82 @@ pub fn host_of(url: &str, hosts: &ServedHosts) -> anyhow::Result<crate::policy::
 
 /// Runs `git ls-remote --heads URL` with `token` supplied for that one call.
 pub fn verify(url: &str, token: &Token, extra_hosts: &[String]) -> anyhow::Result<Verdict> {
+    with_token(token, extra_hosts, None, &["ls-remote", "--heads", url])
+}
+
+/// Whether `token` may push to `url`: `git push --dry-run` of a throwaway ref from an empty
+/// temporary repository. Nothing is pushed.
+pub fn verify_push(url: &str, token: &Token, extra_hosts: &[String]) -> anyhow::Result<Verdict> {
+    let scratch = Scratch::new()?;
+    let dir = scratch.0.as_path();
+    let commit = scratch_commit(dir)?;
+    let refspec = format!("{commit}:refs/heads/git-credential-bitbucket-push-check");
+    with_token(
+        token,
+        extra_hosts,
+        Some(dir),
+        &["push", "--dry-run", "--quiet", url, &refspec],
+    )
+}
+
+/// A commit of the empty tree in `dir`, a new repository.
+fn scratch_commit(dir: &std::path::Path) -> anyhow::Result<String> {
+    let git = |args: &[&str]| -> anyhow::Result<String> {
+        let mut cmd = crate::git::command(Some(dir), args);
+        for (name, value) in [
+            ("GIT_AUTHOR_NAME", "git-credential-bitbucket"),
+            ("GIT_AUTHOR_EMAIL", "push-check@invalid"),
+            ("GIT_COMMITTER_NAME", "git-credential-bitbucket"),
+            ("GIT_COMMITTER_EMAIL", "push-check@invalid"),
+        ] {
+            cmd.env(name, value);
+        }
+        let out = crate::git::run(&mut cmd).context("cannot run git")?;
+        if !out.success {
+            anyhow::bail!("git {} failed: {}", args[0], out.stderr.trim());
+        }
+        Ok(out.stdout.trim().to_owned())
+    };
+    git(&["init", "--quiet"])?;
+    let tree = git(&["mktree"])?;
+    git(&["commit-tree", &tree, "-m", "push check (never pushed)"])
+}
+
+/// A private temporary directory, removed when dropped.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new() -> anyhow::Result<Scratch> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let dir = std::env::temp_dir().join(format!(
+            "git-credential-bitbucket-check-{}-{nanos}",
+            std::process::id()
+        ));
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs `git ARGS` (in `dir`) with `token` handed to this program as git's only helper.
+fn with_token(
+    token: &Token,
+    extra_hosts: &[String],
+    dir: Option<&std::path::Path>,
+    args: &[&str],
+) -> anyhow::Result<Verdict> {
     let exe = std::env::current_exe().context("cannot find this program to hand git")?;
     let pipe = TokenPipe::new(token).context("cannot hand the token to git through a pipe")?;
     let mut helper = format!(
@@ -77,22 +161,19 @@ pub fn verify(url: &str, token: &Token, extra_hosts: &[String]) -> anyhow::Resul
     for host in extra_hosts {
         helper.push_str(&format!(" --host {}", shell_quote(host)));
     }
-    let mut cmd = crate::git::command(
-        None,
-        [
-            "-c",
-            inherited_pipe::GIT_CONFIG,
-            "-c",
-            "credential.helper=",
-            "-c",
-            &format!("credential.helper={helper}"),
-            "-c",
-            "credential.interactive=never",
-            "ls-remote",
-            "--heads",
-            url,
-        ],
-    );
+    let helper_config = format!("credential.helper={helper}");
+    let mut all = vec![
+        "-c",
+        inherited_pipe::GIT_CONFIG,
+        "-c",
+        "credential.helper=",
+        "-c",
+        &helper_config,
+        "-c",
+        "credential.interactive=never",
+    ];
+    all.extend_from_slice(args);
+    let mut cmd = crate::git::command(dir, &all);
     for noisy in ["GIT_ASKPASS", "SSH_ASKPASS", crate::environment::TOKEN_ENV] {
         cmd.env_remove(noisy);
     }

@@ -75,6 +75,10 @@ fn a_refused_login_never_displaces_the_stored_token(store: StoreUnderTest) {
     }
     let odd = rig.secret("some-odd-secret-of-unknown-shape".into());
     let out = rig.cli(&["login", "--stdin"], &odd);
+    out.assert_failure();
+    assert!(out.stderr.contains("--force"), "{out:?}");
+    assert_eq!(rig.stored().as_deref(), Some(good.as_str()));
+    let out = rig.cli(&["login", "--stdin", "--force"], &odd);
     out.assert_success();
     assert!(out.stderr.contains("does not look like"), "{out:?}");
     assert_eq!(rig.stored().as_deref(), Some(odd.as_str()));

@@ -15,6 +15,7 @@ mod hostile;
 mod install_script;
 mod leak_scan;
 mod leaks;
+mod login_checks;
 mod performance_facts;
 mod server_smoke;
 mod support;
