@@ -128,6 +128,7 @@ impl Scratch {
             "git-credential-bitbucket-check-{}-{nanos}",
             std::process::id()
         ));
+        #[cfg_attr(not(unix), allow(unused_mut))] // only Unix sets a mode
         let mut builder = std::fs::DirBuilder::new();
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
