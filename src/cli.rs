@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
+use crate::commands::expiry::ExpiryArgs;
 use crate::commands::login::LoginArgs;
 use crate::commands::logout::LogoutArgs;
 use crate::commands::migrate::MigrateArgs;
@@ -81,6 +82,8 @@ pub enum Command {
     /// Save an API token you paste (or pipe in with --stdin), after checking it.
     #[command(after_help = LOGIN_EXAMPLES)]
     Login(LoginArgs),
+    /// Record when the stored token expires, without pasting it again.
+    Expiry(ExpiryArgs),
     /// Remove stored tokens.
     Logout(LogoutArgs),
     /// Show stored tokens (masked), their store, kind and expiry.
@@ -175,7 +178,7 @@ impl Cli {
             Command::Get => Operation::Get,
             Command::Store => Operation::Store,
             Command::Erase => Operation::Erase,
-            Command::Unknown(_) => return Ok(ExitCode::SUCCESS),
+            Command::Unknown(words) => return Ok(unknown_command(&words, stderr)),
             command => {
                 let mut ctx = Context {
                     store: self
@@ -232,6 +235,7 @@ impl Cli {
 fn run_command(ctx: &mut Context, command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Login(args) => commands::login::run(ctx, &args),
+        Command::Expiry(args) => commands::expiry::run(ctx, &args),
         Command::Logout(args) => commands::logout::run(ctx, &args),
         Command::Status(args) => commands::status::run(ctx, &args),
         Command::Setup(scope) => commands::setup::run_setup(ctx, &scope),
@@ -242,6 +246,56 @@ fn run_command(ctx: &mut Context, command: Command) -> anyhow::Result<ExitCode> 
             unreachable!("protocol operations are handled by Cli::run")
         }
     }
+}
+
+/// An operation this version does not know. From git (stdin not a terminal) it is ignored
+/// silently, as the protocol requires; a person at a terminal gets the closest command and
+/// exit 2, like any other usage error.
+fn unknown_command(words: &[OsString], stderr: &mut dyn Write) -> ExitCode {
+    use std::io::IsTerminal as _;
+    if !std::io::stdin().is_terminal() {
+        return ExitCode::SUCCESS;
+    }
+    let typed = words
+        .first()
+        .map(|w| w.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let names: Vec<String> = <Cli as clap::CommandFactory>::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    let closest = names
+        .iter()
+        .map(|name| (edit_distance(&typed, name), name))
+        .filter(|(distance, _)| *distance <= 2)
+        .min();
+    let hint = match closest {
+        Some((_, name)) => format!("; did you mean '{name}'?"),
+        None => String::new(),
+    };
+    note(
+        stderr,
+        &format!("unknown command '{typed}'{hint} (see --help)"),
+    );
+    ExitCode::from(2)
+}
+
+/// Levenshtein distance, for suggestions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 /// `login --verify`: git asks us, and we answer with the token from the pipe `login` made —
@@ -270,6 +324,14 @@ fn answer_from_fd(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mistyped_commands_are_near_their_intent() {
+        assert_eq!(edit_distance("logut", "logout"), 1);
+        assert_eq!(edit_distance("stauts", "status"), 2);
+        assert_eq!(edit_distance("", "get"), 3);
+        assert_eq!(edit_distance("get", "get"), 0);
+    }
 
     /// The hand parser must agree with clap wherever it answers, and leave the rest to clap.
     #[test]

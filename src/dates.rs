@@ -37,10 +37,11 @@ pub fn format_date(seconds: u64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// Whole days from `now` until `then`, negative once passed.
+/// Calendar days (UTC) from `now`'s day to `then`'s day: a date 5 days away says 5, whatever
+/// the hour; 0 on the day itself, negative once passed.
 pub fn days_until(then: u64, now: u64) -> i64 {
-    let (then, now) = (then as i64, now as i64);
-    (then - now).div_euclid(SECONDS_PER_DAY as i64)
+    let day = |seconds: u64| (seconds / SECONDS_PER_DAY) as i64;
+    day(then) - day(now)
 }
 
 fn is_leap(y: i64) -> bool {
@@ -115,8 +116,11 @@ mod tests {
     fn counts_days_left_and_past() {
         let day = SECONDS_PER_DAY;
         assert_eq!(days_until(10 * day, 0), 10);
-        assert_eq!(days_until(10 * day, 10 * day - 1), 0);
-        assert_eq!(days_until(10 * day, 10 * day + 1), -1);
+        // Five days before, late in the day: still five days away.
+        assert_eq!(days_until(10 * day, 5 * day + day - 1), 5);
+        assert_eq!(days_until(10 * day, 10 * day - 1), 1);
+        assert_eq!(days_until(10 * day, 10 * day + 1), 0);
+        assert_eq!(days_until(10 * day, 11 * day + 1), -1);
     }
 
     #[test]

@@ -153,7 +153,8 @@ impl Helper<'_> {
         if days_left <= WARN_DAYS && facts.warned_day != Some(today) {
             notes.push(format!(
                 "the token for {key} expires on {date} ({days_left} days left). Create a new \
-                 one and run `git-credential-bitbucket login --expires YYYY-MM-DD`."
+                 one and run `{}`.",
+                crate::diagnostics::login_command(key)
             ));
             if let Some(metadata) = self.metadata {
                 let _ = metadata.mark_warned(keychain.backend(), key, self.now);

@@ -156,7 +156,7 @@ fn check_against(
 }
 
 /// `YYYY-MM-DD` in the future; a date past a year ahead is accepted with a warning by `run`.
-fn parse_expiry(text: &str) -> anyhow::Result<u64> {
+pub(super) fn parse_expiry(text: &str) -> anyhow::Result<u64> {
     let at = dates::parse_date(text)
         .with_context(|| format!("--expires {text:?} is not a date like 2027-01-31"))?;
     if at <= dates::now() {

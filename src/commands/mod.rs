@@ -3,6 +3,7 @@
 //! writers, and never prints more of a token than its masked fingerprint.
 
 pub mod doctor;
+pub mod expiry;
 pub mod login;
 pub mod logout;
 pub mod migrate;
@@ -32,6 +33,13 @@ pub fn configured_store() -> Option<StoreChoice> {
         return clap::ValueEnum::from_str(value, false).ok();
     }
     None
+}
+
+/// A store as `--store` spells it (`secret-service`).
+pub fn store_flag(choice: StoreChoice) -> String {
+    clap::ValueEnum::to_possible_value(&choice)
+        .map(|v| v.get_name().to_owned())
+        .unwrap_or_default()
 }
 
 /// What every command gets: the options, the user's data directory and the streams.

@@ -67,10 +67,7 @@ pub fn helper_command(store: StoreChoice, extra_hosts: &[String]) -> anyhow::Res
         }
     };
     if store != StoreChoice::Auto {
-        let name = clap::ValueEnum::to_possible_value(&store)
-            .map(|v| v.get_name().to_owned())
-            .unwrap_or_default();
-        command.push_str(&format!(" --store {name}"));
+        command.push_str(&format!(" --store {}", super::store_flag(store)));
     }
     for host in extra_hosts {
         command.push_str(&format!(" --host {}", shell_quote(host)));

@@ -1,5 +1,7 @@
 //! `status`: what is stored, in which store, of which kind, and when it lapses — masked, never
-//! the token. Always exits 0: it reports problems, it does not fail on them.
+//! the token. Scripts check its exit code: 1 when the store cannot be opened or nothing usable
+//! is there (no unexpired token of a served kind, and no usable `BITBUCKET_API_TOKEN`), or
+//! when `--check URL` finds the token does not open that repository.
 
 use std::process::ExitCode;
 
@@ -16,6 +18,10 @@ pub struct StatusArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Also try the token git would use against this repository (reading, then pushing with
+    /// a dry run), as `gh auth status` does.
+    #[arg(long, value_name = "URL")]
+    pub check: Option<String>,
 }
 
 /// One stored entry as shown.
@@ -24,27 +30,44 @@ struct Row {
     kind: &'static str,
     fingerprint: String,
     facts: Option<EntryFacts>,
+    usable: bool,
 }
 
 pub fn run(ctx: &mut Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let now = dates::now();
     let env_token = crate::environment::env_token();
-    let (store, rows, problem) = match ctx.keychain() {
-        Err(e) => (ctx.store_name(), Vec::new(), Some(format!("{e:#}"))),
+    let opened = ctx.keychain();
+    let (store, rows, problem) = match &opened {
+        Err(e) => (
+            super::store_flag(ctx.store),
+            Vec::new(),
+            Some(format!("{e:#}")),
+        ),
         Ok(keychain) => {
             let metadata = ctx.metadata();
             let mut rows = Vec::new();
             let mut problem = None;
             for key in all_keys(ctx, keychain.backend().name()) {
                 match keychain.get(&key) {
-                    Ok(Some(token)) => rows.push(Row {
-                        kind: TokenKind::of_token(&token).label(),
-                        fingerprint: token.fingerprint(),
-                        facts: metadata
+                    Ok(Some(token)) => {
+                        let kind = TokenKind::of_token(&token);
+                        let facts = metadata
                             .as_ref()
-                            .and_then(|m| m.facts_for(keychain.backend(), &key, &token)),
-                        key,
-                    }),
+                            .and_then(|m| m.facts_for(keychain.backend(), &key, &token));
+                        let expired = facts
+                            .as_ref()
+                            .and_then(|f| f.expires_at)
+                            .is_some_and(|at| at <= now);
+                        rows.push(Row {
+                            kind: kind.label(),
+                            fingerprint: token.fingerprint(),
+                            usable: kind.refusal().is_none()
+                                && kind != TokenKind::ApiTokenBadChecksum
+                                && !expired,
+                            facts,
+                            key,
+                        });
+                    }
                     Ok(None) => {}
                     Err(e) => problem = Some(e.to_string()),
                 }
@@ -62,13 +85,67 @@ pub fn run(ctx: &mut Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         plain(&store, &rows, problem.as_deref(), env_token.as_ref(), now)
     };
     ctx.say(text.trim_end());
-    Ok(ExitCode::SUCCESS)
+    let env_usable = env_token
+        .as_ref()
+        .is_some_and(|t| TokenKind::of_token(t).refusal().is_none());
+    let mut ok = opened.is_ok() && (env_usable || rows.iter().any(|r| r.usable));
+    if let (Some(url), Ok(keychain)) = (&args.check, &opened) {
+        ok &= check(ctx, url, keychain, env_token.as_ref())?;
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
-impl Context<'_> {
-    fn store_name(&self) -> String {
-        format!("{:?}", self.store).to_lowercase()
+/// `--check URL`: the token `get` would hand git for `url` (the CI variable, the workspace
+/// entry, then the host entry), tried for reading and pushing. True when it reads.
+fn check(
+    ctx: &mut Context,
+    url: &str,
+    keychain: &crate::store::Keychain,
+    env_token: Option<&Token>,
+) -> anyhow::Result<bool> {
+    use super::verify::{self, Verdict};
+    let host = verify::host_of(url, &ctx.hosts)?;
+    let path = crate::protocol::decode(format!("url={url}\n").as_bytes())
+        .ok()
+        .and_then(|r| r.path);
+    let mut keys = Vec::new();
+    if let Some(ws) = crate::policy::workspace_of(path.as_deref()) {
+        keys.push(EntryKey::workspace(host.clone(), ws));
     }
+    keys.push(EntryKey::host(host));
+    let mut found = env_token.map(|t| ("BITBUCKET_API_TOKEN".to_owned(), t.clone()));
+    for key in keys {
+        if found.is_some() {
+            break;
+        }
+        if let Some(token) = keychain.get(&key)? {
+            found = Some((format!("the token for {key}"), token));
+        }
+    }
+    let Some((which, token)) = found else {
+        ctx.say(format!("check {url}: no token to try"));
+        return Ok(false);
+    };
+    let read = verify::verify(url, &token, &ctx.extra_hosts)?;
+    if read != Verdict::Accepted {
+        ctx.say(format!("check {url} with {which}: {}", read.explain(url)));
+        return Ok(false);
+    }
+    let line = match verify::verify_push(url, &token, &ctx.extra_hosts)? {
+        Verdict::Accepted => format!("{} It can push too.", read.explain(url)),
+        Verdict::MissingScope | Verdict::ReadOnly => Verdict::ReadOnly.explain(url),
+        other => format!(
+            "{} Pushing could not be checked: {}",
+            read.explain(url),
+            other.explain(url)
+        ),
+    };
+    ctx.say(format!("check {url} with {which}: {line}"));
+    Ok(true)
 }
 
 fn expiry_text(facts: Option<&EntryFacts>, now: u64) -> String {

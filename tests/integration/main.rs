@@ -18,4 +18,5 @@ mod leaks;
 mod login_checks;
 mod performance_facts;
 mod server_smoke;
+mod status_and_expiry;
 mod support;

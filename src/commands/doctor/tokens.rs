@@ -10,8 +10,6 @@ use crate::policy::{BITBUCKET_HOST, HostKey, TokenKind};
 use crate::store::{EntryKey, Keychain};
 use crate::token::Token;
 
-const FIX_LOGIN: &str = "git-credential-bitbucket login --expires YYYY-MM-DD";
-
 /// Saves, reads back and removes a throwaway entry.
 pub(super) fn round_trip(keychain: &Keychain) -> Check {
     let key = EntryKey::host(HostKey::parse("doctor-probe.invalid").expect("valid host"));
@@ -54,6 +52,7 @@ pub(super) fn stored(ctx: &Context, keychain: &Keychain) -> Vec<Check> {
                 continue;
             }
         };
+        let fix_login = crate::diagnostics::login_command(&key);
         let kind = TokenKind::of_token(&token);
         let what = format!(
             "the token for {key} ({}, {})",
@@ -64,7 +63,7 @@ pub(super) fn stored(ctx: &Context, keychain: &Keychain) -> Vec<Check> {
             checks.push(check(
                 Level::Fail,
                 format!("{what} is not an API token"),
-                Some(FIX_LOGIN),
+                Some(&fix_login),
             ));
             continue;
         }
@@ -72,7 +71,7 @@ pub(super) fn stored(ctx: &Context, keychain: &Keychain) -> Vec<Check> {
             checks.push(check(
                 Level::Warn,
                 format!("{what} looks truncated"),
-                Some(FIX_LOGIN),
+                Some(&fix_login),
             ));
         }
         let expires = metadata
@@ -88,7 +87,7 @@ pub(super) fn stored(ctx: &Context, keychain: &Keychain) -> Vec<Check> {
             Some(at) if at <= now => check(
                 Level::Fail,
                 format!("{what} expired on {}", dates::format_date(at)),
-                Some(FIX_LOGIN),
+                Some(&fix_login),
             ),
             Some(at) => {
                 let days = dates::days_until(at, now);
@@ -97,7 +96,7 @@ pub(super) fn stored(ctx: &Context, keychain: &Keychain) -> Vec<Check> {
                 } else {
                     Level::Pass
                 };
-                let fix = (level == Level::Warn).then_some(FIX_LOGIN);
+                let fix = (level == Level::Warn).then_some(fix_login.as_str());
                 check(
                     level,
                     format!(

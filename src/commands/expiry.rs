@@ -1,0 +1,52 @@
+//! `expiry DATE`: record (or correct) when a stored token expires, without pasting it again —
+//! Atlassian shows a token only once, so a person who forgot `login --expires` cannot.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use super::Context;
+use super::login::parse_expiry;
+use crate::dates;
+use crate::metadata::EntryFacts;
+
+#[derive(Debug, clap::Args)]
+pub struct ExpiryArgs {
+    /// When the stored token expires, as chosen when it was created.
+    #[arg(value_name = "YYYY-MM-DD")]
+    pub date: String,
+    /// The token saved for this workspace (else the host's token).
+    #[arg(long, value_name = "WORKSPACE")]
+    pub workspace: Option<String>,
+}
+
+pub fn run(ctx: &mut Context, args: &ExpiryArgs) -> anyhow::Result<ExitCode> {
+    let expires_at = parse_expiry(&args.date)?;
+    let key = ctx.entry_key(args.workspace.as_deref())?;
+    let keychain = ctx.keychain()?;
+    let token = keychain.get(&key)?.with_context(|| {
+        format!(
+            "no token is stored for {key} in the {} store; save one with `{}`",
+            keychain.backend().name(),
+            crate::diagnostics::login_command(&key)
+        )
+    })?;
+    let metadata = ctx
+        .metadata()
+        .context("no data directory to record the date in (is HOME set?)")?;
+    let mut facts = metadata
+        .facts_for(keychain.backend(), &key, &token)
+        .unwrap_or_else(|| EntryFacts::new(&token, None));
+    facts.expires_at = Some(expires_at);
+    facts.warned_day = None;
+    metadata
+        .record(keychain.backend(), &key, &facts)
+        .context("cannot record the date")?;
+    ctx.say(format!(
+        "Recorded: the token for {key} ({}) expires {} ({} days left).",
+        facts.fingerprint,
+        dates::format_date(expires_at),
+        dates::days_until(expires_at, dates::now())
+    ));
+    Ok(ExitCode::SUCCESS)
+}

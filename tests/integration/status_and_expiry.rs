@@ -1,0 +1,135 @@
+//! `status` tells scripts the truth through its exit code and names stores as `--store` spells
+//! them; `status --check URL` tries the token; `expiry` records a date without re-pasting;
+//! expiry warnings name the exact command and count calendar days; a mistyped command at a
+//! terminal gets a suggestion while git's unknown operations stay silent.
+
+use crate::rig::{Rig, StoreUnderTest};
+use crate::support::{Output, Scope, fake_api_token, helper_bin, shell_quote};
+
+/// `date -u -d '+N days' +%F`.
+fn days_from_today(days: i64) -> String {
+    let mut cmd = std::process::Command::new("date");
+    cmd.args(["-u", "-d", &format!("{days:+} days"), "+%F"]);
+    Output::run(&mut cmd, "").stdout.trim().to_owned()
+}
+
+#[test]
+fn status_exits_non_zero_when_nothing_usable_or_no_store_and_names_stores_as_flags() {
+    let Some(rig) = Rig::new(StoreUnderTest::File) else {
+        return;
+    };
+    let empty = rig.cli(&["status"], "");
+    assert_eq!(empty.status.code(), Some(1), "{empty:?}");
+    assert!(empty.stdout.contains("no tokens stored"), "{empty:?}");
+    rig.cli(&["login", "--stdin"], &rig.token).assert_success();
+    rig.cli(&["status"], "").assert_success();
+
+    let mut cmd = rig.env.command(helper_bin());
+    cmd.args(["--store", "secret-service", "status"])
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
+    let closed = Output::run(&mut cmd, "");
+    assert_eq!(closed.status.code(), Some(1), "{closed:?}");
+    assert!(
+        closed.stdout.starts_with("store: secret-service\n"),
+        "{closed:?}"
+    );
+    let mut cmd = rig.env.command(helper_bin());
+    cmd.args(["--store", "secret-service", "status", "--json"])
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
+    let json = Output::run(&mut cmd, "");
+    assert!(
+        json.stdout.starts_with("{\"store\":\"secret-service\""),
+        "{json:?}"
+    );
+}
+
+#[test]
+fn status_check_tries_the_token_git_would_use_for_reading_and_pushing() {
+    let Some(mut rig) = Rig::new(StoreUnderTest::File) else {
+        return;
+    };
+    let url = rig.server.url("ws/repo.git");
+    rig.cli(&["login", "--stdin"], &rig.token).assert_success();
+    let out = rig.cli(&["status", "--check", &url], "");
+    out.assert_success();
+    assert!(
+        out.stdout.contains("accepted") && out.stdout.contains("It can push too"),
+        "{out:?}"
+    );
+
+    let reader = rig.secret(fake_api_token());
+    rig.server.grant(&reader, Scope::Read);
+    rig.cli(&["login", "--stdin", "--verify", &url, "--force"], &reader)
+        .assert_success();
+    let out = rig.cli(&["status", "--check", &url], "");
+    out.assert_success();
+    assert!(out.stdout.contains("can read, cannot push"), "{out:?}");
+
+    let revoked = rig.secret(fake_api_token());
+    rig.cli(&["login", "--stdin", "--force"], &revoked)
+        .assert_success();
+    let out = rig.cli(&["status", "--check", &url], "");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(out.stdout.contains("(401)"), "{out:?}");
+}
+
+#[test]
+fn expiry_is_set_without_the_token_and_warnings_name_the_workspace_and_count_days() {
+    let Some(mut rig) = Rig::new(StoreUnderTest::File) else {
+        return;
+    };
+    let acme = rig.secret(fake_api_token());
+    rig.cli(&["login", "--stdin", "--workspace", "acme"], &acme)
+        .assert_success();
+    let five = days_from_today(5);
+    let out = rig.cli(&["expiry", "--workspace", "acme", &five], "");
+    out.assert_success();
+    assert!(out.stdout.contains("(5 days left)"), "{out:?}");
+    let none = rig.cli(&["expiry", &five], "");
+    none.assert_failure();
+    assert!(none.stderr.contains("no token is stored"), "{none:?}");
+
+    let get = rig.helper("get", &rig.request("path=acme/app.git"));
+    assert_eq!(get.password().as_deref(), Some(acme.as_str()));
+    assert!(
+        get.stderr
+            .contains(&format!("expires on {five} (5 days left)")),
+        "{get:?}"
+    );
+    assert!(
+        get.stderr.contains(&format!(
+            "--host {} login --workspace acme --expires YYYY-MM-DD",
+            rig.server.host()
+        )),
+        "{get:?}"
+    );
+    let status = rig.cli(&["status"], "");
+    assert!(status.stdout.contains("(5 days left)"), "{status:?}");
+}
+
+#[test]
+fn a_mistyped_command_at_a_terminal_gets_the_closest_one_and_git_gets_silence() {
+    let Some(rig) = Rig::new(StoreUnderTest::File) else {
+        return;
+    };
+    let bin = shell_quote(helper_bin().to_str().unwrap());
+    for (typo, meant) in [("logut", "logout"), ("stauts", "status")] {
+        let mut cmd = rig.env.command("script");
+        cmd.args(["-qec", &format!("{bin} {typo}"), "/dev/null"]);
+        let out = Output::run(&mut cmd, "");
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        assert!(
+            out.stdout.contains(&format!("did you mean '{meant}'?")),
+            "{out:?}"
+        );
+        // From git (stdin a pipe): silent, exit 0, as the protocol requires.
+        let quiet = rig
+            .env
+            .run_helper(&[typo], "protocol=https\nhost=bitbucket.org\n\n");
+        quiet.assert_success();
+        assert!(
+            quiet.stdout.is_empty() && quiet.stderr.is_empty(),
+            "{quiet:?}"
+        );
+    }
+}
