@@ -9,6 +9,7 @@ pub mod logout;
 pub mod migrate;
 pub mod setup;
 pub mod status;
+pub mod store_switch;
 pub mod verify;
 
 use std::io::{BufRead, Write};
@@ -19,7 +20,8 @@ use crate::metadata::Metadata;
 use crate::policy::{BITBUCKET_HOST, HostKey, ServedHosts};
 use crate::store::{DataDir, EntryKey, Keychain, StoreChoice};
 
-/// The `--store` of the helper git runs for https://bitbucket.org, if it names one.
+/// The store of the helper git runs for https://bitbucket.org (`auto` when it names none);
+/// `None` when git does not run this helper there.
 pub fn configured_store() -> Option<StoreChoice> {
     let order = crate::scan::helper_order_here(&format!("https://{BITBUCKET_HOST}"));
     let helper = order.helpers.iter().find(|h| h.is_ours())?;
@@ -32,7 +34,7 @@ pub fn configured_store() -> Option<StoreChoice> {
         };
         return clap::ValueEnum::from_str(value, false).ok();
     }
-    None
+    Some(StoreChoice::Auto)
 }
 
 /// A store as `--store` spells it (`secret-service`).

@@ -77,6 +77,9 @@ pub fn helper_command(store: StoreChoice, extra_hosts: &[String]) -> anyhow::Res
 
 pub fn run_setup(ctx: &mut Context, scope: &ConfigScope) -> anyhow::Result<ExitCode> {
     let scope_args = scope.git_args();
+    if let Some(previous) = super::configured_store() {
+        super::store_switch::move_tokens(ctx, previous)?;
+    }
     let helper = helper_command(ctx.store, &ctx.extra_hosts)?;
     for host in ctx.served_hosts() {
         let url = scope_url(&host);

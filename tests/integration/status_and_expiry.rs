@@ -133,3 +133,66 @@ fn a_mistyped_command_at_a_terminal_gets_the_closest_one_and_git_gets_silence() 
         );
     }
 }
+
+#[test]
+fn switching_stores_with_setup_moves_the_tokens_along() {
+    let Some(mut rig) = Rig::new(StoreUnderTest::SecretService) else {
+        return;
+    };
+    let host = rig.server.host();
+    let acme = rig.secret(fake_api_token());
+    let run = |args: &[&str], stdin: &str| {
+        let out = rig.env.run_helper(args, stdin);
+        rig.assert_no_leak(&out, false);
+        out
+    };
+    run(&["--store", "file", "--host", &host, "setup"], "").assert_success();
+    run(
+        &[
+            "--host",
+            &host,
+            "login",
+            "--stdin",
+            "--expires",
+            "2099-01-31",
+        ],
+        &rig.token,
+    )
+    .assert_success();
+    run(
+        &["--host", &host, "login", "--stdin", "--workspace", "acme"],
+        &acme,
+    )
+    .assert_success();
+    let tokens_file = rig
+        .env
+        .home()
+        .join(".local/share/git-credential-bitbucket/tokens");
+    assert!(
+        std::fs::read_to_string(&tokens_file)
+            .unwrap()
+            .contains(&acme)
+    );
+
+    let out = run(&["--store", "secret-service", "--host", &host, "setup"], "");
+    out.assert_success();
+    assert_eq!(
+        out.stdout.matches("moved the token for").count(),
+        2,
+        "{out:?}"
+    );
+    // The rig's helper reads the Secret Service: both tokens are there now, expiry kept.
+    assert_eq!(rig.stored().as_deref(), Some(rig.token.as_str()));
+    let ws = rig.helper("get", &rig.request("path=acme/app.git"));
+    assert_eq!(ws.password().as_deref(), Some(acme.as_str()));
+    let status = rig.cli(&["status"], "");
+    assert!(status.stdout.contains("expires 2099-01-31"), "{status:?}");
+    let left = std::fs::read_to_string(&tokens_file).unwrap_or_default();
+    assert!(
+        !left.contains(&acme) && !left.contains(&rig.token),
+        "moved, not copied"
+    );
+    // The configuration now names the new store; running setup again moves nothing.
+    let again = run(&["--store", "secret-service", "--host", &host, "setup"], "");
+    assert!(!again.stdout.contains("moved"), "{again:?}");
+}
