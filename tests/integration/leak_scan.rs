@@ -290,3 +290,32 @@ fn a_repository_reset_of_the_helpers_is_named_with_its_file_and_setup_warns_abou
         "{setup:?}"
     );
 }
+
+#[test]
+fn migrate_waits_for_gits_lock_on_the_credentials_file_and_never_writes_past_it() {
+    let Some(mut rig) = Rig::new(StoreUnderTest::File) else {
+        return;
+    };
+    let legacy = rig.secret(fake_app_password());
+    let creds = rig.env.home().join(".git-credentials");
+    let text = format!("http://someone:{legacy}@{}\n", rig.server.host());
+    std::fs::write(&creds, &text).unwrap();
+    // A `git credential-store` in the middle of its write holds FILE.lock.
+    let lock = rig.env.home().join(".git-credentials.lock");
+    std::fs::write(&lock, "").unwrap();
+    let out = rig.cli(&["migrate"], "");
+    out.assert_failure();
+    assert!(
+        out.stderr.contains("locked by another git process"),
+        "{out:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&creds).unwrap(), text, "untouched");
+    assert!(
+        lock.exists(),
+        "another process's lock is not ours to remove"
+    );
+    // Positive control: once git is done, migrate goes ahead.
+    std::fs::remove_file(&lock).unwrap();
+    rig.cli(&["migrate"], "").assert_success();
+    assert_eq!(std::fs::read_to_string(&creds).unwrap(), "");
+}
