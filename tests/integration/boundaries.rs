@@ -159,6 +159,8 @@ fn auto_uses_the_secret_service_when_it_answers_and_keyutils_when_it_does_not() 
     };
     let token = rig.token.clone();
     let input = rig.request(&format!("password={token}"));
+    // No --store and no GIT_CREDENTIAL_BITBUCKET_STORE: the default is auto.
+    rig.env.remove_env("GIT_CREDENTIAL_BITBUCKET_STORE");
     let auto = |rig: &Rig| {
         let out = rig
             .env

@@ -3,6 +3,10 @@
 //! They run on a Linux host (the Windows build is driven from here through Wine), so on
 //! Windows this crate is empty; `scripts/cross-check.sh` still type-checks it for macOS.
 #![cfg(unix)]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests start any program; only the helper must go through src/git.rs"
+)]
 #[macro_use]
 mod rig; // first: its `on_every_store!` is used by the modules below
 
@@ -11,6 +15,7 @@ mod commands;
 mod concurrency;
 mod faults;
 mod flows;
+mod hermetic;
 mod hostile;
 mod install_script;
 mod leak_scan;

@@ -226,20 +226,6 @@ impl Rig {
     }
 }
 
-impl Drop for Rig {
-    /// Keys in the kernel's persistent keyring outlive the session keyring: remove ours.
-    fn drop(&mut self) {
-        if self.store == StoreUnderTest::Keyutils {
-            let mut args = self.helper_args();
-            args.push("erase".into());
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            for _ in 0..2 {
-                let _ = self.env.run_helper(&args, &self.request(""));
-            }
-        }
-    }
-}
-
 /// One `#[test]` per store for each named function taking a [`StoreUnderTest`]: modules
 /// `secret_service`, `keyutils` and `file`, so a failure names its store.
 macro_rules! on_every_store {

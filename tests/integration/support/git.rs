@@ -127,7 +127,13 @@ impl Default for TestEnv {
 
 impl TestEnv {
     /// A new HOME (with a minimal `.gitconfig`) and environment: PATH, HOME, XDG_* under HOME,
-    /// GIT_CONFIG_NOSYSTEM=1, GIT_TERMINAL_PROMPT=0, LANG=C. Nothing else.
+    /// GIT_CONFIG_NOSYSTEM=1, GIT_TERMINAL_PROMPT=0, LANG=C, and
+    /// GIT_CREDENTIAL_BITBUCKET_STORE=file. Nothing else.
+    ///
+    /// The file store (under this HOME) is the default so that a helper run without `--store`
+    /// never reaches a shared keychain: `auto` without a bus falls back to keyutils, whose
+    /// persistent keyring is the user's own unless the test asked for a
+    /// [`KeyutilsSession`]. A test of `auto` says so with `--store auto`.
     pub fn new() -> TestEnv {
         let dir = tempfile::Builder::new()
             .prefix("gcb-test-")
@@ -157,6 +163,7 @@ impl TestEnv {
         env.set_env("GIT_CONFIG_NOSYSTEM", "1");
         env.set_env("GIT_TERMINAL_PROMPT", "0");
         env.set_env("LANG", "C");
+        env.set_env("GIT_CREDENTIAL_BITBUCKET_STORE", "file");
         env
     }
 

@@ -36,7 +36,7 @@ impl PrivateStore {
                 }
             },
             "keyutils" => {
-                let session = KeyutilsSession::private_or_skip()?;
+                let session = KeyutilsSession::new_or_skip()?;
                 env.use_keyutils(&session);
                 keyutils = Some(session);
             }

@@ -1,8 +1,15 @@
-//! The keyutils half of [`super`]: named kernel session keyrings.
+//! The keyutils half of [`super`]: named kernel session keyrings, each in a user namespace of
+//! its own.
 //!
 //! Why this way: the helper's keyutils store uses the session keyring, which a process inherits
 //! from its parent. Running git under `keyctl session NAME` gives git, and the helper it starts,
-//! a keyring shared by the test's runs and by nobody else.
+//! a keyring shared by the test's runs. That alone is not private: the store links the user's
+//! *persistent* keyring into the session (as a login session's keys should outlive it), and a
+//! search of the session reaches every key in it. Before each session got its own user
+//! namespace, a test read the token another test run had stored for a reused port, and a run
+//! as root read and deleted a real `bitbucket.org` token. A user namespace has a persistent
+//! keyring of its own, which dies with the namespace; `the_outer_keyring_is_untouched` in
+//! tests/integration/hermetic.rs checks it.
 
 use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader};
@@ -21,42 +28,13 @@ use crate::support::git::Output;
 pub struct KeyutilsSession {
     name: String,
     holder: Option<(Child, ChildStdin)>,
-    /// The holder's pid when it runs in a user namespace of its own (see [`Self::private`]).
-    userns: Option<u32>,
+    /// The holder's pid: it runs in the user namespace of its own (see [`Self::new_or_skip`]).
+    userns: u32,
 }
 
 impl KeyutilsSession {
-    /// Can this machine run `keyctl session`? (Checked once.)
-    pub fn available() -> bool {
-        static OK: OnceLock<bool> = OnceLock::new();
-        *OK.get_or_init(|| {
-            Command::new("keyctl")
-                .args(["session", "-", "true"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        })
-    }
-
-    /// A new session keyring `gcb-test-<pid>-<n>`, or skip/panic per [`skip_or_panic`].
-    #[track_caller]
-    pub fn new_or_skip() -> Option<KeyutilsSession> {
-        if Self::available() {
-            Some(Self::new())
-        } else {
-            skip_or_panic("keyutils", "`keyctl session - true` failed");
-            None
-        }
-    }
-
-    /// A new session keyring `gcb-test-<pid>-<n>`. Panics if keyctl does not work.
-    pub fn new() -> KeyutilsSession {
-        Self::start(Command::new("keyctl"), false)
-    }
-
     /// Can this machine make a user namespace and run `keyctl session` in it? (Checked once.)
-    pub fn private_available() -> bool {
+    pub fn available() -> bool {
         static OK: OnceLock<bool> = OnceLock::new();
         *OK.get_or_init(|| {
             Command::new("unshare")
@@ -75,15 +53,16 @@ impl KeyutilsSession {
         })
     }
 
-    /// A session keyring in a user namespace of its own, which has its own persistent keyring:
-    /// keys stored here (even for `bitbucket.org`) are seen by no other test and never reach
-    /// the user's real persistent keyring. Skips/panics per [`skip_or_panic`] without userns.
+    /// A session keyring `gcb-test-<pid>-<n>` in a user namespace of its own, which has its
+    /// own persistent keyring: keys stored here (even for `bitbucket.org`) are seen by no other
+    /// test or test run and never reach the user's real persistent keyring. Skips/panics per
+    /// [`skip_or_panic`] without user namespaces. The only way tests get a keyutils store.
     #[track_caller]
-    pub fn private_or_skip() -> Option<KeyutilsSession> {
-        if Self::private_available() {
+    pub fn new_or_skip() -> Option<KeyutilsSession> {
+        if Self::available() {
             let mut unshare = Command::new("unshare");
             unshare.args(["--user", "--map-root-user", "keyctl"]);
-            Some(Self::start(unshare, true))
+            Some(Self::start(unshare))
         } else {
             skip_or_panic(
                 "keyutils in a user namespace",
@@ -93,7 +72,7 @@ impl KeyutilsSession {
         }
     }
 
-    fn start(mut keyctl: Command, private: bool) -> KeyutilsSession {
+    fn start(mut keyctl: Command) -> KeyutilsSession {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let name = format!("gcb-test-{}-{n}", std::process::id());
@@ -114,7 +93,7 @@ impl KeyutilsSession {
         );
         let stdin = child.stdin.take().expect("piped stdin");
         // unshare and keyctl exec what they run: the holder keeps the child's pid.
-        let userns = private.then(|| child.id());
+        let userns = child.id();
         KeyutilsSession {
             name,
             holder: Some((child, stdin)),
@@ -136,13 +115,12 @@ impl KeyutilsSession {
     }
 
     /// The words put before a program to run it in this keyring: `keyctl session NAME`,
-    /// behind `nsenter` into the user namespace for a [`private`](Self::private_or_skip) one.
+    /// behind `nsenter` into its user namespace.
     pub fn prefix(&self) -> Vec<OsString> {
-        let mut words: Vec<OsString> = Vec::new();
-        if let Some(pid) = self.userns {
-            let pid = pid.to_string();
-            words.extend(["nsenter", "-t", &pid, "-U", "--preserve-credentials"].map(Into::into));
-        }
+        let pid = self.userns.to_string();
+        let mut words: Vec<OsString> = ["nsenter", "-t", &pid, "-U", "--preserve-credentials"]
+            .map(Into::into)
+            .to_vec();
         words.extend(["keyctl", "session", &self.name].map(Into::into));
         words
     }
