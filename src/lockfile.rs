@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 /// How long to wait for another git holding the lock (`git credential-store` waits 1 s).
-pub const DEADLINE: Duration = Duration::from_secs(5);
+pub const DEADLINE: Duration = Duration::from_secs(2);
 
 /// `FILE.lock`, as git's lockfile.c makes it: created exclusively; renamed over the file to
 /// commit, removed otherwise.

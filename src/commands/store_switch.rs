@@ -10,19 +10,28 @@ use crate::store::{Keychain, StoreChoice};
 
 /// Moves every token this helper saved in `from` into the context's store.
 pub fn move_tokens(ctx: &mut Context, from: StoreChoice) -> anyhow::Result<()> {
+    if from == ctx.store {
+        return Ok(());
+    }
     let Ok(old) = Keychain::open(from, ctx.data_dir.as_ref()) else {
         return Ok(()); // nothing reachable to move (a locked or absent keychain)
     };
+    let mut tokens = Vec::new();
+    for key in all_keys(ctx, old.backend().name()) {
+        if let Some(token) = old.get(&key)? {
+            tokens.push((key, token));
+        }
+    }
+    if tokens.is_empty() {
+        return Ok(()); // the new store need not even open
+    }
     let new = ctx.keychain()?;
     if old.backend() == new.backend() {
         return Ok(());
     }
     let (old_name, new_name) = (old.backend().name(), new.backend().name());
     let metadata = ctx.metadata();
-    for key in all_keys(ctx, old_name) {
-        let Some(token) = old.get(&key)? else {
-            continue;
-        };
+    for (key, token) in tokens {
         match new.get(&key)? {
             Some(there) if there.constant_time_eq(&token) => {}
             Some(_) => {
