@@ -95,7 +95,8 @@ pub enum Command {
     Teardown(ConfigScope),
     /// Check this machine and repository; every FAIL comes with the command that fixes it.
     Doctor,
-    /// Move tokens out of remote URLs and ~/.git-credentials into the store.
+    /// Move tokens out of everywhere git reads them in plain text (remote and submodule URLs,
+    /// insteadOf bases, extraHeader, ~/.git-credentials) into the store.
     Migrate(MigrateArgs),
     /// Any other operation: ignored, as git's protocol requires.
     #[command(external_subcommand)]

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use super::Context;
-use super::verify::{self, Verdict};
+use super::verify::{self, Access, Verdict};
 use crate::dates;
 use crate::metadata::EntryFacts;
 use crate::policy::TokenKind;
@@ -118,25 +118,13 @@ fn check_against(
     key: &EntryKey,
     force: bool,
 ) -> anyhow::Result<()> {
-    let read = verify::verify(url, token, &ctx.extra_hosts)?;
-    if read != Verdict::Accepted {
-        anyhow::bail!("{}\nNothing was changed.", read.explain(url));
+    let access = Access::of(url, token, &ctx.extra_hosts)?;
+    if access.read != Verdict::Accepted {
+        anyhow::bail!("{}\nNothing was changed.", access.read.explain(url));
     }
-    let push = match verify::verify_push(url, token, &ctx.extra_hosts)? {
-        Verdict::MissingScope => Verdict::ReadOnly,
-        other => other,
-    };
-    match &push {
-        Verdict::Accepted => {
-            ctx.say(format!("{} It can push too.", read.explain(url)));
-            return Ok(());
-        }
-        Verdict::ReadOnly => ctx.say(push.explain(url)),
-        other => {
-            ctx.say(read.explain(url));
-            ctx.warn(format!("could not check pushing: {}", other.explain(url)));
-            return Ok(());
-        }
+    ctx.say(access.explain(url));
+    if access.push != Some(Verdict::ReadOnly) {
+        return Ok(());
     }
     let Some(stored) = keychain.get(key)? else {
         return Ok(());

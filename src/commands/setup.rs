@@ -158,7 +158,7 @@ fn warn_about_helpers_after_ours(ctx: &mut Context, url: &str) {
             "warning: {} ({} in {}) comes after git-credential-bitbucket for {url}: git hands it \
              the token on every `store`; remove it there or scope it to other hosts",
             helper.name(),
-            helper.key,
+            crate::scan::secrets::shown_key(&helper.key),
             helper.origin
         ));
     }

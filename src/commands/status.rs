@@ -107,7 +107,7 @@ fn check(
     keychain: &crate::store::Keychain,
     env_token: Option<&Token>,
 ) -> anyhow::Result<bool> {
-    use super::verify::{self, Verdict};
+    use super::verify;
     let host = verify::host_of(url, &ctx.hosts)?;
     let path = crate::protocol::decode(format!("url={url}\n").as_bytes())
         .ok()
@@ -130,22 +130,9 @@ fn check(
         ctx.say(format!("check {url}: no token to try"));
         return Ok(false);
     };
-    let read = verify::verify(url, &token, &ctx.extra_hosts)?;
-    if read != Verdict::Accepted {
-        ctx.say(format!("check {url} with {which}: {}", read.explain(url)));
-        return Ok(false);
-    }
-    let line = match verify::verify_push(url, &token, &ctx.extra_hosts)? {
-        Verdict::Accepted => format!("{} It can push too.", read.explain(url)),
-        Verdict::MissingScope | Verdict::ReadOnly => Verdict::ReadOnly.explain(url),
-        other => format!(
-            "{} Pushing could not be checked: {}",
-            read.explain(url),
-            other.explain(url)
-        ),
-    };
-    ctx.say(format!("check {url} with {which}: {line}"));
-    Ok(true)
+    let access = verify::Access::of(url, &token, &ctx.extra_hosts)?;
+    ctx.say(format!("check {url} with {which}: {}", access.explain(url)));
+    Ok(access.read == verify::Verdict::Accepted)
 }
 
 fn expiry_text(facts: Option<&EntryFacts>, now: u64) -> String {

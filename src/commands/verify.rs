@@ -78,6 +78,43 @@ pub fn verify(url: &str, token: &Token, extra_hosts: &[String]) -> anyhow::Resul
     with_token(token, extra_hosts, None, &["ls-remote", "--heads", url])
 }
 
+/// What a token may do with a repository.
+pub struct Access {
+    /// What `ls-remote` got.
+    pub read: Verdict,
+    /// What the push dry run got (a 403 is [`Verdict::ReadOnly`]), once reading works.
+    pub push: Option<Verdict>,
+}
+
+impl Access {
+    /// Reading, then — only if that works — pushing.
+    pub fn of(url: &str, token: &Token, extra_hosts: &[String]) -> anyhow::Result<Access> {
+        let read = verify(url, token, extra_hosts)?;
+        let push = match read {
+            Verdict::Accepted => Some(match verify_push(url, token, extra_hosts)? {
+                Verdict::MissingScope => Verdict::ReadOnly,
+                other => other,
+            }),
+            _ => None,
+        };
+        Ok(Access { read, push })
+    }
+
+    /// One sentence (or two) for the person.
+    pub fn explain(&self, url: &str) -> String {
+        match &self.push {
+            None => self.read.explain(url),
+            Some(Verdict::Accepted) => format!("{} It can push too.", self.read.explain(url)),
+            Some(Verdict::ReadOnly) => Verdict::ReadOnly.explain(url),
+            Some(other) => format!(
+                "{} Pushing could not be checked: {}",
+                self.read.explain(url),
+                other.explain(url)
+            ),
+        }
+    }
+}
+
 /// Whether `token` may push to `url`: `git push --dry-run` of a throwaway ref from an empty
 /// temporary repository. Nothing is pushed.
 pub fn verify_push(url: &str, token: &Token, extra_hosts: &[String]) -> anyhow::Result<Verdict> {

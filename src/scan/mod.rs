@@ -69,7 +69,7 @@ impl std::fmt::Display for Finding {
             Spot::RewriteBase { clean, .. } => {
                 write!(f, "url \"{clean}\" (insteadOf) in {origin}")
             }
-            Spot::Header { key, .. } => write!(f, "{key} in {origin}"),
+            Spot::Header { key, .. } => write!(f, "{} in {origin}", secrets::shown_key(key)),
             Spot::CredentialLine { number, .. } => write!(f, "{origin} line {number}"),
         }
     }

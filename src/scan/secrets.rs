@@ -94,6 +94,20 @@ pub fn without_userinfo(url: &str) -> String {
     }
 }
 
+/// A configuration key fit to show: a URL subsection (`http.<url>.extraHeader`,
+/// `credential.<url>.helper`) loses any `user:password@`.
+pub fn shown_key(key: &str) -> String {
+    let Some((section, rest)) = key.split_once('.') else {
+        return key.to_owned();
+    };
+    match rest.rsplit_once('.') {
+        Some((subsection, variable)) if subsection.contains("://") => {
+            format!("{section}.{}.{variable}", without_userinfo(subsection))
+        }
+        _ => key.to_owned(),
+    }
+}
+
 /// Standard base64 (padding optional); `None` for anything else.
 fn base64_decode(text: &str) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(text.len() * 3 / 4);
@@ -140,6 +154,16 @@ mod tests {
         );
         assert!(in_url("https://me@bitbucket.org/ws/r.git", &hosts()).is_none());
         assert!(in_url("https://me:pw@github.com/ws/r.git", &hosts()).is_none());
+    }
+
+    #[test]
+    fn keys_are_shown_without_credentials_in_their_url() {
+        assert_eq!(
+            shown_key("http.https://u:s3cret@bitbucket.org/.extraheader"),
+            "http.https://bitbucket.org/.extraheader"
+        );
+        assert_eq!(shown_key("remote.origin.url"), "remote.origin.url");
+        assert_eq!(shown_key("credential.helper"), "credential.helper");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use super::{Check, FIX_MIGRATE, FIX_SETUP, Level, check};
 use crate::commands::verify::shell_quote;
 use crate::policy::TokenKind;
 use crate::scan::helpers::Helper;
+use crate::scan::secrets::shown_key;
 use crate::scan::{Finding, Origin, Scan, Spot};
 
 /// The helpers git asks for `scope` (`https://bitbucket.org`), in order: ours must be there,
@@ -59,7 +60,7 @@ pub(super) fn helper_order(scan: &Scan, scope: &str) -> Vec<Check> {
                 "{} ({} in {}) comes after git-credential-bitbucket (in {our_origin}): git hands \
                  it the token on every `store`, and a storing helper writes it down",
                 after.name(),
-                after.key,
+                shown_key(&after.key),
                 after.origin
             ),
             Some(&fix),
@@ -98,7 +99,7 @@ fn remove_from(helper: &Helper, what: &str) -> String {
             "remove {what} from {}: git config --file {} --unset-all {} {}",
             path.display(),
             shell_quote(&path.to_string_lossy()),
-            helper.key,
+            shown_key(&helper.key),
             if helper.value.is_empty() { "'^$'" } else { "" }
         )
         .trim_end()
