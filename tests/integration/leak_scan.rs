@@ -3,28 +3,11 @@
 //! the token is in the store, git still fetches without a prompt, and no secret is left on
 //! disk anywhere but the store.
 
-use std::path::{Path, PathBuf};
-
+use crate::leaks::{executions, files_containing};
 use crate::rig::{Rig, StoreUnderTest};
-use crate::support::{Output, TOKEN_USERNAME, fake_api_token, fake_app_password};
-
-/// Every file under `dir` whose bytes contain `needle`.
-fn files_containing(dir: &Path, needle: &str, found: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        let kind = entry.file_type().unwrap();
-        if kind.is_dir() {
-            files_containing(&path, needle, found);
-        } else if kind.is_file()
-            && std::fs::read(&path)
-                .unwrap()
-                .windows(needle.len())
-                .any(|w| w == needle.as_bytes())
-        {
-            found.push(path);
-        }
-    }
-}
+use crate::support::{
+    Output, TOKEN_USERNAME, fake_api_token, fake_app_password, helper_bin, skip_or_panic,
+};
 
 fn base64(text: &str) -> String {
     let mut cmd = std::process::Command::new("base64");
@@ -193,8 +176,46 @@ fn doctor_fails_once_per_planted_leak_and_passes_after_migrate_with_nothing_left
     );
 
     rig.cli(&["setup"], "").assert_success();
-    let migrate = rig.cli_in_clone(&["migrate"]);
+    // migrate under strace: no secret in the argv or environment of any program it runs.
+    let traces = rig.env.home().join("../traces");
+    std::fs::create_dir(&traces).unwrap();
+    let mut cmd = rig.env.command("strace");
+    cmd.args([
+        "-ff",
+        "-qq",
+        "-v",
+        "-s",
+        "65536",
+        "-e",
+        "trace=execve",
+        "-o",
+    ])
+    .arg(traces.join("trace"))
+    .arg(helper_bin())
+    .args(rig.helper_args())
+    .arg("migrate")
+    .current_dir(&clone);
+    let migrate = Output::run(&mut cmd, "");
+    rig.assert_no_leak(&migrate, false);
     migrate.assert_success();
+    let runs = executions(&traces);
+    if runs.len() <= 1 {
+        skip_or_panic(
+            "strace",
+            "strace saw no program start (ptrace not allowed?)",
+        );
+    }
+    assert!(
+        runs.iter()
+            .any(|l| l.contains("--replace-all") && l.contains(&rig.server.url("ws/repo.git"))),
+        "positive control: git config's argv is in the trace"
+    );
+    for secret in [&token, &legacy, &basic] {
+        assert!(
+            runs.iter().all(|l| !l.contains(secret.as_str())),
+            "a secret went on a command line or into an environment"
+        );
+    }
     assert_eq!(rig.stored().as_deref(), Some(token.as_str()));
     let doctor = rig.cli_in_clone(&["doctor"]);
     assert!(doctor.success(), "{doctor:?}");
@@ -203,8 +224,7 @@ fn doctor_fails_once_per_planted_leak_and_passes_after_migrate_with_nothing_left
     // No secret on disk but the store (and the planted file git never reads).
     let store_dir = rig.env.home().join(".local/share/git-credential-bitbucket");
     for secret in [&token, &legacy, &basic] {
-        let mut found = Vec::new();
-        files_containing(rig.env.home(), secret, &mut found);
+        let mut found = files_containing(rig.env.home(), secret);
         found.retain(|p| !p.starts_with(&store_dir));
         assert!(found.is_empty(), "a secret is left in {found:?}");
     }

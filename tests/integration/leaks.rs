@@ -12,7 +12,7 @@ use crate::rig::{Rig, StoreUnderTest};
 use crate::support::{Output, fake_api_token, helper_bin, shell_quote, skip_or_panic};
 
 /// Every file under `dir` (not following symlinks) whose bytes contain `needle`.
-fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
+pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut pending = vec![dir.to_owned()];
     while let Some(dir) = pending.pop() {
@@ -65,7 +65,7 @@ fn trace_the_helper(rig: &Rig, traces: &Path) -> bool {
 }
 
 /// Every `execve(...)` line in the trace files.
-fn executions(traces: &Path) -> Vec<String> {
+pub fn executions(traces: &Path) -> Vec<String> {
     let mut lines = Vec::new();
     for entry in std::fs::read_dir(traces).expect("trace dir").flatten() {
         let text = std::fs::read_to_string(entry.path()).expect("trace file");
