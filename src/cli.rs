@@ -98,6 +98,12 @@ pub enum Command {
     /// Move tokens out of everywhere git reads them in plain text (remote and submodule URLs,
     /// insteadOf bases, extraHeader, ~/.git-credentials) into the store.
     Migrate(MigrateArgs),
+    /// (packaging) Write the man pages and shell completions into DIR.
+    #[command(hide = true)]
+    GenerateDocs {
+        /// The directory to write `man/` and `completions/` into.
+        dir: std::path::PathBuf,
+    },
     /// Any other operation: ignored, as git's protocol requires.
     #[command(external_subcommand)]
     Unknown(Vec<OsString>),
@@ -180,6 +186,7 @@ impl Cli {
             Command::Store => Operation::Store,
             Command::Erase => Operation::Erase,
             Command::Unknown(words) => return Ok(unknown_command(&words, stderr)),
+            Command::GenerateDocs { dir } => return generate_docs(&dir, stdout),
             command => {
                 let mut ctx = Context {
                     store: self
@@ -243,8 +250,12 @@ fn run_command(ctx: &mut Context, command: Command) -> anyhow::Result<ExitCode> 
         Command::Teardown(scope) => commands::setup::run_teardown(ctx, &scope),
         Command::Doctor => commands::doctor::run(ctx),
         Command::Migrate(args) => commands::migrate::run(ctx, &args),
-        Command::Get | Command::Store | Command::Erase | Command::Unknown(_) => {
-            unreachable!("protocol operations are handled by Cli::run")
+        Command::Get
+        | Command::Store
+        | Command::Erase
+        | Command::Unknown(_)
+        | Command::GenerateDocs { .. } => {
+            unreachable!("protocol operations and generate-docs are handled by Cli::run")
         }
     }
 }
@@ -263,6 +274,7 @@ fn unknown_command(words: &[OsString], stderr: &mut dyn Write) -> ExitCode {
         .unwrap_or_default();
     let names: Vec<String> = <Cli as clap::CommandFactory>::command()
         .get_subcommands()
+        .filter(|c| !c.is_hide_set())
         .map(|c| c.get_name().to_owned())
         .collect();
     let closest = names
@@ -297,6 +309,18 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
+}
+
+/// `generate-docs DIR`: the man pages and completions of this very command line, for packagers;
+/// prints the paths written. Reads no configuration and opens no store.
+fn generate_docs(dir: &std::path::Path, stdout: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let command = <Cli as clap::CommandFactory>::command();
+    let written = crate::manual::generate(command, dir)
+        .with_context(|| format!("could not write the docs into {}", dir.display()))?;
+    for path in written {
+        writeln!(stdout, "{}", path.display())?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `login --verify`: git asks us, and we answer with the token from the pipe `login` made —

@@ -16,6 +16,7 @@ pub mod git;
 pub mod helper;
 pub mod inherited_pipe;
 pub mod lockfile;
+pub mod manual;
 pub mod metadata;
 pub mod policy;
 pub mod protocol;
