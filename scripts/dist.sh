@@ -57,23 +57,8 @@ mkdir -p "$out"
 # The man pages and completions come from the binary being packaged (its hidden generate-docs).
 "$binary" generate-docs "$stage/generated" >/dev/null
 
-tar_reproducibly() { # DIR ARCHIVE
-  tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" \
-    -C "$(dirname "$1")" -cf - "$(basename "$1")" | gzip -9 -n >"$2"
-}
-
-# The tarball.
-dir="$stage/$name-$version-$linux"
-mkdir -p "$dir/completions"
-install -m 0755 "$binary" "$dir/$name"
-install -m 0755 packaging/install.sh "$dir/install.sh"
-install -m 0644 README.md LICENSE-MIT LICENSE-APACHE "$dir/"
-cp -r "$stage/generated/man" docs "$dir/"
-for file in "$name.bash" "_$name" "$name.fish"; do
-  install -m 0644 "$stage/generated/completions/$file" "$dir/completions/"
-done
-tarball="$name-$version-$linux.tar.gz"
-tar_reproducibly "$dir" "$out/$tarball"
+# The tarball (the same script packs the macOS ones in the release workflow).
+tarball=$(scripts/tarball.sh "$linux" "$binary" "$out")
 
 # The .deb, built with dpkg-deb: the layout is ten lines here, and cargo-deb would be one more
 # tool to compile on every CI run.

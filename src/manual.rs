@@ -45,7 +45,12 @@ pub fn generate(command: clap::Command, dir: &Path) -> io::Result<Vec<PathBuf>> 
 /// otherwise offer internal ones (`generate-docs`, `--token-fd`) to people.
 fn without_hidden(command: &clap::Command) -> clap::Command {
     let mut visible = clap::Command::new(command.get_name().to_owned())
-        .args(command.get_arguments().filter(|a| !a.is_hide_set()).cloned())
+        .args(
+            command
+                .get_arguments()
+                .filter(|a| !a.is_hide_set())
+                .cloned(),
+        )
         .subcommands(
             command
                 .get_subcommands()

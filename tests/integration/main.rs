@@ -22,6 +22,8 @@ mod leak_scan;
 mod leaks;
 mod login_checks;
 mod performance_facts;
+mod release;
 mod server_smoke;
 mod status_and_expiry;
 mod support;
+mod workflows;
