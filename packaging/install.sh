@@ -7,8 +7,9 @@
 #   ./install.sh --uninstall [--prefix DIR] [--system]                    undo both
 #
 # DIR defaults to /usr/local as root, else ~/.local. --system writes git's system-wide
-# configuration instead of your own; --no-setup only copies files. Stored tokens are never
-# touched: remove them first with `git-credential-bitbucket logout --all` if you want them gone.
+# configuration instead of your own; --no-setup only copies files. STORE is one of auto,
+# secret-service, keyutils, file, keychain, wincred. Stored tokens are never touched: remove
+# them first with `git-credential-bitbucket logout --all` if you want them gone.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 name=git-credential-bitbucket
@@ -18,6 +19,9 @@ store=""
 scope="--global"
 setup=true
 uninstall=false
+for arg in "$@"; do
+  case "$arg" in -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+done
 while [ $# -gt 0 ]; do
   case "$1" in
     --prefix) prefix="${2:?--prefix needs a directory}"; shift 2 ;;
@@ -25,10 +29,19 @@ while [ $# -gt 0 ]; do
     --system) scope="--system"; shift ;;
     --no-setup) setup=false; shift ;;
     --uninstall) uninstall=true; shift ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
+
+case "$store" in
+  ""|auto|secret-service|keyutils|file|keychain|wincred) ;;
+  *) echo "install.sh: --store $store is not a store: choose auto, secret-service, keyutils, file, keychain or wincred" >&2; exit 2 ;;
+esac
+# A relative --prefix means relative to where the user stands.
+case "$prefix" in
+  ""|/*) ;;
+  *) prefix="$PWD/$prefix" ;;
+esac
 
 say() { printf 'install.sh: %s\n' "$*"; }
 
@@ -48,8 +61,10 @@ files() {
 }
 
 if $uninstall; then
-  if [ -x "$bin" ] && command -v git >/dev/null; then
-    "$bin" teardown "$scope" | sed 's/^/install.sh: /'
+  # The bundled binary undoes setup even when the installed one is gone already.
+  if command -v git >/dev/null; then
+    said=$("$here/$name" teardown "$scope")
+    printf '%s\n' "$said" | sed 's/^/install.sh: /'
   fi
   files | while read -r _ dest; do rm -f "$prefix/$dest"; done
   say "removed $bin, its man pages and completions"
@@ -75,11 +90,13 @@ if $setup; then
   fi
   # `setup` writes the host-scoped configuration (credential.https://bitbucket.org.helper reset
   # to "" then this helper, by name when git finds it on PATH, else by full path) and prints it.
+  # Captured first: a pipe into sed would hide setup's exit status from `set -e`.
   if [ -n "$store" ]; then
-    "$bin" --store "$store" setup "$scope" | sed 's/^/install.sh: /'
+    said=$("$bin" --store "$store" setup "$scope")
   else
-    "$bin" setup "$scope" | sed 's/^/install.sh: /'
+    said=$("$bin" setup "$scope")
   fi
+  printf '%s\n' "$said" | sed 's/^/install.sh: /'
 fi
 case ":$PATH:" in
   *":$prefix/bin:"*) ;;

@@ -254,6 +254,15 @@ fn the_tarball_uninstalls_every_file_it_installed() {
         version()
     ));
     let prefix = env.home().join("prefix");
+    let refused = run(env
+        .command(&script)
+        .args(["--store", "nonsense", "--prefix"])
+        .arg(&prefix));
+    refused.assert_failure();
+    assert!(
+        !prefix.exists(),
+        "a bad --store installs nothing: {refused:?}"
+    );
     run(env.command(&script).arg("--prefix").arg(&prefix)).assert_success();
     assert!(files_under(&prefix).len() > 5, "{:?}", files_under(&prefix));
     let undo = run(env
