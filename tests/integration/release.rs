@@ -394,6 +394,8 @@ fn subcommands_in_help() -> Vec<String> {
         .expect("a Commands section")
         .lines()
         .take_while(|l| l.starts_with("  "))
+        // A command's line starts with two spaces; a wrapped description with more.
+        .filter(|l| !l.starts_with("   "))
         .filter_map(|l| l.split_whitespace().next())
         .filter(|name| *name != "help")
         .map(str::to_owned)
