@@ -2,13 +2,21 @@
 //! of its own. The caller hands in a decoded request and a way to open the store; it gets
 //! back the response to write (if any) and notes for stderr. The store is opened only once a
 //! request is known to be for a served host, so other hosts cost nothing.
+//!
+//! A 401 does not prove a token revoked: Bitbucket answers the same for a valid token whose
+//! account cannot see the repository, and a URL can come from anyone (a submodule). So `store`
+//! remembers where each token has worked, and `erase` deletes a token only where it had
+//! worked before; elsewhere it marks the token refused for that workspace, whose `get` then
+//! answers the username only, and the token git prompts for becomes that workspace's entry.
 
 use crate::dates::{self, SECONDS_PER_DAY};
-use crate::metadata::{EntryFacts, Metadata, WARN_DAYS};
+use crate::metadata::{ANY_WORKSPACE, EntryFacts, Metadata, WARN_DAYS};
 use crate::policy::{
-    API_TOKEN_USERNAME, HOW_TO_CREATE_A_TOKEN, HostKey, Scope, ServedHosts, TokenKind, workspace_of,
+    API_TOKEN_USERNAME, HOW_TO_CREATE_A_TOKEN, HostKey, Scope, ServedHosts, TokenKind,
+    path_has_dot_segments, workspace_of,
 };
 use crate::protocol::{Request, Response};
+use crate::store::lock::LockError;
 use crate::store::{Backend, DataDir, EntryKey, Keychain, StoreError};
 use crate::token::Token;
 
@@ -37,7 +45,8 @@ pub struct Helper<'a> {
     pub metadata: Option<&'a Metadata>,
     /// The current time in Unix seconds (a parameter so tests can move it).
     pub now: u64,
-    /// Serialises `store` and `erase` across processes ([`DataDir::lock_for_update`]).
+    /// Where the user's writer lock lives ([`DataDir::lock`]); `None` without a home
+    /// directory (and in unit tests), when there is nobody to coordinate with.
     pub data_dir: Option<&'a DataDir>,
 }
 
@@ -45,18 +54,36 @@ pub struct Helper<'a> {
 struct Keys {
     workspace: Option<EntryKey>,
     host: EntryKey,
+    /// The path has `.` or `..` segments (decoded): which workspace it reaches is unclear.
+    dotted: bool,
 }
 
 impl Keys {
     fn new(host: HostKey, path: Option<&str>) -> Self {
+        let dotted = path.is_some_and(path_has_dot_segments);
+        let workspace = workspace_of(path).filter(|_| !dotted);
         Self {
-            workspace: workspace_of(path).map(|ws| EntryKey::workspace(host.clone(), ws)),
+            workspace: workspace.map(|ws| EntryKey::workspace(host.clone(), ws)),
             host: EntryKey::host(host),
+            dotted,
         }
     }
 
     fn in_lookup_order(&self) -> impl Iterator<Item = &EntryKey> {
         self.workspace.iter().chain([&self.host])
+    }
+
+    /// The entry a refusal is recorded on: the workspace's, else the host's.
+    fn first(&self) -> &EntryKey {
+        self.workspace.as_ref().unwrap_or(&self.host)
+    }
+
+    /// The workspace slug, or [`ANY_WORKSPACE`] for a request without one.
+    fn workspace_mark(&self) -> &str {
+        self.workspace
+            .as_ref()
+            .and_then(|k| k.workspace.as_deref())
+            .unwrap_or(ANY_WORKSPACE)
     }
 }
 
@@ -112,14 +139,42 @@ impl Helper<'_> {
                 {
                     let facts = self.facts_for(&keychain, &key, &token);
                     let expiry = facts.as_ref().and_then(|f| f.expires_at);
-                    if self.still_valid(&keychain, &key, facts.as_ref(), &mut outcome.notes) {
+                    let refused =
+                        self.refused_here(&keychain, keys, &key, &token, &mut outcome.notes);
+                    if !refused
+                        && self.still_valid(&keychain, &key, facts.as_ref(), &mut outcome.notes)
+                    {
                         response.password = Some(token);
                         response.password_expiry_utc = expiry;
                     }
                 }
+                outcome.notes.extend(keychain.damage());
             }
         }
         outcome.response = Some(response);
+    }
+
+    /// True when Bitbucket refused `token` for this request's workspace (where it never
+    /// worked): git prompts instead, and `store` keeps the answer for that workspace.
+    fn refused_here(
+        &self,
+        keychain: &Keychain,
+        keys: &Keys,
+        key: &EntryKey,
+        token: &Token,
+        notes: &mut Vec<String>,
+    ) -> bool {
+        let refused = self
+            .metadata
+            .and_then(|m| m.get(keychain.backend(), keys.first()))
+            .is_some_and(|facts| facts.refuses(token));
+        if refused {
+            notes.push(format!(
+                "the token for {key} was refused for {} before; git will ask for the token to                  use there",
+                keys.first()
+            ));
+        }
+        refused
     }
 
     /// The metadata recorded for exactly this token, if any.
@@ -156,7 +211,11 @@ impl Helper<'_> {
                  one and run `{}`.",
                 crate::diagnostics::login_command(key)
             ));
-            if let Some(metadata) = self.metadata {
+            // Never waits for a writer: if one holds the lock, the warning shows again later.
+            let lock = self.data_dir.map(DataDir::lock_if_free);
+            if let Some(metadata) = self.metadata
+                && !matches!(lock, Some(None))
+            {
                 let _ = metadata.mark_warned(keychain.backend(), key, self.now);
             }
         }
@@ -178,7 +237,9 @@ impl Helper<'_> {
     }
 
     fn store(&self, keys: &Keys, password: Option<&Token>, outcome: &mut Outcome) {
-        let Some(password) = password else { return };
+        let Some(password) = password.filter(|p| !p.expose().is_empty()) else {
+            return; // nothing to keep; an empty password never replaces a token
+        };
         if let Some(why) = TokenKind::of_token(password).refusal() {
             outcome
                 .notes
@@ -192,7 +253,16 @@ impl Helper<'_> {
         {
             return; // BITBUCKET_API_TOKEN is never written anywhere
         }
-        let _serialised = self.data_dir.and_then(DataDir::lock_for_update);
+        // A lock that cannot be made (read-only data directory) leaves the write unlocked: a
+        // store deletes nothing. One held by another writer past the wait means not saving.
+        let _serialised = match self.data_dir.map(DataDir::lock) {
+            Some(Err(e @ LockError::Busy { .. })) => {
+                outcome.notes.push(format!("the token was not saved: {e}"));
+                return;
+            }
+            Some(Ok(lock)) => Some(lock),
+            Some(Err(LockError::Unavailable { .. })) | None => None,
+        };
         let keychain = match (self.open_store)() {
             Ok(keychain) => keychain,
             Err(e) => {
@@ -200,32 +270,63 @@ impl Helper<'_> {
                 return;
             }
         };
-        // A workspace whose token was erased after a 401 keeps its metadata record, so the
-        // token git prompted for replaces the workspace's, not the host's.
+        // A workspace whose token was erased or refused keeps a metadata record, so the token
+        // git prompted for replaces the workspace's, not the host's.
         let remembered = keys.workspace.as_ref().is_some_and(|ws| {
             self.metadata
                 .is_some_and(|m| m.get(keychain.backend(), ws).is_some())
         });
         match store_unless_unchanged(&keychain, keys, password, remembered, &mut outcome.notes) {
-            Ok(Some(key)) => self.record_facts(&keychain, &key, password, &mut outcome.notes),
-            Ok(None) => {}
+            Ok(Stored::Wrote(key)) => {
+                self.record_facts(&keychain, &key, keys, password, &mut outcome.notes)
+            }
+            Ok(Stored::Unchanged(key)) => {
+                if let Some(metadata) = self.metadata {
+                    let mark = keys.workspace_mark();
+                    let _ = metadata.note_worked(keychain.backend(), &key, password, mark);
+                }
+            }
             Err(e) => outcome.notes.push(format!("the token was not saved: {e}")),
         }
+        outcome.notes.extend(keychain.damage());
     }
 
     fn erase(&self, keys: &Keys, password: Option<&Token>, outcome: &mut Outcome) {
-        let from_env = match (password, &self.env_token) {
-            (Some(rejected), Some(env)) => env.constant_time_eq(rejected),
-            _ => false,
+        // Without a password (git 2.46+ after another helper's credential was rejected) our
+        // token was not the one sent: nothing to do.
+        let Some(rejected) = password.filter(|p| !p.expose().is_empty()) else {
+            return;
         };
-        if from_env {
+        if self
+            .env_token
+            .as_ref()
+            .is_some_and(|env| env.constant_time_eq(rejected))
+        {
             outcome.notes.push(format!(
                 "Bitbucket rejected the token in BITBUCKET_API_TOKEN. {WHAT_TO_CHECK} Then update \
                  the variable (e.g. your CI secret); nothing was removed from the keychain."
             ));
             return;
         }
-        let _serialised = self.data_dir.and_then(DataDir::lock_for_update);
+        if keys.dotted {
+            outcome.notes.push(
+                "Bitbucket rejected the token for a URL whose path has . or .. segments; \
+                 nothing was removed. Check the remote URL."
+                    .to_owned(),
+            );
+            return;
+        }
+        let _serialised = match self.data_dir.map(DataDir::lock) {
+            Some(Err(e)) => {
+                outcome.notes.push(format!(
+                    "nothing was removed: {e}. If Bitbucket revoked the token, run \
+                     `git-credential-bitbucket logout`."
+                ));
+                return;
+            }
+            Some(Ok(lock)) => Some(lock),
+            None => None,
+        };
         let keychain = match (self.open_store)() {
             Ok(keychain) => keychain,
             Err(e) => {
@@ -233,7 +334,39 @@ impl Helper<'_> {
                 return;
             }
         };
-        match erase_matching(&keychain, keys, password) {
+        match holder_of(&keychain, keys, rejected) {
+            Ok(Some(key)) if self.worked_before(&keychain, keys, &key, rejected) => {
+                self.erase_revoked(&keychain, keys, rejected, outcome)
+            }
+            Ok(Some(key)) => self.mark_refused(&keychain, keys, &key, rejected, outcome),
+            Ok(None) => {}
+            Err(e) => outcome.notes.push(format!("nothing was removed: {e}")),
+        }
+        outcome.notes.extend(keychain.damage());
+    }
+
+    /// True when the token held under `key` has worked for this request's workspace.
+    fn worked_before(
+        &self,
+        keychain: &Keychain,
+        keys: &Keys,
+        key: &EntryKey,
+        token: &Token,
+    ) -> bool {
+        let workspace = keys.workspace.as_ref().and_then(|k| k.workspace.as_deref());
+        self.facts_for(keychain, key, token)
+            .is_some_and(|facts| facts.worked_in(workspace))
+    }
+
+    /// A 401 where the token had worked: revoked or expired. Removes it, as git expects.
+    fn erase_revoked(
+        &self,
+        keychain: &Keychain,
+        keys: &Keys,
+        rejected: &Token,
+        outcome: &mut Outcome,
+    ) {
+        match erase_matching(keychain, keys, rejected) {
             Ok(Some(key)) => {
                 // A workspace entry's record stays, marking where its next token belongs.
                 if let Some(metadata) = self.metadata
@@ -242,8 +375,9 @@ impl Helper<'_> {
                     let _ = metadata.remove(keychain.backend(), &key);
                 }
                 outcome.notes.push(format!(
-                    "Bitbucket rejected the token for {key}; it was removed from the {} store. \
-                 {WHAT_TO_CHECK} git will ask for a token next time.",
+                    "Bitbucket rejected the token for {key}, which had worked there before: it \
+                     was revoked or has expired, so it was removed from the {} store. \
+                     {WHAT_TO_CHECK} git will ask for a token next time.",
                     keychain.backend().name()
                 ));
             }
@@ -251,21 +385,63 @@ impl Helper<'_> {
             Err(e) => outcome.notes.push(format!("nothing was removed: {e}")),
         }
     }
+
+    /// A 401 where the token never worked: likely the wrong token for this workspace (its
+    /// account cannot see the repository), or a URL from someone else. Keeps the token.
+    fn mark_refused(
+        &self,
+        keychain: &Keychain,
+        keys: &Keys,
+        key: &EntryKey,
+        rejected: &Token,
+        outcome: &mut Outcome,
+    ) {
+        let target = keys.first();
+        let recorded = match self.metadata {
+            Some(metadata) => metadata
+                .note_refused(keychain.backend(), target, rejected)
+                .map_err(|e| e.to_string()),
+            None => Err("there is no data directory".to_owned()),
+        };
+        outcome.notes.push(format!(
+            "Bitbucket refused the token for {key} on {target}, where it has never worked, so it \
+             was kept: it may be valid for other repositories. Check that the repository URL is \
+             right and that the token's account can access it. git will ask for a token for \
+             {target} and keep it for that workspace. If the token was revoked, run \
+             `git-credential-bitbucket logout`."
+        ));
+        if let Err(e) = recorded {
+            outcome.notes.push(format!(
+                "the refusal could not be recorded ({e}); git will offer the same token again"
+            ));
+        }
+    }
+}
+
+/// What `store` did.
+enum Stored {
+    Wrote(EntryKey),
+    /// The entry already held this token.
+    Unchanged(EntryKey),
 }
 
 impl Helper<'_> {
-    /// A new token's facts: saved now, expiry unknown until the user tells us.
+    /// A new token's facts: saved now (git stores after a success, so it worked for this
+    /// request's workspace), expiry unknown until the user tells us.
     fn record_facts(
         &self,
         keychain: &Keychain,
         key: &EntryKey,
+        keys: &Keys,
         token: &Token,
         notes: &mut Vec<String>,
     ) {
         let Some(metadata) = self.metadata else {
             return;
         };
-        if let Err(e) = metadata.record(keychain.backend(), key, &EntryFacts::new(token, None)) {
+        let mut facts = EntryFacts::new(token, None);
+        facts.worked.push(keys.workspace_mark().to_owned());
+        if let Err(e) = metadata.record(keychain.backend(), key, &facts) {
             notes.push(format!("the token was saved, but not its date: {e}"));
         }
     }
@@ -309,7 +485,7 @@ fn store_unless_unchanged(
     password: &Token,
     remembered: bool,
     notes: &mut Vec<String>,
-) -> Result<Option<EntryKey>, StoreError> {
+) -> Result<Stored, StoreError> {
     let workspace_entry = match &keys.workspace {
         Some(workspace) => match keychain.get(workspace)? {
             Some(existing) => Some((workspace, Some(existing))),
@@ -323,7 +499,7 @@ fn store_unless_unchanged(
         None => (&keys.host, keychain.get(&keys.host)?),
     };
     if existing.is_some_and(|e| e.constant_time_eq(password)) {
-        return Ok(None);
+        return Ok(Stored::Unchanged(key.clone()));
     }
     keychain.set(key, password)?;
     match keychain.backend() {
@@ -331,25 +507,33 @@ fn store_unless_unchanged(
         Backend::File => notes.push(crate::store::file::PLAINTEXT_WARNING.to_owned()),
         _ => {}
     }
-    Ok(Some(key.clone()))
+    Ok(Stored::Wrote(key.clone()))
 }
 
-/// With the rejected password: removes every entry holding exactly that token, so a token
-/// rotated by another process meanwhile survives. Without one: removes the entry `get` would
-/// read. Returns the key removed.
+/// The first entry, in lookup order, holding exactly `rejected`.
+fn holder_of(
+    keychain: &Keychain,
+    keys: &Keys,
+    rejected: &Token,
+) -> Result<Option<EntryKey>, StoreError> {
+    for key in keys.in_lookup_order() {
+        if keychain
+            .get(key)?
+            .is_some_and(|stored| stored.constant_time_eq(rejected))
+        {
+            return Ok(Some(key.clone()));
+        }
+    }
+    Ok(None)
+}
+
+/// Removes every entry holding exactly the rejected token, so a token rotated by another
+/// process meanwhile survives. Returns the first key removed.
 fn erase_matching(
     keychain: &Keychain,
     keys: &Keys,
-    rejected: Option<&Token>,
+    rejected: &Token,
 ) -> Result<Option<EntryKey>, StoreError> {
-    let Some(rejected) = rejected else {
-        for key in keys.in_lookup_order() {
-            if keychain.delete(key)? {
-                return Ok(Some(key.clone()));
-            }
-        }
-        return Ok(None);
-    };
     let mut removed = None;
     for key in keys.in_lookup_order() {
         let holds_it = keychain

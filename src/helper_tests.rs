@@ -328,7 +328,10 @@ fn storing_the_same_token_again_writes_nothing() {
 #[test]
 fn erase_removes_only_an_entry_holding_the_rejected_token() {
     let fx = Fixture::new();
-    fx.put("bitbucket.org", &api_token("current"));
+    fx.run(
+        Operation::Store,
+        &format!("{GET_BITBUCKET}password={}\n", api_token("current")),
+    );
     let erase = |tag: &str| {
         fx.run(
             Operation::Erase,
@@ -346,15 +349,99 @@ fn erase_removes_only_an_entry_holding_the_rejected_token() {
 }
 
 #[test]
-fn erase_without_a_password_removes_the_entry_get_would_read() {
+fn erase_without_a_password_or_with_an_empty_one_removes_nothing() {
     let fx = Fixture::new();
     fx.put("bitbucket.org", &api_token("host"));
     fx.put("bitbucket.org/acme", &api_token("acme"));
+    for extra in ["", "password=\n", "authtype=Bearer\ncredential=other\n"] {
+        let outcome = fx.run(
+            Operation::Erase,
+            &format!("{GET_BITBUCKET}path=acme/r.git\n{extra}"),
+        );
+        assert!(outcome.notes.is_empty(), "{:?}", outcome.notes);
+    }
+    assert_eq!(fx.stored("bitbucket.org/acme"), Some(api_token("acme")));
+    assert_eq!(fx.stored("bitbucket.org"), Some(api_token("host")));
+}
+
+#[test]
+fn a_401_where_the_token_never_worked_keeps_it_and_the_workspace_prompts() {
+    let fx = Fixture::new();
+    let (host, other) = (api_token("host"), api_token("other-account"));
+    let at = |path: &str, extra: &str| format!("{GET_BITBUCKET}path={path}\n{extra}");
+    fx.run(
+        Operation::Store,
+        &at("acme/r.git", &format!("password={host}\n")),
+    );
+    // A 401 for a workspace where the host token never worked: kept, and refused there only.
+    let outcome = fx.run(
+        Operation::Erase,
+        &at("beta/r.git", &format!("password={host}\n")),
+    );
+    assert!(
+        outcome.notes[0].contains("never worked"),
+        "{:?}",
+        outcome.notes
+    );
+    assert_eq!(fx.stored("bitbucket.org"), Some(host.clone()));
+    assert_eq!(
+        answer(&fx.run(Operation::Get, &at("beta/r.git", ""))).1,
+        None
+    );
+    assert_eq!(
+        answer(&fx.run(Operation::Get, &at("acme/r.git", ""))).1,
+        Some(host.clone())
+    );
+    // The prompted token becomes beta's entry.
+    fx.run(
+        Operation::Store,
+        &at("beta/r.git", &format!("password={other}\n")),
+    );
+    assert_eq!(fx.stored("bitbucket.org/beta"), Some(other.clone()));
+    assert_eq!(
+        answer(&fx.run(Operation::Get, &at("beta/r.git", ""))).1,
+        Some(other)
+    );
+    // A 401 where it had worked: revoked, removed.
+    let outcome = fx.run(
+        Operation::Erase,
+        &at("acme/r.git", &format!("password={host}\n")),
+    );
+    assert!(
+        outcome.notes[0].contains("had worked"),
+        "{:?}",
+        outcome.notes
+    );
+    assert_eq!(fx.stored("bitbucket.org"), None);
+}
+
+#[test]
+fn storing_an_empty_password_never_replaces_a_token() {
+    let fx = Fixture::new();
+    fx.put("bitbucket.org", &api_token("a"));
+    fx.run(Operation::Store, &format!("{GET_BITBUCKET}password=\n"));
+    assert_eq!(fx.stored("bitbucket.org"), Some(api_token("a")));
+}
+
+#[test]
+fn a_path_with_dot_segments_names_no_workspace_and_its_401_removes_nothing() {
+    let fx = Fixture::new();
+    fx.put("bitbucket.org/bob", &api_token("bob"));
+    fx.put("bitbucket.org", &api_token("host"));
+    let dotted = format!("{GET_BITBUCKET}path=bob/%2e%2e/alice/repo.git\n");
+    assert_eq!(
+        answer(&fx.run(Operation::Get, &dotted)).1,
+        Some(api_token("host"))
+    );
+    let plain = format!("{GET_BITBUCKET}path=bob/repo.git\n");
+    assert_eq!(
+        answer(&fx.run(Operation::Get, &plain)).1,
+        Some(api_token("bob"))
+    );
     fx.run(
         Operation::Erase,
-        &format!("{GET_BITBUCKET}path=acme/r.git\n"),
+        &format!("{dotted}password={}\n", api_token("host")),
     );
-    assert_eq!(fx.stored("bitbucket.org/acme"), None);
     assert_eq!(fx.stored("bitbucket.org"), Some(api_token("host")));
 }
 
@@ -473,6 +560,7 @@ fn store_records_when_a_new_token_was_saved_and_erase_forgets_it() {
     let facts = fx.metadata.get(Backend::Memory, &host_key()).unwrap();
     assert_eq!((facts.kind.as_str(), facts.expires_at), ("api-token", None));
     assert!(facts.describes(&Token::new(api_token("a"))));
+    assert_eq!(facts.worked, ["*"]);
     fx.run(
         Operation::Erase,
         &format!("{GET_BITBUCKET}password={}\n", api_token("a")),

@@ -1,11 +1,14 @@
 //! Non-secret facts about each stored token: when it was saved, when it expires (Atlassian
 //! makes you choose, but no API tells a token its own expiry, so the user tells us with
-//! `login --expires`), its kind and a masked fingerprint, and the day we last warned about it.
+//! `login --expires`), its kind and a masked fingerprint, the day we last warned about it, the
+//! workspaces where it has worked, and the token a workspace refused.
 //!
-//! Keychains hold secrets, not dates, and not every keychain can list its entries, so these
-//! facts live in a small file of their own (`metadata` in the user data directory), written
-//! atomically under a lock by the same code as the file store. A fingerprint ties each record
-//! to the token it describes: a record whose fingerprint no longer matches is ignored.
+//! Keychains hold secrets, not dates, so these facts live in a small file of their own
+//! (`metadata` in the user data directory), written atomically by the same code as the file
+//! store. Every change is a read-modify-write of one record under the user's writer lock, so
+//! no writer loses a field another wrote meanwhile. A fingerprint ties each record to the token
+//! it describes: a record whose fingerprint no longer matches is ignored. The file is an index,
+//! not the truth: `status` and `logout --all` list the keychain itself.
 
 use std::path::Path;
 
@@ -13,7 +16,7 @@ use keyring_core::Error;
 use zeroize::Zeroizing;
 
 use crate::dates::{self, SECONDS_PER_DAY};
-use crate::store::file::FileBacking;
+use crate::store::file::{FileBacking, Privacy};
 use crate::store::map_store::{Backing, SecretMap};
 use crate::store::{Backend, EntryKey};
 use crate::token::Token;
@@ -32,7 +35,16 @@ pub struct EntryFacts {
     pub fingerprint: String,
     /// The day (Unix days) of the last expiry warning, so it shows at most once a day.
     pub warned_day: Option<u64>,
+    /// Where this token has been accepted: workspace slugs, and [`ANY_WORKSPACE`] for a
+    /// request without a path. A 401 elsewhere does not prove it revoked.
+    pub worked: Vec<String>,
+    /// The fingerprint of a token Bitbucket refused for this entry's workspace although it
+    /// never worked there: `get` does not offer it there again, so git prompts.
+    pub refused: Option<String>,
 }
+
+/// The `worked` mark of a request that named no workspace.
+pub const ANY_WORKSPACE: &str = "*";
 
 impl EntryFacts {
     /// Facts for `token`, saved now.
@@ -43,7 +55,36 @@ impl EntryFacts {
             kind: crate::policy::TokenKind::of_token(token).label().to_owned(),
             fingerprint: token.fingerprint(),
             warned_day: None,
+            worked: Vec::new(),
+            refused: None,
         }
+    }
+
+    /// A record that only marks `token` as refused here (no token of this entry is known).
+    pub fn refusal_of(token: &Token) -> Self {
+        Self {
+            saved_at: 0,
+            expires_at: None,
+            kind: String::new(),
+            fingerprint: String::new(),
+            warned_day: None,
+            worked: Vec::new(),
+            refused: Some(token.fingerprint()),
+        }
+    }
+
+    /// True when `token` worked in `workspace` (`None`: a request without a path, for which
+    /// any success counts).
+    pub fn worked_in(&self, workspace: Option<&str>) -> bool {
+        match workspace {
+            Some(ws) => self.worked.iter().any(|w| w == ws),
+            None => !self.worked.is_empty(),
+        }
+    }
+
+    /// True when `token` was refused here and never worked since.
+    pub fn refuses(&self, token: &Token) -> bool {
+        self.refused.as_deref() == Some(token.fingerprint().as_str())
     }
 
     /// True when these facts were recorded for `token`.
@@ -62,6 +103,12 @@ impl EntryFacts {
         if let Some(day) = self.warned_day {
             text.push_str(&format!(" warned={day}"));
         }
+        if !self.worked.is_empty() {
+            text.push_str(&format!(" worked={}", self.worked.join(",")));
+        }
+        if let Some(refused) = &self.refused {
+            text.push_str(&format!(" refused={refused}"));
+        }
         text
     }
 
@@ -73,6 +120,8 @@ impl EntryFacts {
             kind: String::new(),
             fingerprint: String::new(),
             warned_day: None,
+            worked: Vec::new(),
+            refused: None,
         };
         for field in text.split(' ') {
             match field.split_once('=')? {
@@ -81,6 +130,8 @@ impl EntryFacts {
                 ("kind", v) => facts.kind = v.to_owned(),
                 ("fingerprint", v) => facts.fingerprint = v.to_owned(),
                 ("warned", v) => facts.warned_day = Some(v.parse().ok()?),
+                ("worked", v) => facts.worked = v.split(',').map(str::to_owned).collect(),
+                ("refused", v) => facts.refused = Some(v.to_owned()),
                 _ => {} // a field from a newer version
             }
         }
@@ -104,7 +155,12 @@ pub struct Metadata {
 impl Metadata {
     /// The metadata file in the user data directory.
     pub fn in_dir(dir: &Path) -> Self {
-        Self::with_backing(Box::new(FileBacking::new(dir, "metadata", HEADER)))
+        Self::with_backing(Box::new(FileBacking::new(
+            dir,
+            "metadata",
+            HEADER,
+            Privacy::Public,
+        )))
     }
 
     pub fn with_backing(backing: Box<dyn Backing>) -> Self {
@@ -144,38 +200,109 @@ impl Metadata {
             .collect())
     }
 
+    /// Replaces this entry's record.
     pub fn record(
         &self,
         backend: Backend,
         key: &EntryKey,
         facts: &EntryFacts,
     ) -> Result<(), Error> {
+        let facts = facts.clone();
+        self.modify(backend, key, &mut |_| Some(facts.clone()))
+    }
+
+    /// Changes one record as one step under the writer lock: `change` gets the record as it
+    /// is now (not as this process read it earlier) and returns the new one, or `None` to
+    /// remove it. Writes nothing when the record is unchanged.
+    pub fn modify(
+        &self,
+        backend: Backend,
+        key: &EntryKey,
+        change: &mut dyn FnMut(Option<EntryFacts>) -> Option<EntryFacts>,
+    ) -> Result<(), Error> {
         let map_key = Self::map_key(backend, key);
-        let value = Zeroizing::new(facts.encode().into_bytes());
         self.backing.update(&mut |map: &mut SecretMap| {
-            map.insert(map_key.clone(), value.clone());
+            let current = map.get(&map_key).and_then(|v| EntryFacts::decode(v));
+            match change(current.clone()) {
+                next if next == current => {}
+                Some(next) => {
+                    map.insert(map_key.clone(), Zeroizing::new(next.encode().into_bytes()));
+                }
+                None => {
+                    map.remove(&map_key);
+                }
+            }
             Ok(())
         })
     }
 
     pub fn remove(&self, backend: Backend, key: &EntryKey) -> Result<(), Error> {
-        let map_key = Self::map_key(backend, key);
-        if self.get(backend, key).is_none() {
+        self.remove_many(backend, std::slice::from_ref(key))
+    }
+
+    /// Removes these entries' records in one write (none when there is nothing to remove).
+    pub fn remove_many(&self, backend: Backend, keys: &[EntryKey]) -> Result<(), Error> {
+        let map_keys: Vec<_> = keys.iter().map(|k| Self::map_key(backend, k)).collect();
+        let present = self.backing.load().unwrap_or_default();
+        if !map_keys.iter().any(|k| present.contains_key(k)) {
             return Ok(()); // nothing to remove: no write
         }
         self.backing.update(&mut |map: &mut SecretMap| {
-            map.remove(&map_key);
+            for key in &map_keys {
+                map.remove(key);
+            }
             Ok(())
         })
     }
 
-    /// Notes that today's warning was given.
+    /// Notes that today's warning was given (on the record as it is now).
     pub fn mark_warned(&self, backend: Backend, key: &EntryKey, now: u64) -> Result<(), Error> {
-        let Some(mut facts) = self.get(backend, key) else {
+        self.modify(backend, key, &mut |facts| {
+            let mut facts = facts?;
+            facts.warned_day = Some(now / SECONDS_PER_DAY);
+            Some(facts)
+        })
+    }
+
+    /// Notes that `token`, stored under `key`, worked in `workspace` ([`ANY_WORKSPACE`] for
+    /// none). Reads first and writes only the first time, so git's `store` after every
+    /// success costs one read.
+    pub fn note_worked(
+        &self,
+        backend: Backend,
+        key: &EntryKey,
+        token: &Token,
+        workspace: &str,
+    ) -> Result<(), Error> {
+        let known = self
+            .facts_for(backend, key, token)
+            .is_some_and(|f| f.worked.iter().any(|w| w == workspace));
+        if known {
             return Ok(());
-        };
-        facts.warned_day = Some(now / SECONDS_PER_DAY);
-        self.record(backend, key, &facts)
+        }
+        self.modify(backend, key, &mut |facts| {
+            let mut facts = facts
+                .filter(|f| f.describes(token))
+                .unwrap_or_else(|| EntryFacts::new(token, None));
+            if !facts.worked.iter().any(|w| w == workspace) {
+                facts.worked.push(workspace.to_owned());
+            }
+            Some(facts)
+        })
+    }
+
+    /// Marks `token` as refused for `key` (the entry the request would use first).
+    pub fn note_refused(
+        &self,
+        backend: Backend,
+        key: &EntryKey,
+        token: &Token,
+    ) -> Result<(), Error> {
+        self.modify(backend, key, &mut |facts| {
+            let mut facts = facts.unwrap_or_else(|| EntryFacts::refusal_of(token));
+            facts.refused = Some(token.fingerprint());
+            Some(facts)
+        })
     }
 }
 

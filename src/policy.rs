@@ -48,6 +48,25 @@ impl HostKey {
         valid.then(|| HostKey(lower.to_owned()))
     }
 
+    /// The host as written (brackets kept) and its port, if one is given.
+    fn split_port(&self) -> (&str, Option<&str>) {
+        let text = self.as_str();
+        let after_brackets = text.rfind(']').map_or(0, |i| i + 1);
+        match text[after_brackets..].rfind(':') {
+            Some(i) => {
+                let colon = after_brackets + i;
+                let port = &text[colon + 1..];
+                let numeric = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
+                if numeric && (after_brackets > 0 || !text[..colon].contains(':')) {
+                    (&text[..colon], Some(port))
+                } else {
+                    (text, None)
+                }
+            }
+            None => (text, None),
+        }
+    }
+
     /// Host name without the port: `127.0.0.1:8080` → `127.0.0.1`, `[::1]:80` → `::1`.
     fn name(&self) -> &str {
         let text = self.as_str();
@@ -74,6 +93,8 @@ impl HostKey {
 /// The hosts this helper answers for: bitbucket.org plus any named with `--host`.
 #[derive(Debug, Clone)]
 pub struct ServedHosts {
+    /// As given (lower-cased): an explicit port is kept, so `--host 127.0.0.1:443` is never
+    /// matched by `http://127.0.0.1` (port 80).
     extra: Vec<HostKey>,
 }
 
@@ -82,7 +103,10 @@ impl ServedHosts {
     pub fn new(extra: &[String]) -> Result<Self, String> {
         let extra = extra
             .iter()
-            .map(|h| HostKey::parse(h).ok_or_else(|| format!("--host {h:?} is not a host[:port]")))
+            .map(|h| {
+                HostKey::parse_with_default_port(h, "")
+                    .ok_or_else(|| format!("--host {h:?} is not a host[:port]"))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self { extra })
     }
@@ -96,18 +120,32 @@ impl ServedHosts {
         if protocol != "https" && protocol != "http" {
             return Scope::NotOurs;
         }
-        // `:443` is the same host only over https; over http the default port is 80.
-        let default_port = if protocol == "https" { ":443" } else { ":80" };
-        let Some(key) = HostKey::parse_with_default_port(host, default_port) else {
+        let https = protocol == "https";
+        let default_port = if https { "443" } else { "80" };
+        let Some(given) = HostKey::parse_with_default_port(host, "") else {
             return Scope::NotOurs;
         };
-        let is_bitbucket = key.as_str() == BITBUCKET_HOST;
-        let is_extra = self.extra.contains(&key);
-        match (protocol.as_str(), is_bitbucket || is_extra) {
+        let (name, port) = given.split_port();
+        let port = port.unwrap_or(default_port);
+        let same = |other: &HostKey| {
+            let (other_name, other_port) = other.split_port();
+            other_name == name && other_port.unwrap_or(default_port) == port
+        };
+        let is_bitbucket = name == BITBUCKET_HOST && port == default_port;
+        let is_extra = self.extra.iter().any(same);
+        // The entry: `host` for https on 443, else `host:port` with the port the request used,
+        // so a token saved for https is never the one answered for http on another port.
+        let key = match (https, port) {
+            (true, "443") => HostKey(name.to_owned()),
+            _ => HostKey(format!("{name}:{port}")),
+        };
+        match (https, is_bitbucket || is_extra) {
             (_, false) => Scope::NotOurs,
-            ("https", true) => Scope::Served(key),
-            (_, true) if is_extra && key.is_loopback() => Scope::Served(key),
-            (_, true) => Scope::PlainHttp(key),
+            (true, true) => Scope::Served(key),
+            (false, true) if is_extra && key.is_loopback() => Scope::Served(key),
+            // Named as the person wrote it, for the message.
+            (false, true) if port == default_port => Scope::PlainHttp(HostKey(name.to_owned())),
+            (false, true) => Scope::PlainHttp(key),
         }
     }
 }
@@ -124,6 +162,36 @@ pub fn workspace_of(path: Option<&str>) -> Option<String> {
         && first != "."
         && first != "..";
     valid.then(|| first.to_ascii_lowercase())
+}
+
+/// True when a segment of `path`, percent-decoded as the server will decode it, is `.` or
+/// `..` (`bob/%2e%2e/alice/repo.git` reaches alice's repository, not bob's): such a path names
+/// no workspace we can trust.
+pub fn path_has_dot_segments(path: &str) -> bool {
+    let decoded = percent_decode(path);
+    decoded
+        .split(['/', '\\'])
+        .any(|segment| segment == "." || segment == "..")
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// What kind of secret a string is, judged offline from its shape (FACTS.md).
@@ -285,6 +353,35 @@ mod tests {
     }
 
     #[test]
+    fn an_explicit_port_is_kept_so_https_entries_never_go_to_plain_http() {
+        let hosts = ServedHosts::new(&["127.0.0.1:443".into(), "[::1]".into()]).unwrap();
+        for https in ["127.0.0.1", "127.0.0.1:443"] {
+            assert_eq!(
+                hosts.scope(Some("https"), Some(https)),
+                Scope::Served(key("127.0.0.1"))
+            );
+        }
+        assert_eq!(hosts.scope(Some("http"), Some("127.0.0.1")), Scope::NotOurs);
+        assert_eq!(
+            hosts.scope(Some("http"), Some("127.0.0.1:80")),
+            Scope::NotOurs
+        );
+        assert_eq!(
+            hosts.scope(Some("http"), Some("127.0.0.1:443")),
+            Scope::Served(HostKey("127.0.0.1:443".into()))
+        );
+        assert_eq!(
+            hosts.scope(Some("http"), Some("[::1]")),
+            Scope::Served(key("[::1]:80"))
+        );
+        assert_eq!(
+            hosts.scope(Some("https"), Some("[::1]:443")),
+            Scope::Served(key("[::1]"))
+        );
+        assert_ne!(key("127.0.0.1"), key("127.0.0.1:80"));
+    }
+
+    #[test]
     fn other_protocols_and_missing_fields_are_not_ours() {
         assert_eq!(
             served().scope(Some("ssh"), Some("bitbucket.org")),
@@ -312,6 +409,29 @@ mod tests {
         assert_eq!(workspace_of(Some("a b/repo")), None);
         assert_eq!(workspace_of(Some("../x")), None);
         assert_eq!(workspace_of(None), None);
+    }
+
+    #[test]
+    fn paths_with_dot_segments_are_recognised_however_encoded() {
+        for path in [
+            "bob/%2e%2e/alice/repo.git",
+            "bob/%2E%2e/alice",
+            "bob/../alice",
+            "bob/./repo.git",
+            "bob/%2e/repo.git",
+            "bob/.%2E",
+        ] {
+            assert!(path_has_dot_segments(path), "{path}");
+        }
+        for path in [
+            "bob/repo.git",
+            "bob/..repo.git",
+            "bob/repo..git",
+            "bob/%2e%2ex",
+            "",
+        ] {
+            assert!(!path_has_dot_segments(path), "{path}");
+        }
     }
 
     fn with_checksum(body: &str) -> String {

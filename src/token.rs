@@ -50,21 +50,21 @@ impl Token {
         std::hint::black_box(difference) == 0
     }
 
-    /// The first characters and the last four, e.g. `ATATT…1A2B`: enough to tell two tokens
-    /// apart in a listing, far too little to use. Short secrets show only their length.
+    /// For an API token with a valid checksum, its prefix and the last four characters of the
+    /// checksum, e.g. `ATATT…1A2B`: enough to tell two tokens apart in a listing, and nothing of
+    /// the random part. Any other secret (a typed password, a truncated token) shows no part of
+    /// itself, only a short hash: `hash:1a2b3c`.
     pub fn fingerprint(&self) -> String {
         let text = self.expose();
-        let chars = text.chars().count();
-        if chars < 16 {
-            return format!("({chars} characters)");
+        if crate::policy::TokenKind::of(text) == crate::policy::TokenKind::ApiToken {
+            let suffix: String = text.chars().skip(text.chars().count() - 4).collect();
+            return format!("ATATT…{suffix}");
         }
-        let prefix: String = text
-            .chars()
-            .take_while(|c| c.is_ascii_uppercase())
-            .take(5)
-            .collect();
-        let suffix: String = text.chars().skip(chars - 4).collect();
-        format!("{prefix}…{suffix}")
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(b"git-credential-bitbucket fingerprint\0");
+        hasher.update(text.as_bytes());
+        // 24 bits: tells two secrets apart, too few to confirm a guessed password.
+        format!("hash:{:06x}", hasher.finalize() >> 8)
     }
 }
 
@@ -101,10 +101,24 @@ mod tests {
     }
 
     #[test]
-    fn fingerprint_shows_prefix_and_last_four_only() {
-        let token = Token::new("ATATT3xFfGF0abcdefghijklmnop=1A2B3C4D".into());
-        assert_eq!(token.fingerprint(), "ATATT…3C4D");
-        assert_eq!(Token::new("short".into()).fingerprint(), "(5 characters)");
+    fn fingerprint_shows_an_api_tokens_checksum_and_nothing_of_other_secrets() {
+        let body = "ATATT3xFfGF0abcdefghijklmnop=";
+        let token = Token::new(format!("{body}{:08X}", crc32fast::hash(body.as_bytes())));
+        let shown = token.fingerprint();
+        assert!(shown.starts_with("ATATT…") && token.expose().ends_with(&shown[8..]));
+        for secret in [
+            "HUNTER2-correct-horse-2024",
+            "short",
+            "ATATT3xFfGF0truncated=1234",
+        ] {
+            let shown = Token::new(secret.into()).fingerprint();
+            assert!(shown.starts_with("hash:") && shown.len() == 11, "{shown}");
+            for part in [&secret[..4], &secret[secret.len() - 4..]] {
+                assert!(!shown.contains(part), "{shown} shows {part}");
+            }
+        }
+        let (a, b) = (Token::new("pw-one".into()), Token::new("pw-two".into()));
+        assert_ne!(a.fingerprint(), b.fingerprint());
     }
 
     #[test]

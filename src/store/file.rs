@@ -1,20 +1,29 @@
 //! The opt-in plaintext file store, for headless servers whose tokens must survive reboots.
 //!
 //! One file, `tokens` in the user data directory, mode 0600 in a 0700 directory. Every change
-//! is read-modify-write under an exclusive lock on a sibling lock file, written to a temporary
+//! is read-modify-write under the user's writer lock ([`super::lock`]), written to a temporary
 //! file, synced and renamed over the old one: a reader sees the old file or the new one, never
-//! half of either, and a full disk leaves the old file as it was. A file we cannot parse is
-//! never overwritten.
+//! half of either, and a full disk leaves the old file as it was. A line we cannot read is kept
+//! as it is and reported by number ([`super::file_format`]); it never blocks the other entries.
+//!
+//! Nothing found on disk is trusted: the directory must be the user's and not writable by
+//! others, the file the user's, private, a regular file (a symlink is not followed, so no copy
+//! is left behind at its target; a FIFO or device is not opened for reading), and of a sane
+//! size. Temporary files are removed under the lock before every write, so one left by a crash
+//! neither keeps a secret on disk past the next write (or `logout`) nor blocks that write.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::collections::BTreeSet;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use keyring_core::api::CredentialPersistence;
 use keyring_core::{Error, Result};
-use zeroize::Zeroizing;
 
+use super::file_checks::read_checked;
+use super::file_format::{self, Parsed};
+use super::lock::{self, WriterLock};
 use super::map_store::{Backing, MapStore, SecretMap};
 
 const TOKENS_HEADER: &str =
@@ -25,20 +34,34 @@ pub const PLAINTEXT_WARNING: &str = "the token was saved in a plaintext file (--
 readable by anyone who can read your files as you or as root. Prefer the system keychain \
 where there is one.";
 
+/// Who may read the file besides its owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Privacy {
+    /// Secrets: no access at all for group or others.
+    Secret,
+    /// Non-secret facts: readable, but writable by the owner only.
+    Public,
+}
+
 /// A map kept in one file; the token store and the metadata file (non-secret) both use it.
 pub struct FileBacking {
     dir: PathBuf,
     name: &'static str,
     header: &'static str,
+    privacy: Privacy,
+    /// What the last read found wrong with single lines (file and line number only).
+    damage: Mutex<BTreeSet<String>>,
 }
 
 impl FileBacking {
     /// The map in `dir/name`, whose first line is `header` (a `#` comment).
-    pub fn new(dir: &Path, name: &'static str, header: &'static str) -> Self {
+    pub fn new(dir: &Path, name: &'static str, header: &'static str, privacy: Privacy) -> Self {
         Self {
             dir: dir.to_owned(),
             name,
             header,
+            privacy,
+            damage: Mutex::default(),
         }
     }
 
@@ -46,43 +69,48 @@ impl FileBacking {
         self.dir.join(self.name)
     }
 
-    fn lock(&self) -> Result<File> {
-        create_private_dir(&self.dir).map_err(|e| platform_at("create", &self.dir, e))?;
-        let path = self.dir.join(format!("{}.lock", self.name));
-        let lock = private_options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| platform_at("open", &path, e))?;
-        lock.lock().map_err(|e| platform_at("lock", &path, e))?;
-        Ok(lock)
+    /// The damaged lines seen so far, described by file and line number.
+    pub fn damage(&self) -> Vec<String> {
+        let damage = self.damage.lock().unwrap_or_else(|p| p.into_inner());
+        damage.iter().cloned().collect()
     }
 
-    fn write(&self, map: &SecretMap) -> Result<()> {
-        let mut text = Zeroizing::new(Vec::with_capacity(4096));
-        text.extend_from_slice(self.header.as_bytes());
-        for ((service, user), secret) in map {
-            for field in [service.as_bytes(), user.as_bytes(), secret.as_slice()] {
-                if field.iter().any(|b| matches!(b, b'\t' | b'\n' | b'\r' | 0)) {
-                    return Err(Error::Invalid(
-                        "entry".into(),
-                        "contains a tab or line break".into(),
-                    ));
-                }
-            }
-            text.extend_from_slice(service.as_bytes());
-            text.push(b'\t');
-            text.extend_from_slice(user.as_bytes());
-            text.push(b'\t');
-            text.extend_from_slice(secret);
-            text.push(b'\n');
+    fn read(&self) -> Result<Parsed> {
+        let Some(bytes) = read_checked(&self.dir, &self.path(), self.privacy)? else {
+            return Ok(Parsed::default());
+        };
+        let parsed = file_format::parse(&bytes);
+        if !parsed.damaged.is_empty() {
+            let mut damage = self.damage.lock().unwrap_or_else(|p| p.into_inner());
+            *damage = parsed
+                .damaged
+                .iter()
+                .map(|d| d.describe(&self.path()))
+                .collect();
         }
+        Ok(parsed)
+    }
+
+    /// Removes `name.tmp.*` left by a writer that died: called under the lock, when no
+    /// other writer can be half-way through.
+    fn remove_stale_temporaries(&self) {
+        let prefix = format!("{}.tmp.", self.name);
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+
+    fn write(&self, text: &[u8]) -> Result<()> {
+        self.remove_stale_temporaries();
         let temporary = self
             .dir
             .join(format!("{}.tmp.{}", self.name, std::process::id()));
-        let written = write_synced(&temporary, &text)
+        let written = write_synced(&temporary, text)
             .and_then(|()| fs::rename(&temporary, self.path()))
             .and_then(|()| sync_dir(&self.dir));
         if written.is_err() {
@@ -94,22 +122,22 @@ impl FileBacking {
 
 impl Backing for FileBacking {
     fn load(&self) -> Result<SecretMap> {
-        let mut bytes = Zeroizing::new(Vec::new());
-        match File::open(self.path()) {
-            Ok(mut file) => file
-                .read_to_end(&mut bytes)
-                .map_err(|e| platform_at("read", &self.path(), e))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(SecretMap::new()),
-            Err(e) => return Err(platform_at("read", &self.path(), e)),
-        };
-        parse(&bytes)
+        self.read().map(|parsed| parsed.map)
     }
 
     fn update(&self, change: &mut dyn FnMut(&mut SecretMap) -> Result<()>) -> Result<()> {
-        let _lock = self.lock()?; // released when dropped
-        let mut map = self.load()?;
+        let _lock = WriterLock::acquire(&self.dir, lock::WAIT).map_err(|e| match e {
+            lock::LockError::Unavailable { path, reason } => {
+                Error::PlatformFailure(format!("cannot lock {}: {reason}", path.display()).into())
+            }
+            busy => Error::PlatformFailure(busy.to_string().into()),
+        })?;
+        let parsed = self.read()?;
+        let mut map = parsed.map.clone();
         change(&mut map)?;
-        self.write(&map)
+        let written = file_format::changed_keys(&parsed.map, &map);
+        let text = file_format::encode(self.header, &map, &parsed.damaged, &written)?;
+        self.write(&text)
     }
 
     fn persistence(&self) -> CredentialPersistence {
@@ -121,36 +149,9 @@ impl Backing for FileBacking {
     }
 }
 
-fn parse(bytes: &[u8]) -> Result<SecretMap> {
-    let mut map = SecretMap::new();
-    for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
-        if line.is_empty() || line.starts_with(b"#") {
-            continue;
-        }
-        let mut fields = line.splitn(3, |&b| b == b'\t');
-        let (Some(service), Some(user), Some(secret)) =
-            (fields.next(), fields.next(), fields.next())
-        else {
-            return Err(Error::BadStoreFormat(format!(
-                "line {} of the token file is not service<TAB>user<TAB>token",
-                index + 1
-            )));
-        };
-        let text = |b: &[u8]| String::from_utf8(b.to_vec()).ok();
-        let (Some(service), Some(user)) = (text(service), text(user)) else {
-            return Err(Error::BadStoreFormat(format!(
-                "line {} of the token file is not UTF-8",
-                index + 1
-            )));
-        };
-        map.insert((service, user), Zeroizing::new(secret.to_vec()));
-    }
-    Ok(map)
-}
-
 /// An I/O error naming what was done to which file (paths are not secrets), so a person can
 /// tell a full disk from a read-only directory from a permission problem.
-fn platform_at(what: &str, path: &Path, error: std::io::Error) -> Error {
+pub(super) fn platform_at(what: &str, path: &Path, error: std::io::Error) -> Error {
     let message = format!("cannot {what} {}: {error}", path.display());
     Error::PlatformFailure(Box::new(std::io::Error::new(error.kind(), message)))
 }
@@ -190,7 +191,7 @@ pub(super) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 
 #[cfg(unix)]
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    File::open(dir)?.sync_all()
+    fs::File::open(dir)?.sync_all()
 }
 
 #[cfg(not(unix))]
@@ -201,10 +202,17 @@ fn sync_dir(_: &Path) -> std::io::Result<()> {
 /// The file store in `dir`.
 pub struct FileStore;
 
+pub type FileMapStore = MapStore<FileBacking>;
+
 impl FileStore {
     #[allow(clippy::new_ret_no_self)]
-    pub fn new(dir: &Path) -> Arc<MapStore<FileBacking>> {
-        MapStore::new(FileBacking::new(dir, "tokens", TOKENS_HEADER))
+    pub fn new(dir: &Path) -> Arc<FileMapStore> {
+        MapStore::new(FileBacking::new(
+            dir,
+            "tokens",
+            TOKENS_HEADER,
+            Privacy::Secret,
+        ))
     }
 }
 
@@ -212,6 +220,8 @@ impl FileStore {
 mod tests {
     use super::*;
     use keyring_core::api::CredentialStoreApi;
+    #[cfg(unix)]
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn round_trips_and_keeps_the_file_private() {
@@ -223,6 +233,7 @@ mod tests {
         assert_eq!(entry.get_secret().unwrap(), b"ATATT=x");
         #[cfg(unix)]
         {
+            #[cfg(unix)]
             use std::os::unix::fs::PermissionsExt;
             let meta = fs::metadata(dir.path().join("data/tokens")).unwrap();
             assert_eq!(meta.permissions().mode() & 0o777, 0o600);
@@ -234,17 +245,121 @@ mod tests {
     }
 
     #[test]
-    fn a_damaged_file_is_reported_and_never_overwritten() {
+    #[cfg(unix)]
+    fn a_damaged_line_is_kept_and_named_while_other_entries_are_written() {
         let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join("tokens"), "garbage without tabs\n").unwrap();
+        let path = dir.path().join("tokens");
+        fs::write(&path, "garbage without tabs\nsvc\tother\tkept\r\n").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
         let store = FileStore::new(dir.path());
         let entry = store.build("svc", "h", None).unwrap();
-        assert!(matches!(
-            entry.set_secret(b"x"),
-            Err(Error::BadStoreFormat(_))
-        ));
-        let kept = fs::read_to_string(dir.path().join("tokens")).unwrap();
-        assert_eq!(kept, "garbage without tabs\n");
+        entry.set_secret(b"x").unwrap();
+        let damage = store.backing().damage();
+        assert_eq!(damage.len(), 2, "{damage:?}");
+        assert!(damage[0].starts_with("line 1 of "), "{damage:?}");
+        assert!(
+            damage[1].contains("line 2") && damage[1].contains("CR"),
+            "{damage:?}"
+        );
+        assert!(
+            !damage.concat().contains("kept"),
+            "names the line, not its content"
+        );
+        assert_eq!(entry.get_secret().unwrap(), b"x");
+        entry.delete_credential().unwrap();
+        let kept = fs::read_to_string(&path).unwrap();
+        assert!(
+            kept.contains("garbage without tabs\nsvc\tother\tkept\r\n"),
+            "{kept}"
+        );
+    }
+
+    #[cfg(unix)]
+    fn refusal(store: &FileMapStore) -> String {
+        match store.build("svc", "h", None).unwrap().get_secret() {
+            Err(Error::NoStorageAccess(e)) => e.to_string(),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn what_is_found_on_disk_is_checked_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path());
+        let path = dir.path().join("tokens");
+        store
+            .build("svc", "h", None)
+            .unwrap()
+            .set_secret(b"x")
+            .unwrap();
+        // Control: the file as we write it is read.
+        assert_eq!(
+            store.build("svc", "h", None).unwrap().get_secret().unwrap(),
+            b"x"
+        );
+
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(refusal(&store).contains("chmod 600"));
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(refusal(&store).contains("chmod 700"));
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
+
+        let elsewhere = tempfile::tempdir().unwrap();
+        let target = elsewhere.path().join("real");
+        fs::rename(&path, &target).unwrap();
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        assert!(refusal(&store).contains("symbolic link"));
+        let write = store.build("svc", "h", None).unwrap().set_secret(b"y");
+        assert!(write.is_err(), "a write through the link is refused too");
+        assert!(
+            fs::read(&target).unwrap().ends_with(b"h\tx\n"),
+            "target untouched"
+        );
+        fs::remove_file(&path).unwrap();
+
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &path,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        assert!(
+            refusal(&store).contains("not a regular file"),
+            "no hang on a FIFO"
+        );
+        fs::remove_file(&path).unwrap();
+
+        let big = vec![b'#'; super::super::file_checks::MAX_FILE_BYTES as usize + 1];
+        private_options()
+            .write(true)
+            .create(true)
+            .open(&path)
+            .unwrap()
+            .write_all(&big)
+            .unwrap();
+        assert!(refusal(&store).contains("larger than"));
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_temporary_file_left_by_a_crash_is_removed_by_the_next_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let stale = dir
+            .path()
+            .join(format!("tokens.tmp.{}", std::process::id()));
+        fs::write(&stale, "svc\th\tsecret-left-by-a-crash\n").unwrap();
+        let store = FileStore::new(dir.path());
+        store
+            .build("svc", "h", None)
+            .unwrap()
+            .set_secret(b"x")
+            .unwrap();
+        assert!(!stale.exists());
     }
 
     #[test]
@@ -266,7 +381,7 @@ mod tests {
             panic!("expected a platform failure");
         };
         let text = e.to_string();
-        assert!(text.starts_with("cannot create "), "{text}");
+        assert!(text.starts_with("cannot lock "), "{text}");
         assert!(text.contains(&not_a_dir.display().to_string()), "{text}");
     }
 

@@ -10,6 +10,9 @@
 pub mod map_store;
 
 pub mod file;
+mod file_checks;
+mod file_format;
+pub mod lock;
 pub mod memory;
 mod naming;
 
@@ -147,25 +150,14 @@ impl DataDir {
 }
 
 impl DataDir {
-    /// An exclusive lock, shared by every helper process of this user, held while `store` or
-    /// `erase` opens the keychain, reads, compares and writes. Keychains have no
-    /// compare-and-delete: without it an `erase` could remove a token another process stored
-    /// between its read and its delete. Holding it from before the connection also keeps those
-    /// writers off the Secret Service one at a time (gnome-keyring 42.1 was seen to abort when
-    /// an item was deleted while dozens of clients opened sessions). Best effort: a lock file
-    /// that cannot be made means the operation goes on unlocked rather than failing git's.
-    /// `get` never takes it.
-    pub fn lock_for_update(&self) -> Option<std::fs::File> {
-        file::create_private_dir(&self.0).ok()?;
-        let lock = file::private_options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(self.0.join("operations.lock"))
-            .ok()?;
-        lock.lock().ok()?;
-        Some(lock)
+    /// The user's writer lock ([`lock`]), waiting at most [`lock::WAIT`] for another writer.
+    pub fn lock(&self) -> Result<lock::WriterLock, lock::LockError> {
+        lock::WriterLock::acquire(&self.0, lock::WAIT)
+    }
+
+    /// The lock only if it is free now: for `get`, which never waits to note a warning.
+    pub fn lock_if_free(&self) -> Option<lock::WriterLock> {
+        lock::WriterLock::acquire(&self.0, std::time::Duration::ZERO).ok()
     }
 }
 
@@ -173,6 +165,8 @@ impl DataDir {
 pub struct Keychain {
     backend: Backend,
     store: Arc<CredentialStore>,
+    /// The file store itself, for what only it can do (whole-file reads and batch changes).
+    file: Option<Arc<file::FileMapStore>>,
     /// Why `auto` did not pick the Secret Service, when it fell back to keyutils.
     pub fallback_reason: Option<String>,
 }
@@ -183,8 +177,25 @@ impl Keychain {
         Self {
             backend,
             store,
+            file: None,
             fallback_reason: None,
         }
+    }
+
+    /// The file store in `dir`.
+    pub fn file_store(dir: &std::path::Path) -> Self {
+        let file = file::FileStore::new(dir);
+        let mut keychain = Self::from_store(Backend::File, file.clone());
+        keychain.file = Some(file);
+        keychain
+    }
+
+    /// What the store found wrong on the way (damaged lines of the tokens file), by place.
+    pub fn damage(&self) -> Vec<String> {
+        self.file
+            .as_ref()
+            .map(|f| f.backing().damage())
+            .unwrap_or_default()
     }
 
     /// Opens the store the user chose. Only called once a request is known to be ours.
@@ -195,10 +206,7 @@ impl Keychain {
                     backend: Backend::File,
                     reason: "no home directory to keep the file in".into(),
                 })?;
-                Ok(Self::from_store(
-                    Backend::File,
-                    file::FileStore::new(&dir.0),
-                ))
+                Ok(Self::file_store(&dir.0))
             }
             StoreChoice::Auto => open_platform_default(),
             StoreChoice::SecretService => open_secret_service(false),

@@ -205,6 +205,9 @@ impl Rig {
                 std::fs::create_dir_all(&dir).expect("data dir");
                 let line = format!("git-credential-bitbucket\t{account}\t{secret}\n");
                 std::fs::write(dir.join("tokens"), line).expect("plant file entry");
+                use std::os::unix::fs::PermissionsExt;
+                let private = std::fs::Permissions::from_mode(0o600);
+                std::fs::set_permissions(dir.join("tokens"), private).expect("chmod 600");
             }
         }
     }

@@ -1,0 +1,127 @@
+//! What the file store checks before it trusts a file it finds: the directory and the file
+//! must be the user's and not writable by others (a secret file not readable by them either),
+//! the file must be a regular file reached without following a symlink (so a write never
+//! leaves a copy behind at a link's target, and a FIFO or device never blocks a read), and it
+//! must be of a sane size. Each refusal says what is wrong and the command that fixes it.
+
+use std::fs::{self, File};
+use std::io::Read;
+use std::path::Path;
+
+use keyring_core::{Error, Result};
+use zeroize::Zeroizing;
+
+use super::file::{Privacy, platform_at};
+
+/// The largest file read: 5,000 entries take about 1.3 MB.
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// The file's bytes, or `None` when there is no file; refuses anything it should not trust.
+pub(super) fn read_checked(
+    dir: &Path,
+    path: &Path,
+    privacy: Privacy,
+) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    let mut file = match open_no_follow(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(_) if is_symlink(path) => {
+            return Err(refused(
+                path,
+                "it is a symbolic link; replace it with the file itself",
+            ));
+        }
+        Err(e) => return Err(platform_at("read", path, e)),
+    };
+    check_owner(dir, path, &file, privacy)?;
+    let mut bytes = Zeroizing::new(Vec::new());
+    (&mut file)
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| platform_at("read", path, e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(refused(
+            path,
+            &format!("it is larger than {} MiB", MAX_FILE_BYTES >> 20),
+        ));
+    }
+    Ok(Some(bytes))
+}
+
+fn refused(path: &Path, why: &str) -> Error {
+    Error::NoStorageAccess(format!("{} is not used: {why}", path.display()).into())
+}
+
+fn is_symlink(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// Opens for reading without following a final symlink and without blocking on a FIFO.
+#[cfg(unix)]
+fn open_no_follow(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags.bits() as i32)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_no_follow(path: &Path) -> std::io::Result<File> {
+    File::open(path)
+}
+
+/// The directory and the open file must be the user's and not writable by others; a secret
+/// file must also be unreadable by them, and a regular file.
+#[cfg(unix)]
+fn check_owner(dir: &Path, path: &Path, file: &File, privacy: Privacy) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let me = rustix::process::geteuid().as_raw();
+    let meta = file
+        .metadata()
+        .map_err(|e| platform_at("inspect", path, e))?;
+    if !meta.file_type().is_file() {
+        return Err(refused(path, "it is not a regular file"));
+    }
+    if meta.uid() != me {
+        return Err(refused(
+            path,
+            &format!("it belongs to uid {}, not to you (uid {me})", meta.uid()),
+        ));
+    }
+    let forbidden = match privacy {
+        Privacy::Secret => 0o077,
+        Privacy::Public => 0o022,
+    };
+    if meta.mode() & forbidden != 0 {
+        return Err(refused(
+            path,
+            &format!(
+                "its mode is {:o}; run `chmod {} {}`",
+                meta.mode() & 0o777,
+                if privacy == Privacy::Secret { 600 } else { 644 },
+                path.display()
+            ),
+        ));
+    }
+    let dir_meta = fs::metadata(dir).map_err(|e| platform_at("inspect", dir, e))?;
+    if dir_meta.uid() != me || dir_meta.mode() & 0o022 != 0 {
+        return Err(refused(
+            path,
+            &format!(
+                "its directory belongs to uid {} with mode {:o}; it must be yours and writable \
+                 only by you (`chmod 700 {}`)",
+                dir_meta.uid(),
+                dir_meta.mode() & 0o777,
+                dir.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_owner(_: &Path, _: &Path, _: &File, _: Privacy) -> Result<()> {
+    Ok(())
+}

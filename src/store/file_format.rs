@@ -1,0 +1,183 @@
+//! The text of a map file (`tokens`, `metadata`): a `#` header, then one
+//! `service<TAB>user<TAB>value` line per entry.
+//!
+//! People edit these files, so a line we cannot read (a CRLF ending, a tab inside a token, a
+//! byte that is not UTF-8, a missing field) must not make every other entry unusable: it is
+//! kept exactly as it was, never used, and reported by file and line number — never by its
+//! content, which may be a secret. Writing a key replaces any damaged line for that same key.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use keyring_core::{Error, Result};
+use zeroize::Zeroizing;
+
+use super::map_store::SecretMap;
+
+/// A line kept as it was because it could not be read.
+pub struct DamagedLine {
+    /// 1-based line number in the file as read.
+    pub number: usize,
+    /// The line's bytes, without its LF.
+    pub bytes: Zeroizing<Vec<u8>>,
+    /// Its `(service, user)` when those two fields could be read, so a write of that key can
+    /// replace it.
+    pub key: Option<(String, String)>,
+    pub why: &'static str,
+}
+
+impl DamagedLine {
+    /// What to tell a person: file and line, never the content.
+    pub fn describe(&self, path: &Path) -> String {
+        format!(
+            "line {} of {} is not used: {}; fix or remove that line",
+            self.number,
+            path.display(),
+            self.why
+        )
+    }
+}
+
+/// A parsed file: the entries that could be read, and the lines that could not.
+#[derive(Default)]
+pub struct Parsed {
+    pub map: SecretMap,
+    pub damaged: Vec<DamagedLine>,
+}
+
+/// Reads every line; never fails on a single bad line.
+pub fn parse(bytes: &[u8]) -> Parsed {
+    let mut parsed = Parsed::default();
+    for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        if line.is_empty() || line.starts_with(b"#") {
+            continue;
+        }
+        match parse_line(line) {
+            Ok((key, value)) => {
+                parsed.map.insert(key, Zeroizing::new(value.to_vec()));
+            }
+            Err((key, why)) => parsed.damaged.push(DamagedLine {
+                number: index + 1,
+                bytes: Zeroizing::new(line.to_vec()),
+                key,
+                why,
+            }),
+        }
+    }
+    parsed
+}
+
+type LineError = (Option<(String, String)>, &'static str);
+
+fn parse_line(line: &[u8]) -> std::result::Result<((String, String), &[u8]), LineError> {
+    let mut fields = line.splitn(3, |&b| b == b'\t');
+    let (Some(service), Some(user), Some(value)) = (fields.next(), fields.next(), fields.next())
+    else {
+        return Err((None, "it is not service<TAB>user<TAB>value"));
+    };
+    let text = |b: &[u8]| String::from_utf8(b.to_vec()).ok();
+    let (Some(service), Some(user)) = (text(service), text(user)) else {
+        return Err((None, "it is not UTF-8"));
+    };
+    let key = Some((service.clone(), user.clone()));
+    if value.ends_with(b"\r") {
+        return Err((key, "it ends in CR (a Windows line ending)"));
+    }
+    if value.iter().any(|b| matches!(b, b'\t' | b'\r' | 0)) {
+        return Err((key, "its value holds a tab, CR or NUL"));
+    }
+    if std::str::from_utf8(value).is_err() {
+        return Err((key, "its value is not UTF-8"));
+    }
+    if value.is_empty() {
+        return Err((key, "its value is empty"));
+    }
+    Ok(((service, user), value))
+}
+
+/// The file's text: `header`, the entries, then the damaged lines whose key was not written
+/// (`written`: keys whose value this write sets or removes).
+pub fn encode(
+    header: &str,
+    map: &SecretMap,
+    damaged: &[DamagedLine],
+    written: &BTreeSet<(String, String)>,
+) -> Result<Zeroizing<Vec<u8>>> {
+    let mut text = Zeroizing::new(Vec::with_capacity(4096 + map.len() * 256));
+    text.extend_from_slice(header.as_bytes());
+    for ((service, user), secret) in map {
+        for field in [service.as_bytes(), user.as_bytes(), secret.as_slice()] {
+            if field.iter().any(|b| matches!(b, b'\t' | b'\n' | b'\r' | 0)) {
+                return Err(Error::Invalid(
+                    "entry".into(),
+                    "contains a tab or line break".into(),
+                ));
+            }
+        }
+        text.extend_from_slice(service.as_bytes());
+        text.push(b'\t');
+        text.extend_from_slice(user.as_bytes());
+        text.push(b'\t');
+        text.extend_from_slice(secret);
+        text.push(b'\n');
+    }
+    for line in damaged {
+        if line.key.as_ref().is_some_and(|k| written.contains(k)) {
+            continue;
+        }
+        text.extend_from_slice(&line.bytes);
+        text.push(b'\n');
+    }
+    Ok(text)
+}
+
+/// The keys whose value differs between `before` and `after`.
+pub fn changed_keys(before: &SecretMap, after: &SecretMap) -> BTreeSet<(String, String)> {
+    let mut changed = BTreeSet::new();
+    for (key, value) in before {
+        if after.get(key).map(|v| v.as_slice()) != Some(value.as_slice()) {
+            changed.insert(key.clone());
+        }
+    }
+    for (key, value) in after {
+        if before.get(key).map(|v| v.as_slice()) != Some(value.as_slice()) {
+            changed.insert(key.clone());
+        }
+    }
+    changed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_line_is_kept_reported_by_number_and_does_not_hide_the_others() {
+        let text =
+            b"# header\nsvc\ta\tgood-a\r\nsvc\tb\tgood-b\nsvc\tc\tx\ty\nsvc\t\xffd\tz\nnonsense\n";
+        let parsed = parse(text);
+        assert_eq!(parsed.map.len(), 1);
+        assert_eq!(
+            parsed.map[&("svc".to_owned(), "b".to_owned())].as_slice(),
+            b"good-b"
+        );
+        let numbers: Vec<usize> = parsed.damaged.iter().map(|d| d.number).collect();
+        assert_eq!(numbers, [2, 4, 5, 6]);
+        let said = parsed.damaged[0].describe(Path::new("/d/tokens"));
+        assert!(said.starts_with("line 2 of /d/tokens"), "{said}");
+        assert!(!said.contains("good-a"), "{said}");
+
+        // Writing key `a` replaces its damaged line; the other damaged lines stay as they were.
+        let mut map = parsed.map.clone();
+        map.insert(
+            ("svc".into(), "a".into()),
+            Zeroizing::new(b"new-a".to_vec()),
+        );
+        let written = changed_keys(&parsed.map, &map);
+        let out = encode("# h\n", &map, &parsed.damaged, &written).unwrap();
+        let out = String::from_utf8_lossy(&out);
+        assert!(!out.contains("good-a"), "{out}");
+        assert!(out.contains("svc\ta\tnew-a\n") && out.contains("svc\tb\tgood-b\n"));
+        assert!(out.contains("svc\tc\tx\ty\n") && out.contains("nonsense\n"));
+    }
+}
