@@ -81,6 +81,7 @@ pub fn run(ctx: &mut Context, args: &LoginArgs) -> anyhow::Result<ExitCode> {
     if let Some(host) = host {
         key.host = host;
     }
+    let _serialised = ctx.writer_lock(false)?;
     let keychain = ctx.keychain()?;
     if let Some(url) = &args.verify {
         check_against(ctx, url, &token, &keychain, &key, args.force)?;

@@ -18,6 +18,7 @@ use anyhow::Context as _;
 
 use crate::metadata::Metadata;
 use crate::policy::{BITBUCKET_HOST, HostKey, ServedHosts};
+use crate::store::lock::{LockError, WriterLock};
 use crate::store::{DataDir, EntryKey, Keychain, StoreChoice};
 
 /// The store of the helper git runs for https://bitbucket.org (`auto` when it names none);
@@ -60,6 +61,21 @@ impl Context<'_> {
     pub fn keychain(&self) -> anyhow::Result<Keychain> {
         Keychain::open(self.store, self.data_dir.as_ref())
             .context("cannot open the token store (choose another with --store)")
+    }
+
+    /// The user's writer lock, as `store` and `erase` take it. `deleting`: a command that
+    /// removes tokens fails when the lock cannot be taken at all, rather than delete unlocked;
+    /// one that only adds goes on without it when the data directory cannot hold it.
+    pub fn writer_lock(&self, deleting: bool) -> anyhow::Result<Option<WriterLock>> {
+        let Some(dir) = &self.data_dir else {
+            return Ok(None);
+        };
+        match dir.lock() {
+            Ok(lock) => Ok(Some(lock)),
+            Err(e @ LockError::Busy { .. }) => Err(e).context("nothing was changed"),
+            Err(e) if deleting => Err(e).context("nothing was removed"),
+            Err(_) => Ok(None),
+        }
     }
 
     pub fn metadata(&self) -> Option<Metadata> {

@@ -3,10 +3,11 @@
 //! is there (no unexpired token of a served kind, and no usable `BITBUCKET_API_TOKEN`), or
 //! when `--check URL` finds the token does not open that repository.
 
+use std::collections::HashMap;
 use std::process::ExitCode;
 
 use super::Context;
-use super::logout::all_keys;
+use super::logout::stored_entries;
 use crate::dates;
 use crate::metadata::EntryFacts;
 use crate::policy::TokenKind;
@@ -44,16 +45,29 @@ pub fn run(ctx: &mut Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
             Some(format!("{e:#}")),
         ),
         Ok(keychain) => {
-            let metadata = ctx.metadata();
+            // The metadata read once, indexed: one lookup per entry, not one file read.
+            let records: HashMap<String, EntryFacts> = ctx
+                .metadata()
+                .and_then(|m| m.all().ok())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|r| r.store == keychain.backend().name())
+                .map(|r| (r.account, r.facts))
+                .collect();
             let mut rows = Vec::new();
             let mut problem = None;
-            for key in all_keys(ctx, keychain.backend().name()) {
-                match keychain.get(&key) {
-                    Ok(Some(token)) => {
+            match stored_entries(ctx, keychain) {
+                Ok(entries) => {
+                    for (key, token) in entries {
+                        let Some(token) = token else {
+                            problem = Some(format!("the entry for {key} is not text"));
+                            continue;
+                        };
                         let kind = TokenKind::of_token(&token);
-                        let facts = metadata
-                            .as_ref()
-                            .and_then(|m| m.facts_for(keychain.backend(), &key, &token));
+                        let facts = records
+                            .get(&key.account())
+                            .filter(|f| f.describes(&token))
+                            .cloned();
                         let expired = facts
                             .as_ref()
                             .and_then(|f| f.expires_at)
@@ -68,9 +82,8 @@ pub fn run(ctx: &mut Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
                             key,
                         });
                     }
-                    Ok(None) => {}
-                    Err(e) => problem = Some(e.to_string()),
                 }
+                Err(e) => problem = Some(format!("{e:#}")),
             }
             if let Some(why) = &keychain.fallback_reason {
                 // Not an error, but worth knowing: these tokens last until reboot.

@@ -5,7 +5,7 @@
 //! store is never overwritten (both stay, and we say so).
 
 use super::Context;
-use super::logout::all_keys;
+use super::logout::stored_entries;
 use crate::store::{Keychain, StoreChoice};
 
 /// Moves every token this helper saved in `from` into the context's store.
@@ -16,12 +16,12 @@ pub fn move_tokens(ctx: &mut Context, from: StoreChoice) -> anyhow::Result<()> {
     let Ok(old) = Keychain::open(from, ctx.data_dir.as_ref()) else {
         return Ok(()); // nothing reachable to move (a locked or absent keychain)
     };
-    let mut tokens = Vec::new();
-    for key in all_keys(ctx, old.backend().name()) {
-        if let Some(token) = old.get(&key)? {
-            tokens.push((key, token));
-        }
-    }
+    // A move deletes from the old store: only under the writer lock, like every writer.
+    let _serialised = ctx.writer_lock(true)?;
+    let tokens: Vec<_> = stored_entries(ctx, &old)?
+        .into_iter()
+        .filter_map(|(key, token)| Some((key, token?)))
+        .collect();
     if tokens.is_empty() {
         return Ok(()); // the new store need not even open
     }

@@ -8,6 +8,10 @@
 //! restart the persistent keyring's expiry) and fails when that link is refused, so a token the
 //! user can read was reported unavailable in a session keyring without write permission, and
 //! git prompted for nothing. Here the re-link is best effort and the read is what counts.
+//!
+//! A session keyring can be inherited from another user (`su` or `sudo` without pam_keyinit):
+//! its keys are then "possessed" by this process although another uid owns them. A key owned
+//! by another uid is never read, overwritten or removed here.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -28,7 +32,7 @@ pub fn open() -> std::result::Result<Arc<CredentialStore>, StoreError> {
     Ok(Arc::new(KeyutilsStore { inner }))
 }
 
-struct KeyutilsStore {
+pub struct KeyutilsStore {
     inner: Arc<linux_keyutils_keyring_store::Store>,
 }
 
@@ -120,15 +124,43 @@ fn reword(error: Error) -> Error {
     }
 }
 
+impl Key {
+    /// Our key with this description, if the session reaches one; refuses another uid's.
+    fn find(&self) -> Result<Option<(KeyRing, linux_keyutils::Key)>> {
+        let session =
+            KeyRing::from_special_id(KeyRingIdentifier::Session, false).map_err(translate)?;
+        let key = match session.search(&self.description) {
+            Ok(key) => key,
+            Err(e) => match translate(e) {
+                Error::NoEntry => return Ok(None),
+                other => return Err(other),
+            },
+        };
+        let owner = key.metadata().map_err(translate)?.get_uid();
+        let me = rustix::process::geteuid().as_raw();
+        if owner != me {
+            return Err(Error::NoStorageAccess(
+                format!(
+                    "the key {:?} in this session keyring belongs to uid {owner}, not to you \
+                     (uid {me}): the session was inherited from another user (su or sudo). Start \
+                     your own with `keyctl new_session`, or log in as yourself",
+                    self.description
+                )
+                .into(),
+            ));
+        }
+        Ok(Some((session, key)))
+    }
+}
+
 impl CredentialApi for Key {
     fn set_secret(&self, secret: &[u8]) -> Result<()> {
+        self.find()?; // never update another uid's key in place
         self.entry.set_secret(secret).map_err(reword)
     }
 
     fn get_secret(&self) -> Result<Vec<u8>> {
-        let session =
-            KeyRing::from_special_id(KeyRingIdentifier::Session, false).map_err(translate)?;
-        let key = session.search(&self.description).map_err(translate)?;
+        let (session, key) = self.find()?.ok_or(Error::NoEntry)?;
         let secret = key.read_to_vec().map_err(translate)?;
         // Keep it reachable from the session and restart the persistent keyring's idle expiry,
         // as the crate does; a refusal changes nothing about what was read.
@@ -140,7 +172,8 @@ impl CredentialApi for Key {
     }
 
     fn delete_credential(&self) -> Result<()> {
-        self.entry.delete_credential().map_err(reword)
+        let (_, key) = self.find()?.ok_or(Error::NoEntry)?;
+        key.invalidate().map_err(translate)
     }
 
     fn get_credential(&self) -> Result<Option<Arc<Credential>>> {
@@ -153,6 +186,56 @@ impl CredentialApi for Key {
 
     fn as_any(&self) -> &dyn Any {
         self
+    }
+}
+
+/// The description prefix and suffix of every key this helper files (`keyring:{user}@{service}`).
+fn user_of(description: &str, service: &str) -> Option<String> {
+    let user = description
+        .strip_prefix("keyring:")?
+        .strip_suffix(service)?;
+    user.strip_suffix('@').map(str::to_owned)
+}
+
+impl KeyutilsStore {
+    /// Every key of ours reachable from the session keyring (and the persistent keyring
+    /// linked under it), owned by this uid: its user part and secret.
+    pub fn list(&self, service: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let me = rustix::process::geteuid().as_raw();
+        let session =
+            KeyRing::from_special_id(KeyRingIdentifier::Session, false).map_err(translate)?;
+        let mut rings = vec![session];
+        if let Ok(persistent) = KeyRing::get_persistent(KeyRingIdentifier::Session) {
+            rings.push(persistent);
+        }
+        let mut seen: Vec<KeyRing> = Vec::new();
+        let mut found = std::collections::BTreeMap::new();
+        while let Some(ring) = rings.pop() {
+            let Ok(links) = ring.get_links(1 << 16) else {
+                continue;
+            };
+            for node in links.iter() {
+                if let Some(inner) = node.as_ring() {
+                    if !seen.contains(&inner) && seen.len() < 64 {
+                        seen.push(inner);
+                        rings.push(inner);
+                    }
+                    continue;
+                }
+                let Some(key) = node.as_key() else { continue };
+                let Ok(meta) = key.metadata() else { continue };
+                let Some(user) = user_of(meta.get_description(), service) else {
+                    continue;
+                };
+                if meta.get_uid() != me || found.contains_key(&user) {
+                    continue;
+                }
+                if let Ok(secret) = key.read_to_vec() {
+                    found.insert(user, secret);
+                }
+            }
+        }
+        Ok(found.into_iter().collect())
     }
 }
 

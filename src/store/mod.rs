@@ -12,6 +12,7 @@ pub mod map_store;
 pub mod file;
 mod file_checks;
 mod file_format;
+mod listing;
 pub mod lock;
 pub mod memory;
 mod naming;
@@ -25,6 +26,8 @@ pub mod secret_service;
 mod macos;
 #[cfg(target_os = "windows")]
 mod windows;
+
+pub use listing::Listed;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -256,7 +259,7 @@ impl Keychain {
 
     /// keyring-core errors, rewritten so that no variant's payload (which may be the secret,
     /// as in `BadEncoding`) reaches a message.
-    fn translate(&self, error: keyring_core::Error) -> StoreError {
+    pub(super) fn translate(&self, error: keyring_core::Error) -> StoreError {
         use keyring_core::Error as E;
         let backend = self.backend;
         let failed = |reason: String| StoreError::Failed { backend, reason };

@@ -445,3 +445,46 @@ fn unavailable(e: Error) -> StoreError {
         reason,
     }
 }
+
+impl SecretServiceStore {
+    /// Every unlocked item filed under `service`: its `username` attribute and secret. One
+    /// search, one `GetSecrets` for all secrets, and the `Attributes` reads sent together, so
+    /// listing thousands of items costs a few round trips, not one per item.
+    pub fn list(&self, service: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let mut bus = self.bus.lock().unwrap_or_else(|p| p.into_inner());
+        let attributes: HashMap<&str, &str> = HashMap::from([("service", service)]);
+        let search = method(SERVICE_PATH, SERVICE, "SearchItems")?.append1(attributes);
+        let (unlocked, locked): (Vec<Path>, Vec<Path>) =
+            bus.call(search)?.read2().map_err(bad_reply)?;
+        if unlocked.is_empty() {
+            if !locked.is_empty() {
+                return Err(locked_error());
+            }
+            return Ok(Vec::new());
+        }
+        let mut reads = Vec::with_capacity(unlocked.len());
+        for item in &unlocked {
+            let get = method(item, "org.freedesktop.DBus.Properties", "Get")?;
+            reads.push(bus.send(get.append2(ITEM, "Attributes"))?);
+        }
+        let session = bus.session()?;
+        let get_secrets =
+            method(SERVICE_PATH, SERVICE, "GetSecrets")?.append2(unlocked.clone(), session);
+        let secrets_request = bus.send(get_secrets)?;
+        let mut users = HashMap::new();
+        for (item, serial) in unlocked.iter().zip(reads) {
+            let reply = bus.wait(serial)?;
+            let attributes: Variant<HashMap<String, String>> = reply.read1().map_err(bad_reply)?;
+            if let Some(user) = attributes.0.get("username") {
+                users.insert(item.to_string(), user.clone());
+            }
+        }
+        type Secret = (Path<'static>, Vec<u8>, Vec<u8>, String);
+        let secrets: HashMap<Path<'static>, Secret> =
+            bus.wait(secrets_request)?.read1().map_err(bad_reply)?;
+        Ok(secrets
+            .into_iter()
+            .filter_map(|(item, (_, _, value, _))| Some((users.remove(&*item)?, value)))
+            .collect())
+    }
+}

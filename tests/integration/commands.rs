@@ -85,7 +85,7 @@ fn a_refused_login_never_displaces_the_stored_token(store: StoreUnderTest) {
 }
 
 fn logout_removes_one_workspace_or_everything(store: StoreUnderTest) {
-    let Some(mut rig) = Rig::new(store) else {
+    let Some(mut rig) = Rig::private(store) else {
         return;
     };
     let host_token = rig.token.clone();

@@ -35,23 +35,48 @@ pub struct Rig {
     pub token: String,
     secrets: Vec<String>,
     _keyutils: Option<KeyutilsSession>,
+    _secret_service: Option<SecretServiceSession>,
 }
 
 impl Rig {
     /// A rig for `store`, or `None` when that store is missing and skipping is allowed.
     pub fn new(store: StoreUnderTest) -> Option<Rig> {
+        Self::build(store, false)
+    }
+
+    /// A rig whose store no other test sees (its own gnome-keyring, or a keyutils session in a
+    /// user namespace of its own): for tests that list or clear the whole store.
+    pub fn private(store: StoreUnderTest) -> Option<Rig> {
+        Self::build(store, true)
+    }
+
+    fn build(store: StoreUnderTest, private: bool) -> Option<Rig> {
         let server = BitbucketServer::start();
         server.create_repo("ws", "repo");
         let token = fake_api_token();
         server.grant(&token, Scope::ReadWrite);
         let mut env = TestEnv::new();
-        let mut keyutils = None;
+        let (mut keyutils, mut secret_service) = (None, None);
         match store {
+            StoreUnderTest::SecretService if private => match SecretServiceSession::start() {
+                Ok(session) => {
+                    env.use_secret_service(&session);
+                    secret_service = Some(session);
+                }
+                Err(e) => {
+                    crate::support::skip_or_panic("Secret Service (gnome-keyring)", &e);
+                    return None;
+                }
+            },
             StoreUnderTest::SecretService => {
                 env.use_secret_service(SecretServiceSession::shared_or_skip()?)
             }
             StoreUnderTest::Keyutils => {
-                let session = KeyutilsSession::new_or_skip()?;
+                let session = if private {
+                    KeyutilsSession::private_or_skip()?
+                } else {
+                    KeyutilsSession::new_or_skip()?
+                };
                 env.use_keyutils(&session);
                 keyutils = Some(session);
             }
@@ -64,6 +89,7 @@ impl Rig {
             store,
             token,
             _keyutils: keyutils,
+            _secret_service: secret_service,
         };
         rig.env.configure_helper(&rig.helper_args().join(" "));
         Some(rig)
@@ -99,6 +125,13 @@ impl Rig {
 
     pub fn clone_url(&self, url: &str) -> Output {
         let out = self.env.git(&["clone", "-q", url, "clone"]);
+        self.assert_no_leak(&out, false);
+        out
+    }
+
+    /// Clones `url` into `dir` (under HOME).
+    pub fn clone_into(&self, url: &str, dir: &str) -> Output {
+        let out = self.env.git(&["clone", "-q", url, dir]);
         self.assert_no_leak(&out, false);
         out
     }
@@ -172,10 +205,17 @@ impl Rig {
     /// Puts `secret` into the store behind the helper's back, the way another tool (or an
     /// older version) might have left it.
     pub fn plant(&self, secret: &str) {
-        let account = self.server.host();
+        self.plant_as(&self.server.host(), secret);
+    }
+
+    /// [`Rig::plant`] under any keychain `user` (`host` or `host/workspace`).
+    pub fn plant_as(&self, account: &str, secret: &str) {
         match self.store {
             StoreUnderTest::SecretService => {
-                let session = SecretServiceSession::shared().expect("session");
+                let session = match &self._secret_service {
+                    Some(own) => own,
+                    None => SecretServiceSession::shared().expect("session"),
+                };
                 session
                     .secret_tool(
                         &[
@@ -184,7 +224,7 @@ impl Rig {
                             "service",
                             "git-credential-bitbucket",
                             "username",
-                            &account,
+                            account,
                         ],
                         secret,
                     )
@@ -204,7 +244,12 @@ impl Rig {
                     .join(".local/share/git-credential-bitbucket");
                 std::fs::create_dir_all(&dir).expect("data dir");
                 let line = format!("git-credential-bitbucket\t{account}\t{secret}\n");
-                std::fs::write(dir.join("tokens"), line).expect("plant file entry");
+                let mut file = std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(dir.join("tokens"))
+                    .expect("plant file entry");
+                std::io::Write::write_all(&mut file, line.as_bytes()).expect("plant");
                 use std::os::unix::fs::PermissionsExt;
                 let private = std::fs::Permissions::from_mode(0o600);
                 std::fs::set_permissions(dir.join("tokens"), private).expect("chmod 600");

@@ -43,7 +43,7 @@ pub(super) fn stored(ctx: &Context, keychain: &Keychain) -> Vec<Check> {
     let metadata = ctx.metadata();
     let now = dates::now();
     let mut checks = Vec::new();
-    for key in all_keys(ctx, keychain.backend().name()) {
+    for key in all_keys(ctx, keychain).unwrap_or_default() {
         let token = match keychain.get(&key) {
             Ok(Some(token)) => token,
             Ok(None) => continue,

@@ -138,6 +138,7 @@ fn move_into_store(
             .get(key)?
             .map(|t| t.constant_time_eq(&secret.token)))
     };
+    let _serialised = ctx.writer_lock(false)?;
     let key = match (holds(&host_key)?, &workspace_key) {
         (None | Some(true), _) => host_key,
         (Some(false), Some(ws)) if holds(ws)? != Some(false) => ws.clone(),

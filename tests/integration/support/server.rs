@@ -59,6 +59,8 @@ pub struct RequestLog {
 #[derive(Default)]
 struct State {
     tokens: Mutex<HashMap<String, Scope>>,
+    /// Tokens whose account sees only these workspaces (others get 401, as on Bitbucket).
+    workspaces: Mutex<HashMap<String, Vec<String>>>,
     log: Mutex<Vec<RequestLog>>,
 }
 
@@ -169,6 +171,14 @@ impl BitbucketServer {
         lock(&self.state.tokens).insert(token.to_owned(), scope);
     }
 
+    /// Makes `token` valid with `scope` for an account that can see only `workspaces`: any
+    /// other workspace answers `401`, exactly as for a bad token (FACTS.md).
+    pub fn grant_in(&self, token: &str, scope: Scope, workspaces: &[&str]) {
+        self.grant(token, scope);
+        let seen = workspaces.iter().map(|w| (*w).to_owned()).collect();
+        lock(&self.state.workspaces).insert(token.to_owned(), seen);
+    }
+
     /// Makes `token` unknown again: it now gets `401`.
     pub fn revoke(&self, token: &str) {
         lock(&self.state.tokens).remove(token);
@@ -259,7 +269,8 @@ fn serve(stream: TcpStream, ctx: &Context) -> std::io::Result<()> {
             return Err(e);
         }
     };
-    let (username, verdict) = authorize(&req, &lock(&ctx.state.tokens));
+    let (username, verdict) =
+        authorize(&req, &lock(&ctx.state.tokens), &lock(&ctx.state.workspaces));
     let resp = match verdict {
         Some(resp) => resp,
         None => run_backend(&req, username.as_deref().unwrap_or(""), &ctx.root),
@@ -277,7 +288,11 @@ fn serve(stream: TcpStream, ctx: &Context) -> std::io::Result<()> {
 }
 
 /// Bitbucket Cloud's rules. Returns the presented username and, if refused, the answer.
-fn authorize(req: &Request, tokens: &HashMap<String, Scope>) -> (Option<String>, Option<Response>) {
+fn authorize(
+    req: &Request,
+    tokens: &HashMap<String, Scope>,
+    workspaces: &HashMap<String, Vec<String>>,
+) -> (Option<String>, Option<Response>) {
     let unauthorized = || {
         let mut r = Response::text(401, "Unauthorized\n");
         r.headers
@@ -302,12 +317,19 @@ fn authorize(req: &Request, tokens: &HashMap<String, Scope>) -> (Option<String>,
         match tokens.get(&password) {
             Some(_) if user != TOKEN_USERNAME => unauthorized(),
             None => unauthorized(),
+            Some(_) if !sees(workspaces.get(&password), &req.path) => unauthorized(),
             Some(Scope::Read) if is_push(req) => Some(Response::text(403, MISSING_SCOPE_BODY)),
             Some(Scope::NoRepository) => Some(Response::text(403, MISSING_SCOPE_BODY)),
             Some(_) => None,
         }
     };
     (Some(user), verdict)
+}
+
+/// Whether an account limited to `workspaces` (none: every one) can see `path`'s repository.
+fn sees(workspaces: Option<&Vec<String>>, path: &str) -> bool {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    workspaces.is_none_or(|list| list.iter().any(|w| w == first))
 }
 
 /// The requests that `git push` makes: the receive-pack advertisement and the pack upload.
