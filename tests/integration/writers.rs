@@ -1,0 +1,238 @@
+//! One lock for every writer, fail-safe (issue 10): `store`, `erase`, `login`, `logout` and
+//! metadata updates share the user's `operations.lock`; a writer that cannot get it in time
+//! gives up with a message and deletes nothing, and git's operation goes on; where the lock
+//! cannot be made at all, nothing is deleted unlocked; a metadata write never loses a newer
+//! record another process wrote.
+//!
+//! The lock is held by this test process itself, so no timing decides anything; the one wait
+//! observed (a helper blocked on a lock) is read from /proc/locks, with a deadline.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::rig::{Rig, StoreUnderTest};
+use crate::support::{Output, Scope, fake_api_token, helper_bin};
+
+fn data_dir(rig: &Rig) -> PathBuf {
+    rig.env.home().join(".local/share/git-credential-bitbucket")
+}
+
+/// Holds `dir/name` locked (flock, exclusive) until dropped.
+fn hold(dir: &Path, name: &str) -> File {
+    std::fs::create_dir_all(dir).expect("data dir");
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(dir.join(name))
+        .expect("open lock file");
+    file.lock().expect("lock");
+    file
+}
+
+fn a_writer_that_cannot_get_the_lock_in_time_gives_up_and_removes_nothing(store: StoreUnderTest) {
+    let Some(mut rig) = Rig::new(store) else {
+        return;
+    };
+    let token = rig.token.clone();
+    rig.helper("store", &rig.request(&format!("password={token}")))
+        .assert_success();
+    let new = rig.secret(fake_api_token());
+    rig.server.grant(&new, Scope::ReadWrite);
+
+    let held = hold(&data_dir(&rig), "operations.lock");
+    let (erase, store, login, logout, clone) = std::thread::scope(|s| {
+        let erase = s.spawn(|| rig.helper("erase", &rig.request(&format!("password={token}"))));
+        let store = s.spawn(|| rig.helper("store", &rig.request(&format!("password={new}"))));
+        let login = s.spawn(|| rig.cli(&["login", "--stdin"], &new));
+        let logout = s.spawn(|| rig.cli(&["logout"], ""));
+        let clone = s.spawn(|| rig.clone());
+        let join = |h: std::thread::ScopedJoinHandle<'_, Output>| h.join().expect("thread");
+        (join(erase), join(store), join(login), join(logout), join(clone))
+    });
+    drop(held);
+    for out in [&erase, &store, &login, &logout, &clone] {
+        assert!(out.stderr.contains("held the lock"), "{out:?}");
+    }
+    assert!(erase.stderr.contains("nothing was removed"), "{erase:?}");
+    assert!(store.stderr.contains("not saved"), "{store:?}");
+    login.assert_failure();
+    logout.assert_failure();
+    clone.assert_success(); // git's operation goes on
+    assert_eq!(rig.stored().as_deref(), Some(token.as_str()), "nothing changed");
+
+    // Control: with the lock free, the same erase removes it.
+    let out = rig.helper("erase", &rig.request(&format!("password={token}")));
+    assert!(out.stderr.contains("removed from the"), "{out:?}");
+    assert_eq!(rig.stored(), None);
+}
+
+fn where_the_lock_cannot_be_made_nothing_is_deleted_unlocked(store: StoreUnderTest) {
+    let Some(mut rig) = Rig::new(store) else {
+        return;
+    };
+    let token = rig.token.clone();
+    rig.helper("store", &rig.request(&format!("password={token}")))
+        .assert_success();
+    let good = rig.env.env_var("XDG_DATA_HOME").expect("set").to_owned();
+    // A data directory that cannot exist: below a regular file.
+    let blocker = rig.env.home().join("not-a-directory");
+    std::fs::write(&blocker, "").expect("write");
+    rig.env.set_env("XDG_DATA_HOME", blocker.join("data"));
+    let out = rig.helper("erase", &rig.request(&format!("password={token}")));
+    assert!(out.stderr.contains("nothing was removed"), "{out:?}");
+    assert!(out.stderr.contains("operations.lock"), "{out:?}");
+    let out = rig.cli(&["logout"], "");
+    out.assert_failure();
+    assert!(out.stderr.contains("nothing was removed"), "{out:?}");
+    assert_eq!(rig.stored().as_deref(), Some(token.as_str()));
+    // Control: where the lock can be made, the same erase removes it.
+    rig.env.set_env("XDG_DATA_HOME", good);
+    rig.helper("erase", &rig.request(&format!("password={token}")));
+    assert_eq!(rig.stored(), None);
+}
+
+/// Keychains other than the file store: the file store needs the data directory itself.
+mod keychains {
+    use super::*;
+    #[test]
+    fn secret_service() {
+        where_the_lock_cannot_be_made_nothing_is_deleted_unlocked(StoreUnderTest::SecretService)
+    }
+    #[test]
+    fn keyutils() {
+        where_the_lock_cannot_be_made_nothing_is_deleted_unlocked(StoreUnderTest::Keyutils)
+    }
+}
+
+on_every_store!(a_writer_that_cannot_get_the_lock_in_time_gives_up_and_removes_nothing);
+
+/// Waits (bounded) until `pid` has exited or waits for a lock, as /proc/locks shows.
+fn exited_or_blocked(child: &mut std::process::Child) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let waiting = format!(" {} ", child.id());
+    loop {
+        if child.try_wait().expect("try_wait").is_some() {
+            return;
+        }
+        let locks = std::fs::read_to_string("/proc/locks").unwrap_or_default();
+        if locks
+            .lines()
+            .any(|l| l.contains("->") && l.contains(&waiting))
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the helper neither ended nor waited");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_metadata_write_never_loses_a_newer_record_written_meanwhile() {
+    let Some(rig) = Rig::new(StoreUnderTest::File) else {
+        return;
+    };
+    let token = rig.token.clone();
+    let soon = |days: u64| {
+        let at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs()
+            + days * 86_400;
+        let out = Command::new("date")
+            .args(["-u", "-d", &format!("@{at}"), "+%F"])
+            .output()
+            .expect("date");
+        String::from_utf8(out.stdout).expect("UTF-8").trim().to_owned()
+    };
+    rig.cli(&["login", "--stdin", "--expires", &soon(10)], &token)
+        .assert_success();
+    let metadata = data_dir(&rig).join("metadata");
+    let expires = |text: &str| {
+        text.split_whitespace()
+            .find_map(|f| f.strip_prefix("expires="))
+            .map(str::to_owned)
+    };
+    let before = std::fs::read_to_string(&metadata).expect("metadata");
+    let first = expires(&before).expect("login wrote the expiry");
+
+    // A `get` that will note today's warning, while every lock is held by someone else...
+    let held = [
+        hold(&data_dir(&rig), "operations.lock"),
+        hold(&data_dir(&rig), "metadata.lock"),
+    ];
+    let mut get = rig.env.command(helper_bin());
+    get.args(rig.helper_args())
+        .arg("get")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = get.spawn().expect("spawn get");
+    std::io::Write::write_all(
+        &mut child.stdin.take().expect("stdin"),
+        rig.request("").as_bytes(),
+    )
+    .expect("request");
+    exited_or_blocked(&mut child);
+    // ...who meanwhile records a new expiry (as `login --expires` does, under the lock).
+    let newer = (first.parse::<u64>().expect("seconds") + 2 * 86_400).to_string();
+    let record = before.replace(&format!("expires={first}"), &format!("expires={newer}"));
+    std::fs::write(&metadata, record).expect("rewrite");
+    drop(held);
+    let out = child.wait_with_output().expect("get");
+    assert!(out.status.success());
+    let after = std::fs::read_to_string(&metadata).expect("metadata");
+    assert_eq!(expires(&after), Some(newer.clone()), "the newer expiry survived");
+
+    // Control: with the locks free, `get` does write its warning, on the newer record.
+    let out = rig.helper("get", &rig.request(""));
+    assert!(out.stderr.contains("days left"), "{out:?}");
+    let after = std::fs::read_to_string(&metadata).expect("metadata");
+    assert!(after.contains("warned="), "{after}");
+    assert_eq!(expires(&after), Some(newer));
+}
+
+/// With `su`/`sudo` without pam_keyinit, uid 1001 inherits root's session keyring and so
+/// "possesses" root's keys. The helper running as 1001 must not read, replace or remove them.
+#[test]
+fn keyutils_never_reads_overwrites_or_removes_another_users_key() {
+    let Some(rig) = Rig::new(StoreUnderTest::Keyutils) else {
+        return;
+    };
+    let is_root = std::fs::metadata("/proc/self")
+        .is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
+    let setpriv = Command::new("setpriv").arg("--version").output().is_ok();
+    if !is_root || !setpriv {
+        crate::support::skip_or_panic("another uid", "needs root and setpriv");
+        return;
+    }
+    let roots = rig.token.clone();
+    rig.plant(&roots);
+    let home = tempfile::tempdir().expect("tempdir");
+    std::os::unix::fs::chown(home.path(), Some(1001), Some(1001)).expect("chown");
+    let as_1001 = |args: &[&str], input: &str| {
+        let mut cmd = rig.env.command("setpriv");
+        cmd.args(["--reuid=1001", "--regid=1001", "--clear-groups", "--"])
+            .arg(helper_bin())
+            .args(rig.helper_args())
+            .args(args)
+            .env("HOME", home.path())
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .current_dir(home.path());
+        let out = Output::run(&mut cmd, input);
+        rig.assert_no_leak(&out, false);
+        out
+    };
+    let out = as_1001(&["get"], &rig.request(""));
+    assert_eq!(out.password(), None, "{out:?}");
+    assert!(out.stderr.contains("belongs to uid 0"), "{out:?}");
+    let theirs = fake_api_token();
+    let out = as_1001(&["store"], &rig.request(&format!("password={theirs}")));
+    assert!(out.stderr.contains("not saved"), "{out:?}");
+    as_1001(&["logout"], "");
+    // Control: root's own get still reads root's token, unchanged.
+    assert_eq!(rig.stored().as_deref(), Some(roots.as_str()));
+}
