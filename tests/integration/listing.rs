@@ -25,15 +25,31 @@ fn status_and_logout_all_find_entries_the_metadata_does_not_know(store: StoreUnd
 
     let out = rig.cli(&["status"], "");
     out.assert_success();
-    let rows: Vec<&str> = out.stdout.lines().filter(|l| l.starts_with(&host)).collect();
+    let rows: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with(&host))
+        .collect();
     assert_eq!(rows.len(), 3, "{out:?}");
-    assert!(rows.iter().any(|r| r.contains("(all workspaces)")), "control: {out:?}");
-    let acme = rows.iter().find(|r| r.contains(" acme ")).expect("acme listed");
+    assert!(
+        rows.iter().any(|r| r.contains("(all workspaces)")),
+        "control: {out:?}"
+    );
+    let acme = rows
+        .iter()
+        .find(|r| r.contains(" acme "))
+        .expect("acme listed");
     assert!(acme.contains(&format!("ATATT…{}", &planted[planted.len() - 4..])));
-    let typed_row = rows.iter().find(|r| r.contains(" typed ")).expect("typed listed");
+    let typed_row = rows
+        .iter()
+        .find(|r| r.contains(" typed "))
+        .expect("typed listed");
     assert!(typed_row.contains("hash:"), "{typed_row}");
     for part in ["HUNTE", "HUNT", "2024"] {
-        assert!(!typed_row.contains(part), "{typed_row} shows part of the password");
+        assert!(
+            !typed_row.contains(part),
+            "{typed_row} shows part of the password"
+        );
     }
 
     let out = rig.cli(&["logout", "--all"], "");

@@ -28,6 +28,6 @@ mod release;
 mod revocation;
 mod server_smoke;
 mod status_and_expiry;
-mod writers;
 mod support;
 mod workflows;
+mod writers;

@@ -72,11 +72,8 @@ impl Rig {
                 env.use_secret_service(SecretServiceSession::shared_or_skip()?)
             }
             StoreUnderTest::Keyutils => {
-                let session = if private {
-                    KeyutilsSession::private_or_skip()?
-                } else {
-                    KeyutilsSession::new_or_skip()?
-                };
+                // Every keyutils session is in a user namespace of its own.
+                let session = KeyutilsSession::new_or_skip()?;
                 env.use_keyutils(&session);
                 keyutils = Some(session);
             }

@@ -136,7 +136,8 @@ fn a_mistyped_command_at_a_terminal_gets_the_closest_one_and_git_gets_silence() 
 
 #[test]
 fn switching_stores_with_setup_moves_the_tokens_along() {
-    let Some(mut rig) = Rig::new(StoreUnderTest::SecretService) else {
+    // A Secret Service of its own: a move lists the whole old store (every test's entries).
+    let Some(mut rig) = Rig::private(StoreUnderTest::SecretService) else {
         return;
     };
     let host = rig.server.host();

@@ -51,7 +51,13 @@ fn a_writer_that_cannot_get_the_lock_in_time_gives_up_and_removes_nothing(store:
         let logout = s.spawn(|| rig.cli(&["logout"], ""));
         let clone = s.spawn(|| rig.clone());
         let join = |h: std::thread::ScopedJoinHandle<'_, Output>| h.join().expect("thread");
-        (join(erase), join(store), join(login), join(logout), join(clone))
+        (
+            join(erase),
+            join(store),
+            join(login),
+            join(logout),
+            join(clone),
+        )
     });
     drop(held);
     for out in [&erase, &store, &login, &logout, &clone] {
@@ -62,7 +68,11 @@ fn a_writer_that_cannot_get_the_lock_in_time_gives_up_and_removes_nothing(store:
     login.assert_failure();
     logout.assert_failure();
     clone.assert_success(); // git's operation goes on
-    assert_eq!(rig.stored().as_deref(), Some(token.as_str()), "nothing changed");
+    assert_eq!(
+        rig.stored().as_deref(),
+        Some(token.as_str()),
+        "nothing changed"
+    );
 
     // Control: with the lock free, the same erase removes it.
     let out = rig.helper("erase", &rig.request(&format!("password={token}")));
@@ -125,7 +135,10 @@ fn exited_or_blocked(child: &mut std::process::Child) {
         {
             return;
         }
-        assert!(Instant::now() < deadline, "the helper neither ended nor waited");
+        assert!(
+            Instant::now() < deadline,
+            "the helper neither ended nor waited"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -146,7 +159,10 @@ fn a_metadata_write_never_loses_a_newer_record_written_meanwhile() {
             .args(["-u", "-d", &format!("@{at}"), "+%F"])
             .output()
             .expect("date");
-        String::from_utf8(out.stdout).expect("UTF-8").trim().to_owned()
+        String::from_utf8(out.stdout)
+            .expect("UTF-8")
+            .trim()
+            .to_owned()
     };
     rig.cli(&["login", "--stdin", "--expires", &soon(10)], &token)
         .assert_success();
@@ -185,7 +201,11 @@ fn a_metadata_write_never_loses_a_newer_record_written_meanwhile() {
     let out = child.wait_with_output().expect("get");
     assert!(out.status.success());
     let after = std::fs::read_to_string(&metadata).expect("metadata");
-    assert_eq!(expires(&after), Some(newer.clone()), "the newer expiry survived");
+    assert_eq!(
+        expires(&after),
+        Some(newer.clone()),
+        "the newer expiry survived"
+    );
 
     // Control: with the locks free, `get` does write its warning, on the newer record.
     let out = rig.helper("get", &rig.request(""));
@@ -197,42 +217,104 @@ fn a_metadata_write_never_loses_a_newer_record_written_meanwhile() {
 
 /// With `su`/`sudo` without pam_keyinit, uid 1001 inherits root's session keyring and so
 /// "possesses" root's keys. The helper running as 1001 must not read, replace or remove them.
+///
+/// All of it runs in a user namespace of its own (uids 0–65535 mapped to themselves, so it has
+/// its own persistent keyrings and touches no real one), in one session keyring: root plants
+/// its token, then the helper runs as uid 1001 under `setpriv`, then as root again (control).
 #[test]
-fn keyutils_never_reads_overwrites_or_removes_another_users_key() {
-    let Some(rig) = Rig::new(StoreUnderTest::Keyutils) else {
-        return;
-    };
-    let is_root = std::fs::metadata("/proc/self")
-        .is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
-    let setpriv = Command::new("setpriv").arg("--version").output().is_ok();
-    if !is_root || !setpriv {
-        crate::support::skip_or_panic("another uid", "needs root and setpriv");
+fn a_session_inherited_from_root_never_gives_uid_1001_roots_token() {
+    use std::io::{BufRead, BufReader, Write};
+    let is_root =
+        std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
+    let tools = ["setpriv", "unshare", "keyctl"]
+        .iter()
+        .all(|t| Command::new(t).arg("--version").output().is_ok());
+    if !is_root || !tools {
+        crate::support::skip_or_panic("another uid", "needs root, setpriv, unshare and keyctl");
         return;
     }
-    let roots = rig.token.clone();
-    rig.plant(&roots);
-    let home = tempfile::tempdir().expect("tempdir");
-    std::os::unix::fs::chown(home.path(), Some(1001), Some(1001)).expect("chown");
-    let as_1001 = |args: &[&str], input: &str| {
-        let mut cmd = rig.env.command("setpriv");
-        cmd.args(["--reuid=1001", "--regid=1001", "--clear-groups", "--"])
-            .arg(helper_bin())
-            .args(rig.helper_args())
-            .args(args)
-            .env("HOME", home.path())
-            .env("XDG_DATA_HOME", home.path().join("data"))
-            .current_dir(home.path());
-        let out = Output::run(&mut cmd, input);
-        rig.assert_no_leak(&out, false);
-        out
-    };
-    let out = as_1001(&["get"], &rig.request(""));
-    assert_eq!(out.password(), None, "{out:?}");
-    assert!(out.stderr.contains("belongs to uid 0"), "{out:?}");
-    let theirs = fake_api_token();
-    let out = as_1001(&["store"], &rig.request(&format!("password={theirs}")));
-    assert!(out.stderr.contains("not saved"), "{out:?}");
-    as_1001(&["logout"], "");
-    // Control: root's own get still reads root's token, unchanged.
-    assert_eq!(rig.stored().as_deref(), Some(roots.as_str()));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let (roots, theirs) = (fake_api_token(), fake_api_token());
+    let host = "127.0.0.1:9";
+    let request = format!("protocol=http\nhost={host}\n\n");
+    std::fs::write(d.join("root-token"), &roots).expect("write");
+    std::fs::write(d.join("get"), &request).expect("write");
+    let store = format!("protocol=http\nhost={host}\npassword={theirs}\n\n");
+    std::fs::write(d.join("store"), store).expect("write");
+    for home in ["root", "u"] {
+        std::fs::create_dir(d.join(home)).expect("mkdir");
+    }
+    std::os::unix::fs::chown(d.join("u"), Some(1001), Some(1001)).expect("chown");
+    let script = r#"
+        set -u
+        keyctl padd user "keyring:$HOST@git-credential-bitbucket" @s < "$D/root-token" >/dev/null
+        run() { who=$1; shift; home=$D/$who
+            env HOME="$home" XDG_DATA_HOME="$home/data" "$@" "$BIN" --store keyutils --host "$HOST" \
+                "$OP" < "$IN" > "$D/$who-$OP.out" 2> "$D/$who-$OP.err"; }
+        as1001() { run u setpriv --reuid=1001 --regid=1001 --clear-groups --; }
+        OP=get IN=$D/get as1001
+        OP=store IN=$D/store as1001
+        OP=logout IN=/dev/null as1001
+        OP=get IN=$D/get run root
+    "#;
+    let mut child = Command::new("unshare")
+        .args(["--user", "--", "sh", "-c"])
+        .arg(format!(
+            "echo ready; read go; exec keyctl session - sh -c '{}'",
+            script.replace('\'', r"'\''")
+        ))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("D", d)
+        .env("HOST", host)
+        .env("BIN", helper_bin())
+        .current_dir(d)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("unshare");
+    let mut ready = String::new();
+    BufReader::new(child.stdout.as_mut().expect("stdout"))
+        .read_line(&mut ready)
+        .expect("ready");
+    assert_eq!(ready.trim(), "ready");
+    for map in ["uid_map", "gid_map"] {
+        std::fs::write(format!("/proc/{}/{map}", child.id()), "0 0 65536\n").expect("map ids");
+    }
+    writeln!(child.stdin.as_mut().expect("stdin"), "go").expect("go");
+    let done = child.wait_with_output().expect("wait");
+    let read = |name: &str| std::fs::read_to_string(d.join(name)).unwrap_or_default();
+    let said = format!(
+        "{}\n{}\n{}",
+        String::from_utf8_lossy(&done.stderr),
+        read("u-get.err"),
+        read("u-store.err")
+    );
+    assert!(done.status.success(), "{said}");
+    assert!(!read("u-get.out").contains("password="), "{said}");
+    assert!(read("u-get.err").contains("belongs to uid 0"), "{said}");
+    assert!(read("u-store.err").contains("not saved"), "{said}");
+    for file in [
+        "u-get.out",
+        "u-get.err",
+        "u-store.err",
+        "u-logout.out",
+        "u-logout.err",
+    ] {
+        assert!(
+            !read(file).contains(&roots),
+            "root's token leaked to uid 1001"
+        );
+    }
+    // Control: root still reads its own token, unchanged by 1001's store and logout.
+    let root = read("root-get.out");
+    assert!(
+        root.contains(&format!("password={roots}\n")),
+        "{said}\n{}",
+        read("root-get.err")
+    );
 }
