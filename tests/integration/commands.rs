@@ -165,6 +165,13 @@ on_every_store!(
     an_expired_token_makes_git_prompt_for_a_new_one,
 );
 
+// The Windows build under Wine (those that plant nothing behind the helper's back).
+on_windows_under_wine!(
+    login_reads_stdin_records_expiry_and_status_shows_it_masked,
+    a_refused_login_never_displaces_the_stored_token,
+    logout_removes_one_workspace_or_everything,
+);
+
 #[test]
 fn login_verify_explains_what_bitbucket_answered_and_saves_only_an_accepted_token() {
     let Some(mut rig) = Rig::new(StoreUnderTest::File) else {

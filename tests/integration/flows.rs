@@ -191,3 +191,13 @@ on_every_store!(
     an_app_password_is_never_handed_back_and_the_prompted_token_replaces_it,
     an_app_password_is_never_stored_from_the_prompt_or_a_url,
 );
+
+// The Windows build under Wine (those that plant nothing behind the helper's back).
+on_windows_under_wine!(
+    first_clone_prompts_once_and_later_operations_are_silent,
+    a_username_in_the_url_is_replaced_by_the_api_token_username,
+    push_works_and_a_read_only_token_gets_403_without_losing_the_token,
+    a_revoked_token_is_erased_and_the_next_operation_prompts_once_for_the_new_one,
+    erase_with_another_password_keeps_the_stored_token,
+    an_app_password_is_never_stored_from_the_prompt_or_a_url,
+);

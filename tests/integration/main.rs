@@ -29,5 +29,7 @@ mod revocation;
 mod server_smoke;
 mod status_and_expiry;
 mod support;
+mod system_helpers;
+mod windows;
 mod workflows;
 mod writers;

@@ -6,7 +6,8 @@
 use std::path::PathBuf;
 
 use crate::support::{
-    BitbucketServer, KeyutilsSession, Output, Scope, SecretServiceSession, TestEnv, fake_api_token,
+    BitbucketServer, KeyutilsSession, Output, Scope, SecretServiceSession, TestEnv, Wine,
+    fake_api_token,
 };
 
 /// The real stores the flows run on.
@@ -15,6 +16,8 @@ pub enum StoreUnderTest {
     SecretService,
     Keyutils,
     File,
+    /// The Windows build under Wine, with Wine's Credential Manager.
+    Wincred,
 }
 
 impl StoreUnderTest {
@@ -23,6 +26,7 @@ impl StoreUnderTest {
             StoreUnderTest::SecretService => "secret-service",
             StoreUnderTest::Keyutils => "keyutils",
             StoreUnderTest::File => "file",
+            StoreUnderTest::Wincred => "wincred",
         }
     }
 }
@@ -78,6 +82,7 @@ impl Rig {
                 keyutils = Some(session);
             }
             StoreUnderTest::File => {}
+            StoreUnderTest::Wincred => env.use_windows_helper(Wine::shared_or_skip()?),
         }
         let rig = Rig {
             secrets: vec![token.clone()],
@@ -180,7 +185,7 @@ impl Rig {
     pub fn cli_in_clone(&self, args: &[&str]) -> Output {
         let mut all = self.helper_args();
         all.extend(args.iter().map(|a| (*a).to_owned()));
-        let mut cmd = self.env.command(crate::support::helper_bin());
+        let mut cmd = self.env.helper_command();
         cmd.args(&all).current_dir(self.clone_dir());
         let out = Output::run(&mut cmd, "");
         self.assert_no_leak(&out, false);
@@ -251,6 +256,13 @@ impl Rig {
                 let private = std::fs::Permissions::from_mode(0o600);
                 std::fs::set_permissions(dir.join("tokens"), private).expect("chmod 600");
             }
+            StoreUnderTest::Wincred => {
+                // Credential Manager has no command-line tool under Wine: the helper's own
+                // `store` writes the same entry, for the API tokens it accepts.
+                let request = self.request(&format!("password={secret}"));
+                self.helper("store", &request).assert_success();
+                assert_eq!(self.stored().as_deref(), Some(secret), "planted");
+            }
         }
     }
 
@@ -283,6 +295,15 @@ macro_rules! on_every_store {
         }
         mod file {
             $(#[test] fn $test() { super::$test(super::StoreUnderTest::File) })*
+        }
+    };
+}
+
+/// The same for the Windows build under Wine: module `wincred`.
+macro_rules! on_windows_under_wine {
+    ($($test:ident),* $(,)?) => {
+        mod wincred {
+            $(#[test] fn $test() { super::$test(super::StoreUnderTest::Wincred) })*
         }
     };
 }

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 
 use super::keyrings::{KeyutilsSession, SecretServiceSession};
+use super::wine::{Wine, WinePrefix};
 
 /// What a finished process did, with its output decoded (lossily) as text.
 pub struct Output {
@@ -112,11 +113,16 @@ pub fn shell_quote(s: &str) -> String {
 
 /// A throw-away HOME plus the from-scratch environment every child process gets.
 pub struct TestEnv {
+    /// The Windows build's own Wine prefix, when it is the helper (first: its wineserver is
+    /// stopped before the directory goes).
+    wine_prefix: Option<WinePrefix>,
     dir: tempfile::TempDir,
     home: PathBuf,
     vars: Vec<(OsString, OsString)>,
     /// `keyctl session NAME` (maybe behind `nsenter`): what every child runs under.
     keyutils: Option<Vec<OsString>>,
+    /// How the helper is run: its Linux binary, or `wine64 helper.exe` for the Windows build.
+    helper: Vec<OsString>,
 }
 
 impl Default for TestEnv {
@@ -150,10 +156,12 @@ impl TestEnv {
         )
         .expect("write .gitconfig");
         let mut env = TestEnv {
+            wine_prefix: None,
             dir,
             home: home.clone(),
             vars: Vec::new(),
             keyutils: None,
+            helper: vec![helper_bin().into()],
         };
         env.set_env("PATH", std::env::var_os("PATH").unwrap_or_default());
         env.set_env("HOME", &home);
@@ -202,6 +210,24 @@ impl TestEnv {
         self.keyutils = Some(session.prefix());
     }
 
+    /// Runs the Windows build (`wine64 helper.exe`) as the helper from now on, in a Wine prefix
+    /// of this HOME's own.
+    pub fn use_windows_helper(&mut self, wine: &Wine) {
+        let prefix = wine.prefix_in(&self.home);
+        for (key, value) in prefix.vars() {
+            self.set_env(key, value);
+        }
+        self.wine_prefix = Some(prefix);
+        self.helper = wine.helper_command();
+    }
+
+    /// A command running the helper (before its arguments).
+    pub fn helper_command(&self) -> Command {
+        let mut cmd = self.command(&self.helper[0]);
+        cmd.args(&self.helper[1..]);
+        cmd
+    }
+
     /// A command for `program` with exactly this environment, cwd HOME, under keyctl if asked.
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
         let mut cmd = match self.keyutils.as_deref() {
@@ -230,26 +256,29 @@ impl TestEnv {
 
     /// Runs the helper binary directly (`git-credential-bitbucket ARGS`) with `stdin` as input.
     pub fn run_helper(&self, args: &[&str], stdin: &str) -> Output {
-        Output::run(self.command(helper_bin()).args(args), stdin)
+        Output::run(self.helper_command().args(args), stdin)
     }
 
     /// [`TestEnv::run_helper`] with any bytes as input.
     pub fn run_helper_bytes(&self, args: &[&str], stdin: &[u8]) -> Output {
-        Output::run_bytes(self.command(helper_bin()).args(args), stdin)
+        Output::run_bytes(self.helper_command().args(args), stdin)
     }
 
     /// `credential.helper` = `""` then the helper by absolute path with `extra_args`, in the
     /// global config, written by real git so it reads back exactly as git will use it.
     pub fn configure_helper(&self, extra_args: &str) {
-        let bin = helper_bin();
-        let bin = bin.to_str().expect("UTF-8 helper path");
+        let words: Vec<&str> = self
+            .helper
+            .iter()
+            .map(|w| w.to_str().expect("UTF-8 helper path"))
+            .collect();
+        let quoted: Vec<String> = words.iter().map(|w| shell_quote(w)).collect();
         // git runs a value starting with `/` through the shell as is; a quoted path would not
-        // start with `/`, so it needs the `!` form instead.
-        let quoted = shell_quote(bin);
-        let cmd = if quoted == bin {
-            bin.to_owned()
+        // start with `/`, so it needs the `!` form instead (and so does `wine64 helper.exe`).
+        let cmd = if words.len() == 1 && quoted[0] == words[0] {
+            words[0].to_owned()
         } else {
-            format!("!{quoted}")
+            format!("!{}", quoted.join(" "))
         };
         self.add_helper(format!("{cmd} {extra_args}").trim_end());
     }

@@ -14,7 +14,8 @@
 //! - [`tokens`]: well-formed fake API tokens and app passwords;
 //! - [`watched`]: the helper on hostile input, under a time limit, its peak memory measured;
 //! - [`mounts`]: a private mount namespace for full and read-only disks;
-//! - [`private`]: a HOME with a store of its own (own keyring daemon, own user namespace).
+//! - [`private`]: a HOME with a store of its own (own keyring daemon, own user namespace);
+//! - [`wine`]: the Windows build under Wine, with Wine's Credential Manager.
 //!
 //! Not every test module uses every helper, hence the `dead_code` allowance below.
 #![allow(
@@ -35,6 +36,7 @@ pub mod private;
 pub mod server;
 pub mod tokens;
 pub mod watched;
+pub mod wine;
 
 pub use git::{Output, TestEnv, helper_bin, shell_quote};
 pub use keyrings::{ALLOW_SKIP_VAR, KeyutilsSession, SecretServiceSession, skip_or_panic};
@@ -46,3 +48,4 @@ pub use server::{
 };
 pub use tokens::{crc32, fake_api_token, fake_app_password};
 pub use watched::{TIME_LIMIT, Watched, gnu_time_or_skip, run_watched};
+pub use wine::Wine;

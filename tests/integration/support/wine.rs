@@ -1,0 +1,198 @@
+//! The Windows build of the helper, run under Wine with Wine's Credential Manager
+//! (`CredWriteW`/`CredReadW`), so the `wincred` store is exercised for real.
+//!
+//! Once per suite run: build the `.exe` (`scripts/build-windows.sh`, the tier-3
+//! `x86_64-win7-windows-gnu` target Wine 8 can start) and boot one template `WINEPREFIX` in a
+//! temporary directory (never `~/.wine`). Every test then gets a prefix of its own inside its
+//! temporary HOME: a hard-linked copy of the template (the DLLs are shared, read-only) with
+//! its own registry files, where Wine keeps the credentials. Booting takes seconds; copying
+//! takes milliseconds. Where Wine cannot start, tests are skipped loudly (or fail in CI, see
+//! [`skip_or_panic`]), never silently.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use super::keyrings::skip_or_panic;
+
+/// Debian's `wine64` package puts the loader here, off PATH.
+const WINE64: &str = "/usr/lib/wine/wine64";
+/// Set to a built `.exe` to skip the build (e.g. a release build).
+pub const WINDOWS_EXE_VAR: &str = "GCB_TEST_WINDOWS_EXE";
+/// The server itself, not Debian's wrapper script (which forces `-p0`).
+const WINESERVER: &str = "/usr/lib/wine/wineserver64";
+/// The most a first Wine start may take (it creates the whole prefix).
+const BOOT_DEADLINE_SECS: &str = "300";
+/// Files Wine rewrites; the rest of a prefix is shared between copies.
+const PRIVATE_FILES: [&str; 4] = ["system.reg", "user.reg", "userdef.reg", ".update-timestamp"];
+
+/// The Windows helper and a booted template prefix, shared by every Wine test of a run.
+pub struct Wine {
+    exe: PathBuf,
+    template: PathBuf,
+}
+
+/// A prefix of one test's own, inside its HOME.
+pub struct WinePrefix {
+    pub path: PathBuf,
+}
+
+impl Wine {
+    /// The shared setup, or `None` (after saying why, per [`skip_or_panic`]) if Wine cannot
+    /// start here.
+    pub fn shared_or_skip() -> Option<&'static Wine> {
+        static WINE: OnceLock<Result<Wine, String>> = OnceLock::new();
+        match WINE.get_or_init(Wine::set_up) {
+            Ok(wine) => Some(wine),
+            Err(why) => {
+                skip_or_panic("Wine (for the Windows build)", why);
+                None
+            }
+        }
+    }
+
+    fn set_up() -> Result<Wine, String> {
+        if !Path::new(WINE64).is_file() || !Path::new(WINESERVER).is_file() {
+            return Err(format!(
+                "{WINE64} is missing (apt-get install wine64; scripts/test.sh does)"
+            ));
+        }
+        let exe = match std::env::var_os(WINDOWS_EXE_VAR) {
+            Some(exe) => PathBuf::from(exe),
+            None => build_exe()?,
+        };
+        let template = std::env::temp_dir().join(format!("gcb-wine-{}", std::process::id()));
+        remove_stale_templates();
+        let _ = std::fs::remove_dir_all(&template);
+        std::fs::create_dir_all(&template).map_err(|e| format!("cannot create a prefix: {e}"))?;
+        let status = Command::new("timeout")
+            .args([BOOT_DEADLINE_SECS, WINE64, "wineboot", "--init"])
+            .env_clear()
+            .envs(wine_vars(&template))
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &template)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map_err(|e| format!("cannot run {WINE64}: {e}"))?;
+        // Let the boot's wineserver save the registry and exit before it is copied.
+        let _ = Command::new("timeout")
+            .args(["60", WINESERVER, "-w"])
+            .env("WINEPREFIX", &template)
+            .status();
+        if !status.success() || !template.join("system.reg").is_file() {
+            return Err(format!(
+                "wineboot failed ({status}); Wine cannot start here"
+            ));
+        }
+        Ok(Wine { exe, template })
+    }
+
+    /// A fresh prefix for one test, under `home`.
+    pub fn prefix_in(&self, home: &Path) -> WinePrefix {
+        let path = home.join("wineprefix");
+        let copied = Command::new("cp")
+            .arg("-al")
+            .arg(&self.template)
+            .arg(&path)
+            .status()
+            .expect("run cp");
+        assert!(copied.success(), "cannot copy the Wine prefix");
+        for name in PRIVATE_FILES {
+            let file = path.join(name);
+            let _ = std::fs::remove_file(&file);
+            std::fs::copy(self.template.join(name), &file).expect("copy a registry file");
+        }
+        let _ = std::fs::remove_file(path.join("wineserver"));
+        // One wineserver for the whole test: Debian's wrapper starts it with `-p0`, so without
+        // this every helper call would boot Wine's services again (seconds each).
+        let started = Command::new("timeout")
+            .args(["60", WINESERVER, "-p"])
+            .env("WINEPREFIX", &path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("run wineserver");
+        assert!(started.success(), "cannot start a wineserver: {started}");
+        // Start Wine's services now, on null stdio: started by a helper call, they would hold
+        // that call's stdout open and its reader would wait for them.
+        let booted = Command::new("timeout")
+            .args([BOOT_DEADLINE_SECS, WINE64, "wineboot"])
+            .envs(wine_vars(&path))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("run wineboot");
+        assert!(booted.success(), "cannot start Wine's services: {booted}");
+        WinePrefix { path }
+    }
+
+    /// How git and the tests run the helper: `wine64 helper.exe`.
+    pub fn helper_command(&self) -> Vec<OsString> {
+        vec![WINE64.into(), self.exe.clone().into()]
+    }
+}
+
+impl WinePrefix {
+    /// The environment every child needs to run the `.exe` in this prefix.
+    pub fn vars(&self) -> Vec<(OsString, OsString)> {
+        wine_vars(&self.path)
+    }
+}
+
+impl Drop for WinePrefix {
+    /// Stops this prefix's wineserver (it would linger a few seconds) before HOME goes.
+    fn drop(&mut self) {
+        let _ = Command::new("timeout")
+            .args(["30", WINESERVER, "-k"])
+            .env("WINEPREFIX", &self.path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// No debug chatter, no Mono or Gecko installer, no display.
+fn wine_vars(prefix: &Path) -> Vec<(OsString, OsString)> {
+    vec![
+        ("WINEPREFIX".into(), prefix.into()),
+        ("WINEDEBUG".into(), "-all".into()),
+        ("WINEDLLOVERRIDES".into(), "mscoree,mshtml=".into()),
+    ]
+}
+
+fn build_exe() -> Result<PathBuf, String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/build-windows.sh");
+    let out = Command::new(&script)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    let exe = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    if !out.status.success() || !exe.is_file() {
+        return Err(format!(
+            "scripts/build-windows.sh could not build the Windows helper:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(exe)
+}
+
+/// Templates of earlier runs whose process is gone (their wineserver has exited).
+fn remove_stale_templates() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("gcb-wine-")) else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
