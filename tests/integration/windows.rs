@@ -114,7 +114,7 @@ fn workspace_tokens_on_wincred_answer_their_workspace_only() {
 /// shows, the typed token does not, and it is saved.
 #[test]
 fn login_on_a_console_hides_what_is_typed_and_saves_it() {
-    let Some(mut rig) = wincred_rig() else { return };
+    let Some(rig) = wincred_rig() else { return };
     let token = rig.token.clone();
     let mut line: Vec<String> = rig
         .env
