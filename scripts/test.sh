@@ -52,5 +52,8 @@ export GCB_TEST_WINDOWS_EXE
 
 cargo test --locked
 
+# The library's unit tests on Windows, under Wine (the cfg(windows) pipe-handle code included).
+./scripts/wine-unit-tests.sh
+
 # macOS and Windows: type-check and lint for their targets (installs the rust targets).
 ./scripts/cross-check.sh

@@ -46,3 +46,94 @@ pub fn open_inherited(number: u64) -> std::io::Result<std::fs::File> {
     let borrowed = unsafe { BorrowedHandle::borrow_raw(raw) };
     Ok(std::fs::File::from(borrowed.try_clone_to_owned()?))
 }
+
+/// Windows only; compiled for `x86_64-pc-windows-msvc` by scripts/cross-check.sh and run under
+/// Wine by scripts/wine-unit-tests.sh.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inherits(handle: RawHandle) -> bool {
+        let mut flags = 0u32;
+        // SAFETY: reads the flags of a handle the caller owns into a live local.
+        let ok = unsafe { GetHandleInformation(handle as HANDLE, &mut flags) };
+        ok != 0 && flags & HANDLE_FLAG_INHERIT != 0
+    }
+
+    #[test]
+    fn the_read_end_is_marked_inheritable_and_std_pipes_are_not() {
+        let (reader, writer) = std::io::pipe().unwrap();
+        assert!(!inherits(reader.as_raw_handle()), "std's default");
+        make_inheritable(&reader).unwrap();
+        assert!(inherits(reader.as_raw_handle()));
+        assert!(
+            !inherits(writer.as_raw_handle()),
+            "the write end stays private"
+        );
+    }
+
+    #[test]
+    fn zero_pseudo_and_wide_handle_values_are_refused() {
+        for number in [0, u64::MAX, u64::from(u32::MAX) + 4, u64::MAX - 1] {
+            assert!(open_inherited(number).is_err(), "{number:#x}");
+        }
+    }
+
+    #[test]
+    fn the_duplicate_is_ours_and_the_inherited_handle_stays_open() {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(writer);
+        let number = number_of(&reader);
+        drop(open_inherited(number).unwrap());
+        assert!(
+            open_inherited(number).is_ok(),
+            "closing our duplicate left the original open"
+        );
+    }
+
+    /// Set in the child process of the test below: the handle number to read.
+    const CHILD_VAR: &str = "GCB_TEST_INHERITED_HANDLE";
+
+    /// The child half: reads the pipe its parent named and prints what came through.
+    #[test]
+    #[allow(
+        clippy::print_stdout,
+        reason = "the parent test reads the child's stdout"
+    )]
+    fn child_reads_the_inherited_handle() {
+        use std::io::Read as _;
+        let Some(number) = std::env::var(CHILD_VAR).ok() else {
+            return; // run on its own: nothing to read
+        };
+        let mut text = String::new();
+        open_inherited(number.parse().unwrap())
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        println!("through the pipe: {text}");
+    }
+
+    /// A real child process (this test binary again) inherits the read end under the same
+    /// number, as git and the helper it starts do in `login --verify`.
+    #[test]
+    fn a_child_process_reads_the_token_through_the_inherited_handle() {
+        let token = crate::token::Token::new("ATATTchild=00000000".into());
+        let pipe = crate::inherited_pipe::TokenPipe::new(&token).unwrap();
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "inherited_pipe::windows::tests::child_reads_the_inherited_handle",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_VAR, pipe.number().to_string())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}");
+        assert!(
+            stdout.contains("through the pipe: ATATTchild=00000000"),
+            "{stdout}"
+        );
+    }
+}
