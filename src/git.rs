@@ -1,5 +1,9 @@
-//! Running git itself, for the commands people run (setup, doctor, migrate, login --verify).
-//! The protocol operations never start a process.
+//! Running git itself, for the commands people run (setup, doctor, migrate, status, logout,
+//! login --verify). The protocol operations never start a process.
+//!
+//! Every git child is made here, by [`command`], so that one place keeps `BITBUCKET_API_TOKEN`
+//! out of its environment: git, and whatever git runs (hooks, credential helpers, `core.askPass`,
+//! a `!` alias, an `ssh` command), never inherits the CI token this process was given.
 
 use std::ffi::OsStr;
 use std::path::Path;
@@ -13,16 +17,22 @@ pub struct GitOutput {
     pub stderr: String,
 }
 
-/// A git command with stdin closed, no terminal prompts, in `dir` (or the current directory).
+/// A git command with stdin closed, no terminal prompts, no `BITBUCKET_API_TOKEN`, in `dir`
+/// (or the current directory).
 pub fn command<I, S>(dir: Option<&Path>, args: I) -> Command
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the one place that starts a process"
+    )]
     let mut cmd = Command::new("git");
     cmd.args(args)
         .stdin(Stdio::null())
-        .env("GIT_TERMINAL_PROMPT", "0");
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env_remove(crate::environment::TOKEN_ENV);
     if let Some(dir) = dir {
         cmd.current_dir(dir);
     }

@@ -212,7 +212,8 @@ fn with_token(
     ];
     all.extend_from_slice(args);
     let mut cmd = crate::git::command(dir, &all);
-    for noisy in ["GIT_ASKPASS", "SSH_ASKPASS", crate::environment::TOKEN_ENV] {
+    // crate::git::command already removed BITBUCKET_API_TOKEN.
+    for noisy in ["GIT_ASKPASS", "SSH_ASKPASS"] {
         cmd.env_remove(noisy);
     }
     let out = crate::git::run(&mut cmd).context("cannot run git")?;

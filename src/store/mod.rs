@@ -21,6 +21,8 @@ mod naming;
 pub mod keyutils;
 #[cfg(target_os = "linux")]
 pub mod secret_service;
+#[cfg(target_os = "linux")]
+mod session_bus;
 
 #[cfg(target_os = "macos")]
 mod macos;

@@ -11,6 +11,7 @@
 mod rig; // first: its `on_every_store!` is used by the modules below
 
 mod boundaries;
+mod child_environment;
 mod commands;
 mod concurrency;
 mod faults;
