@@ -31,6 +31,7 @@ mod server_smoke;
 mod status_and_expiry;
 mod support;
 mod system_helpers;
+mod wedged_bus;
 mod windows;
 mod workflows;
 mod writers;

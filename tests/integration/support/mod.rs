@@ -15,6 +15,7 @@
 //! - [`watched`]: the helper on hostile input, under a time limit, its peak memory measured;
 //! - [`mounts`]: a private mount namespace for full and read-only disks;
 //! - [`private`]: a HOME with a store of its own (own keyring daemon, own user namespace);
+//! - [`wedged_bus`]: session buses that never answer, or die mid-call;
 //! - [`wine`]: the Windows build under Wine, with Wine's Credential Manager.
 //!
 //! Not every test module uses every helper, hence the `dead_code` allowance below.
@@ -36,6 +37,7 @@ pub mod private;
 pub mod server;
 pub mod tokens;
 pub mod watched;
+pub mod wedged_bus;
 pub mod wine;
 
 pub use git::{Output, TestEnv, helper_bin, shell_quote};
@@ -48,4 +50,5 @@ pub use server::{
 };
 pub use tokens::{crc32, fake_api_token, fake_app_password};
 pub use watched::{TIME_LIMIT, Watched, gnu_time_or_skip, run_watched};
+pub use wedged_bus::WedgedBus;
 pub use wine::Wine;

@@ -106,6 +106,39 @@ impl SecretServiceSession {
         &self.bus_address
     }
 
+    /// The bus's socket (for a relay in front of it).
+    pub fn bus_socket(&self) -> PathBuf {
+        self.dir.join("bus")
+    }
+
+    /// The pid of dbus-daemon (to stop it with SIGSTOP or kill it in a fault test).
+    pub fn dbus_pid(&self) -> u32 {
+        self.dbus
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .id()
+    }
+
+    /// Kills both daemons (as a crash of the bus would) and starts new ones on the same files:
+    /// items survive, on disk. The bus address changes (its guid). Private sessions only.
+    pub fn restart(&mut self) {
+        for child in [&self.keyring, &self.dbus] {
+            let mut child = child.lock().unwrap_or_else(PoisonError::into_inner);
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let (dbus, bus_address, keyring) =
+            start_daemons(&self.dir).unwrap_or_else(|e| panic!("{}", with_logs(&self.dir, &e)));
+        self.bus_address = bus_address;
+        *self.dbus.lock().unwrap_or_else(PoisonError::into_inner) = dbus;
+        *self.keyring.lock().unwrap_or_else(PoisonError::into_inner) = keyring;
+        self.wait_until(
+            |s| s.locked_state() == Some(false),
+            "an unlocked collection",
+        )
+        .expect("restart");
+    }
+
     /// A command with this session's environment (HOME, XDG_*, DBUS_SESSION_BUS_ADDRESS).
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
         let mut cmd = Command::new(program);

@@ -1,0 +1,152 @@
+//! A session bus that stops answering never hangs git. git waits for the helper on every
+//! fetch and push; libdbus's own connection has no deadline (src/store/session_bus.rs). Here,
+//! through real `git clone`: a stopped dbus-daemon, a socket that accepts and never speaks,
+//! one that authenticates and never replies, and a bus killed while the helper waits for
+//! `GetSecret`. Each time the helper gives up within its bound (2 s to connect and 2 s per
+//! reply, so about 4 s for each of git's `get` and `store`), says why on stderr, git prompts
+//! and the clone succeeds, and the token stored before is still there afterwards.
+//!
+//! No timing is asserted: git runs under `timeout`, far beyond the helper's bound, so that a
+//! hang fails the test instead of hanging the suite.
+
+use std::process::Command;
+
+use crate::rig::{Rig, StoreUnderTest};
+use crate::support::{Output, SecretServiceSession, WedgedBus, fake_api_token, skip_or_panic};
+
+/// Seconds after which git is killed: only a hang gets there.
+const HANG_SECONDS: &str = "30";
+
+/// `git clone` of the rig's repository, killed if it is still running after HANG_SECONDS.
+fn clone_or_kill(rig: &Rig) -> Output {
+    let mut cmd = rig.env.command("timeout");
+    cmd.args(["-s", "KILL", HANG_SECONDS, "git", "clone", "-q"])
+        .arg(rig.server.url("ws/repo.git"))
+        .arg("clone");
+    let out = Output::run(&mut cmd, "");
+    rig.assert_no_leak(&out, false);
+    assert_ne!(
+        out.status.code(),
+        Some(128 + 9),
+        "git was still waiting after {HANG_SECONDS} s: {out:?}"
+    );
+    out
+}
+
+/// git prompted once, cloned, and the helper said `why` on stderr.
+#[track_caller]
+fn assert_prompted_and_cloned(rig: &Rig, out: &Output, why: &str) {
+    out.assert_success();
+    assert_eq!(rig.env.prompt_count(), 1, "{:?}", rig.env.prompts());
+    assert!(
+        out.stderr.contains(why),
+        "stderr should say {why:?}: {out:?}"
+    );
+    assert!(!out.stderr.contains("panicked"), "{out:?}");
+}
+
+/// A Secret Service rig on a private session, with a token (not the one the server accepts)
+/// stored through the helper before the fault, and the accepted one answered at the prompt.
+fn rig_on_private_session() -> Option<(Rig, SecretServiceSession, String)> {
+    let mut rig = Rig::new(StoreUnderTest::SecretService)?;
+    let session = SecretServiceSession::start()
+        .inspect_err(|e| {
+            skip_or_panic("Secret Service (gnome-keyring)", e);
+        })
+        .ok()?;
+    rig.env.use_secret_service(&session);
+    let stored = rig.secret(fake_api_token());
+    rig.helper("store", &rig.request(&format!("password={stored}")))
+        .assert_success();
+    assert_eq!(rig.stored().as_deref(), Some(stored.as_str()), "control");
+    let token = rig.token.clone();
+    rig.will_answer(Some(&token));
+    Some((rig, session, stored))
+}
+
+fn signal(signal: &str, pid: u32) {
+    let status = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill {signal} {pid}");
+}
+
+#[test]
+fn a_stopped_session_bus_means_a_prompt_and_the_stored_token_survives() {
+    let Some((rig, session, stored)) = rig_on_private_session() else {
+        return;
+    };
+    signal("-STOP", session.dbus_pid());
+    let out = clone_or_kill(&rig);
+    signal("-CONT", session.dbus_pid());
+    assert_prompted_and_cloned(&rig, &out, "the session bus did not answer within 2 s");
+    assert!(out.stderr.contains("not saved"), "{out:?}");
+    assert_eq!(rig.stored().as_deref(), Some(stored.as_str()));
+}
+
+#[test]
+fn a_bus_that_accepts_and_never_speaks_means_a_prompt() {
+    let Some(mut rig) = Rig::new(StoreUnderTest::SecretService) else {
+        return;
+    };
+    let bus = WedgedBus::silent();
+    rig.env.set_env("DBUS_SESSION_BUS_ADDRESS", bus.address());
+    rig.will_answer(Some(&rig.token.clone()));
+    let out = clone_or_kill(&rig);
+    assert_prompted_and_cloned(&rig, &out, "the session bus did not answer within 2 s");
+}
+
+#[test]
+fn a_bus_that_authenticates_and_never_replies_means_a_prompt_and_auto_uses_keyutils() {
+    let Some(mut rig) = Rig::new(StoreUnderTest::SecretService) else {
+        return;
+    };
+    let bus = WedgedBus::authenticated_silent();
+    rig.env.set_env("DBUS_SESSION_BUS_ADDRESS", bus.address());
+    rig.will_answer(Some(&rig.token.clone()));
+    let out = clone_or_kill(&rig);
+    assert_prompted_and_cloned(&rig, &out, "the session bus did not answer within 2 s");
+
+    // `auto` takes the wedged bus for a missing one and keeps the token in keyutils.
+    let Some(mut keyutils) = Rig::new(StoreUnderTest::Keyutils) else {
+        return;
+    };
+    keyutils
+        .env
+        .set_env("DBUS_SESSION_BUS_ADDRESS", bus.address());
+    let token = keyutils.token.clone();
+    let host = keyutils.server.host();
+    let auto = |operation: &str, input: &str| {
+        let out = keyutils
+            .env
+            .run_helper(&["--store", "auto", "--host", &host, operation], input);
+        keyutils.assert_no_leak(&out, operation == "get");
+        out.assert_success();
+        out
+    };
+    let stored = auto("store", &keyutils.request(&format!("password={token}")));
+    assert!(stored.stderr.contains("kernel keyring"), "{stored:?}");
+    assert_eq!(auto("get", &keyutils.request("")).password(), Some(token));
+}
+
+#[test]
+fn a_bus_killed_while_the_helper_waits_for_the_secret_means_a_prompt_and_the_token_survives() {
+    let Some((mut rig, mut session, stored)) = rig_on_private_session() else {
+        return;
+    };
+    let dbus = session.dbus_pid();
+    let relay = WedgedBus::relay_killing_on(session.bus_socket(), "GetSecret", move || {
+        signal("-KILL", dbus)
+    });
+    rig.env.set_env("DBUS_SESSION_BUS_ADDRESS", relay.address());
+    let out = clone_or_kill(&rig);
+    assert_prompted_and_cloned(&rig, &out, "secret-service store");
+    assert!(out.stderr.contains("not saved"), "{out:?}");
+
+    // A new bus and keyring daemon on the same files: the token is still there.
+    drop(relay);
+    session.restart();
+    rig.env.use_secret_service(&session);
+    assert_eq!(rig.stored().as_deref(), Some(stored.as_str()));
+}
