@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 # gcc and libc6-dev: the vendored libdbus is compiled from C.
 packages=(gcc libc6-dev git dbus-daemon dbus-bin gnome-keyring keyutils libsecret-tools procps util-linux e2fsprogs ca-certificates time strace
-  musl-tools gcc-mingw-w64-x86-64 zip python3-venv wine64 bsdutils)
+  musl-tools gcc-mingw-w64-x86-64 zip python3 python3-venv wine64 bsdutils)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

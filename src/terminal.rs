@@ -30,12 +30,17 @@ fn trimmed_token(bytes: &[u8]) -> Option<Token> {
 }
 
 /// Prompts on the terminal and reads one line with echo off.
+///
+/// The terminal is put in non-canonical mode without keyboard signals while the line is read:
+/// Ctrl-C (and Ctrl-\\) arrive as bytes, so the saved settings are put back before we stop.
+/// With signals on, the SIGINT killed the process and left the person's terminal without echo.
+/// Erase (Backspace), kill (Ctrl-U) and end-of-file (Ctrl-D) keep their usual meaning.
 #[cfg(unix)]
 pub fn prompt_secret(prompt: &str) -> std::io::Result<Option<Token>> {
-    use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+    use rustix::termios::{LocalModes, OptionalActions, SpecialCodeIndex, tcgetattr, tcsetattr};
     use std::io::Write;
 
-    let mut tty = std::fs::OpenOptions::new()
+    let tty = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open("/dev/tty")
@@ -43,15 +48,100 @@ pub fn prompt_secret(prompt: &str) -> std::io::Result<Option<Token>> {
             std::io::Error::other("no terminal to ask on; pipe the token in with --stdin")
         })?;
     let saved = tcgetattr(&tty)?;
+    let keys = Keys::of(&saved);
     let mut quiet = saved.clone();
-    quiet.local_modes.remove(LocalModes::ECHO);
-    quiet.local_modes.insert(LocalModes::ECHONL);
-    tty.write_all(prompt.as_bytes())?;
-    tty.flush()?;
+    quiet
+        .local_modes
+        .remove(LocalModes::ECHO | LocalModes::ICANON | LocalModes::ISIG);
+    quiet.special_codes[SpecialCodeIndex::VMIN] = 1;
+    quiet.special_codes[SpecialCodeIndex::VTIME] = 0;
     tcsetattr(&tty, OptionalActions::Flush, &quiet)?;
-    let line = read_line(&mut tty);
-    tcsetattr(&tty, OptionalActions::Flush, &saved)?;
-    Ok(trimmed_token(&line?))
+    // Echo off before the prompt shows, and back on however this function ends.
+    let restore = Restore {
+        tty: &tty,
+        saved: &saved,
+    };
+    (&tty).write_all(prompt.as_bytes())?;
+    (&tty).flush()?;
+    let line = read_hidden_line(&mut &tty, &keys);
+    drop(restore);
+    let _ = (&tty).write_all(b"\n");
+    match line? {
+        Some(line) => Ok(trimmed_token(&line)),
+        None => Err(std::io::Error::new(
+            std::io::ErrorKind::Interrupted,
+            "interrupted; nothing was changed",
+        )),
+    }
+}
+
+/// Puts the terminal's saved settings back when dropped.
+#[cfg(unix)]
+struct Restore<'a> {
+    tty: &'a std::fs::File,
+    saved: &'a rustix::termios::Termios,
+}
+
+#[cfg(unix)]
+impl Drop for Restore<'_> {
+    fn drop(&mut self) {
+        use rustix::termios::{OptionalActions, tcsetattr};
+        let _ = tcsetattr(self.tty, OptionalActions::Flush, self.saved);
+    }
+}
+
+/// The person's editing and interrupt keys, from the terminal's saved settings (a disabled
+/// key reads as 0, which no key matches).
+#[cfg(unix)]
+struct Keys {
+    interrupt: [u8; 2],
+    erase: u8,
+    kill: u8,
+    end_of_file: u8,
+}
+
+#[cfg(unix)]
+impl Keys {
+    fn of(settings: &rustix::termios::Termios) -> Keys {
+        use rustix::termios::SpecialCodeIndex as I;
+        let code = |index: I| settings.special_codes[index];
+        Keys {
+            interrupt: [code(I::VINTR), code(I::VQUIT)],
+            erase: code(I::VERASE),
+            kill: code(I::VKILL),
+            end_of_file: code(I::VEOF),
+        }
+    }
+}
+
+/// One line typed with the terminal in non-canonical mode: `None` if the person interrupted.
+#[cfg(unix)]
+fn read_hidden_line(
+    input: &mut dyn Read,
+    keys: &Keys,
+) -> std::io::Result<Option<Zeroizing<Vec<u8>>>> {
+    use zeroize::Zeroize;
+    let is = |byte: u8, key: u8| key != 0 && byte == key;
+    let mut line = Zeroizing::new(Vec::with_capacity(MAX_SECRET));
+    let mut byte = [0u8; 1];
+    let read = loop {
+        if input.read(&mut byte)? == 0 {
+            break Some(());
+        }
+        match byte[0] {
+            b'\n' | b'\r' => break Some(()),
+            b if keys.interrupt.iter().any(|&key| is(b, key)) => break None,
+            b if is(b, keys.erase) || b == 0x7f || b == 0x08 => {
+                line.pop();
+            }
+            b if is(b, keys.kill) => line.clear(),
+            b if is(b, keys.end_of_file) => break Some(()),
+            b if line.len() < MAX_SECRET => line.push(b),
+            _ => {}
+        }
+    };
+    byte.zeroize();
+    Ok(read.map(|()| line))
 }
 
 /// Prompts on the Windows console and reads one line with echo off: rpassword opens `CONIN$`
@@ -76,21 +166,6 @@ pub fn prompt_secret(_prompt: &str) -> std::io::Result<Option<Token>> {
     ))
 }
 
-#[cfg(unix)]
-fn read_line(input: &mut dyn Read) -> std::io::Result<Zeroizing<Vec<u8>>> {
-    use zeroize::Zeroize;
-    let mut line = Zeroizing::new(Vec::with_capacity(MAX_SECRET));
-    let mut byte = [0u8; 1];
-    while line.len() < MAX_SECRET {
-        if input.read(&mut byte)? == 0 || byte[0] == b'\n' {
-            break;
-        }
-        line.push(byte[0]);
-    }
-    byte.zeroize();
-    Ok(line)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +179,29 @@ mod tests {
         assert!(read_secret_from(&mut &b" \n"[..]).unwrap().is_none());
         let huge = vec![b'a'; MAX_SECRET + 1];
         assert!(read_secret_from(&mut &huge[..]).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_hidden_line_honours_erase_kill_and_interrupt() {
+        let keys = Keys {
+            interrupt: [0x03, 0x1c],
+            erase: 0x7f,
+            kill: 0x15,
+            end_of_file: 0x04,
+        };
+        let read = |typed: &[u8]| read_hidden_line(&mut &typed[..], &keys).unwrap();
+        let line = |typed: &[u8]| read(typed).map(|l| l.to_vec());
+        assert_eq!(line(b"ATATx\x7fT\r"), Some(b"ATATT".to_vec()));
+        assert_eq!(line(b"wrong\x15ATATT\n"), Some(b"ATATT".to_vec()));
+        assert_eq!(line(b"ATATT\x04ignored"), Some(b"ATATT".to_vec()));
+        assert_eq!(line(b"ATATT"), Some(b"ATATT".to_vec()), "end of input");
+        assert_eq!(line(b"ATA\x03TT\n"), None, "Ctrl-C");
+        assert_eq!(line(b"ATA\x1c\n"), None, "Ctrl-\\");
+        assert_eq!(
+            line(b"\0A\n"),
+            Some(b"\0A".to_vec()),
+            "a disabled key (0) matches nothing"
+        );
     }
 }

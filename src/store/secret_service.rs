@@ -17,7 +17,9 @@
 //!   terminal instead;
 //! - nothing waits without a deadline: connecting has [`session_bus::CONNECT_TIMEOUT`], each
 //!   reply [`TIMEOUT`], and once one reply is late the connection is given up, so a wedged
-//!   Secret Service costs a `get` at most about 4 s before git prompts (docs/security.md).
+//!   Secret Service costs a `get` at most about 4 s before git prompts (docs/security.md);
+//! - our helpers take turns ([`service_turn`]): gnome-keyring 42.1 aborts when many clients
+//!   open sessions at once.
 //!
 //! Items carry the same `service`/`username` attributes as the keyring project's Secret
 //! Service stores, so the two interoperate.
@@ -33,6 +35,7 @@ use dbus::{Message, Path};
 use keyring_core::api::{Credential, CredentialApi, CredentialStoreApi};
 use keyring_core::{Entry, Error, Result};
 
+use super::service_turn;
 use super::session_bus::{self, describe};
 use super::{Backend, StoreError};
 
@@ -136,6 +139,9 @@ struct Bus {
     collection_checked: bool,
     /// A reply came too late: the service is wedged, and no later call waits for it again.
     late: bool,
+    /// Our turn on the Secret Service ([`service_turn`]), given back when the connection is
+    /// closed: this field is dropped after `channel`.
+    _turn: Option<std::fs::File>,
 }
 
 impl Drop for Bus {
@@ -154,6 +160,7 @@ impl Bus {
     /// Authenticates, says Hello (both within [`session_bus::CONNECT_TIMEOUT`]), and sends
     /// `OpenSession` without waiting for its reply.
     fn connect() -> std::result::Result<Bus, StoreError> {
+        let turn = service_turn::wait_for_turn();
         let channel = session_bus::connect().map_err(|reason| unavailable(no_access(reason)))?;
         let mut bus = Bus {
             channel,
@@ -161,6 +168,7 @@ impl Bus {
             session: Session::Requested(0),
             collection_checked: false,
             late: false,
+            _turn: turn,
         };
         let plain = Variant(Box::new(String::new()) as Box<dyn RefArg>);
         let open = method(SERVICE_PATH, SERVICE, "OpenSession").map_err(unavailable)?;

@@ -24,6 +24,7 @@ mod leak_scan;
 mod leaks;
 mod listing;
 mod login_checks;
+mod login_prompt;
 mod performance_facts;
 mod release;
 mod revocation;

@@ -22,7 +22,7 @@ pub use secret_service::SecretServiceSession;
 pub const ALLOW_SKIP_VAR: &str = "GCB_TEST_ALLOW_SKIP";
 
 /// Is `program` an executable on PATH?
-fn on_path(program: &str) -> bool {
+pub fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
         .unwrap_or(false)
