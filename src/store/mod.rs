@@ -22,8 +22,6 @@ pub mod keyutils;
 #[cfg(target_os = "linux")]
 pub mod secret_service;
 #[cfg(target_os = "linux")]
-mod service_turn;
-#[cfg(target_os = "linux")]
 mod session_bus;
 
 #[cfg(target_os = "macos")]
