@@ -17,8 +17,9 @@
 //! - nothing ever prompts: a locked item or collection is reported, so git prompts on the
 //!   terminal instead;
 //! - nothing waits without a deadline: connecting has [`session_bus::CONNECT_TIMEOUT`], each
-//!   reply [`TIMEOUT`], and once one reply is late the connection is given up, so a wedged
-//!   Secret Service costs a `get` at most about 4 s before git prompts (docs/security.md).
+//!   reply [`TIMEOUT`], and once one reply is late the connection is given up: a bus that
+//!   never answers costs a `get` 2 s, one that stops answering after connecting 4 s, before
+//!   git prompts (docs/security.md).
 //!
 //! Items carry the same `service`/`username` attributes as the keyring project's Secret
 //! Service stores, so the two interoperate.
@@ -183,7 +184,7 @@ impl Bus {
     /// the daemon aborted (`GLib-ERROR … g_variant_new`, SIGTRAP), taking every secret of the
     /// session with it: the next `get` found no token at all. After this round trip the
     /// client is registered; 1 000 rounds of 40 helpers ran without an abort, where about one
-    /// round in 130 aborted before (tests/integration/concurrency.rs). Costs about 0.2 ms.
+    /// round in 130 aborted before (tests/integration/concurrency.rs). Costs one round trip.
     /// An error reply (a service without the property) changes nothing.
     fn greet(&mut self) -> Result<()> {
         let get = method(SERVICE_PATH, "org.freedesktop.DBus.Properties", "Get")?;
