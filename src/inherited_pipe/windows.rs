@@ -116,6 +116,10 @@ mod tests {
     /// A real child process (this test binary again) inherits the read end under the same
     /// number, as git and the helper it starts do in `login --verify`.
     #[test]
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "a unit test runs its own binary again; it is not a child of the helper"
+    )]
     fn a_child_process_reads_the_token_through_the_inherited_handle() {
         let token = crate::token::Token::new("ATATTchild=00000000".into());
         let pipe = crate::inherited_pipe::TokenPipe::new(&token).unwrap();
