@@ -49,6 +49,10 @@ fi
 # build failure shows as such. Installs the rust-src component it needs.
 GCB_TEST_WINDOWS_EXE=$(./scripts/build-windows.sh)
 export GCB_TEST_WINDOWS_EXE
+# The Wine prefix the tests boot once and copy per test (hundreds of MB): removed on exit.
+GCB_TEST_WINE_TEMPLATE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/gcb-wine-template.XXXXXX")
+export GCB_TEST_WINE_TEMPLATE_DIR
+trap 'rm -rf "$GCB_TEST_WINE_TEMPLATE_DIR"' EXIT
 
 cargo test --locked
 

@@ -20,6 +20,9 @@ use super::keyrings::skip_or_panic;
 const WINE64: &str = "/usr/lib/wine/wine64";
 /// Set to a built `.exe` to skip the build (e.g. a release build).
 pub const WINDOWS_EXE_VAR: &str = "GCB_TEST_WINDOWS_EXE";
+/// Set to a directory the caller removes afterwards (scripts/test.sh does) to boot the template
+/// there; otherwise it is `gcb-wine-PID` in the temp dir, removed by a later run once PID is gone.
+pub const TEMPLATE_DIR_VAR: &str = "GCB_TEST_WINE_TEMPLATE_DIR";
 /// The server itself, not Debian's wrapper script (which forces `-p0`).
 const WINESERVER: &str = "/usr/lib/wine/wineserver64";
 /// The most a first Wine start may take (it creates the whole prefix).
@@ -62,8 +65,11 @@ impl Wine {
             Some(exe) => PathBuf::from(exe),
             None => build_exe()?,
         };
-        let template = std::env::temp_dir().join(format!("gcb-wine-{}", std::process::id()));
         remove_stale_templates();
+        let template = match std::env::var_os(TEMPLATE_DIR_VAR) {
+            Some(dir) => PathBuf::from(dir).join("prefix"),
+            None => std::env::temp_dir().join(format!("gcb-wine-{}", std::process::id())),
+        };
         let _ = std::fs::remove_dir_all(&template);
         std::fs::create_dir_all(&template).map_err(|e| format!("cannot create a prefix: {e}"))?;
         let status = Command::new("timeout")
