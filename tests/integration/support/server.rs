@@ -88,6 +88,7 @@ impl BitbucketServer {
         std::fs::create_dir(dir.path().join("home")).expect("create server home");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local_addr");
+        keep_port_reserved(&listener);
         let state = Arc::new(State::default());
         let stop = Arc::new(AtomicBool::new(false));
         let ctx = Arc::new(Context {
@@ -211,6 +212,19 @@ impl BitbucketServer {
     pub fn clear_requests(&self) {
         lock(&self.state.log).clear();
     }
+}
+
+/// Keeps a copy of `listener` open until the test process ends, so that no later server of
+/// this process gets the same port. Tokens are filed under `127.0.0.1:PORT`, and the Secret
+/// Service session is shared by the whole process: a test whose server reused a finished
+/// test's port read that test's token (seen once in `revocation`, as a 401 on the first clone).
+fn keep_port_reserved(listener: &TcpListener) {
+    static RESERVED: std::sync::Mutex<Vec<TcpListener>> = std::sync::Mutex::new(Vec::new());
+    let copy = listener.try_clone().expect("dup the listener");
+    RESERVED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(copy);
 }
 
 impl Drop for BitbucketServer {
