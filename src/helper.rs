@@ -137,10 +137,20 @@ impl Helper<'_> {
             Ok(keychain) => {
                 if let Some((key, token)) = first_usable_token(&keychain, keys, &mut outcome.notes)
                 {
-                    let facts = self.facts_for(&keychain, &key, &token);
+                    let (held, here) = match self.metadata {
+                        Some(m) => m.get_two(keychain.backend(), &key, keys.first()),
+                        None => (None, None),
+                    };
+                    let facts = held.filter(|f| f.describes(&token));
                     let expiry = facts.as_ref().and_then(|f| f.expires_at);
-                    let refused =
-                        self.refused_here(&keychain, keys, &key, &token, &mut outcome.notes);
+                    let refused = here.is_some_and(|f| f.refuses(&token));
+                    if refused {
+                        outcome.notes.push(format!(
+                            "the token for {key} was refused for {} before; git will ask for \
+                             the token to use there",
+                            keys.first()
+                        ));
+                    }
                     if !refused
                         && self.still_valid(&keychain, &key, facts.as_ref(), &mut outcome.notes)
                     {
@@ -152,29 +162,6 @@ impl Helper<'_> {
             }
         }
         outcome.response = Some(response);
-    }
-
-    /// True when Bitbucket refused `token` for this request's workspace (where it never
-    /// worked): git prompts instead, and `store` keeps the answer for that workspace.
-    fn refused_here(
-        &self,
-        keychain: &Keychain,
-        keys: &Keys,
-        key: &EntryKey,
-        token: &Token,
-        notes: &mut Vec<String>,
-    ) -> bool {
-        let refused = self
-            .metadata
-            .and_then(|m| m.get(keychain.backend(), keys.first()))
-            .is_some_and(|facts| facts.refuses(token));
-        if refused {
-            notes.push(format!(
-                "the token for {key} was refused for {} before; git will ask for the token to                  use there",
-                keys.first()
-            ));
-        }
-        refused
     }
 
     /// The metadata recorded for exactly this token, if any.

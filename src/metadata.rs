@@ -177,6 +177,21 @@ impl Metadata {
         EntryFacts::decode(map.get(&Self::map_key(backend, key))?)
     }
 
+    /// The records of two entries, from one read of the file (`get` needs the record of the
+    /// entry it answers from and of the entry a refusal is noted on; often the same).
+    pub fn get_two(
+        &self,
+        backend: Backend,
+        first: &EntryKey,
+        second: &EntryKey,
+    ) -> (Option<EntryFacts>, Option<EntryFacts>) {
+        let Ok(map) = self.backing.load() else {
+            return (None, None);
+        };
+        let read = |key: &EntryKey| EntryFacts::decode(map.get(&Self::map_key(backend, key))?);
+        (read(first), read(second))
+    }
+
     /// The facts recorded for this entry if they describe exactly `token` (a record left by an
     /// earlier token says nothing about this one).
     pub fn facts_for(&self, backend: Backend, key: &EntryKey, token: &Token) -> Option<EntryFacts> {
