@@ -567,3 +567,26 @@ fn store_records_when_a_new_token_was_saved_and_erase_forgets_it() {
     );
     assert_eq!(fx.metadata.get(Backend::Memory, &host_key()), None);
 }
+
+#[test]
+fn a_refused_token_that_then_works_is_offered_again() {
+    let fx = Fixture::new();
+    let token = api_token("host");
+    fx.put("bitbucket.org", &token);
+    // Never recorded as working: the 401 marks it refused, and get stops offering it...
+    fx.run(
+        Operation::Erase,
+        &format!("{GET_BITBUCKET}password={token}\n"),
+    );
+    assert_eq!(fx.stored("bitbucket.org"), Some(token.clone()));
+    assert_eq!(answer(&fx.run(Operation::Get, GET_BITBUCKET)).1, None);
+    // ...until the person types it at the prompt and Bitbucket accepts it.
+    fx.run(
+        Operation::Store,
+        &format!("{GET_BITBUCKET}password={token}\n"),
+    );
+    assert_eq!(
+        answer(&fx.run(Operation::Get, GET_BITBUCKET)).1,
+        Some(token)
+    );
+}

@@ -291,7 +291,7 @@ impl Metadata {
     ) -> Result<(), Error> {
         let known = self
             .facts_for(backend, key, token)
-            .is_some_and(|f| f.worked.iter().any(|w| w == workspace));
+            .is_some_and(|f| f.worked.iter().any(|w| w == workspace) && !f.refuses(token));
         if known {
             return Ok(());
         }
@@ -301,6 +301,9 @@ impl Metadata {
                 .unwrap_or_else(|| EntryFacts::new(token, None));
             if !facts.worked.iter().any(|w| w == workspace) {
                 facts.worked.push(workspace.to_owned());
+            }
+            if facts.refuses(token) {
+                facts.refused = None; // it works here after all
             }
             Some(facts)
         })
