@@ -3,14 +3,16 @@
 #
 #   bench/run.sh [--helper PATH] > table.md
 #
-# Builds the helper (`cargo build --release --locked`, or takes --helper PATH), builds
-# git-credential-libsecret from the contrib source Debian's git package ships, then measures with
-# hyperfine, side by side: `get` on the Secret Service, keyutils and the file store, `get` for a
-# host we do not serve, `store` of the token already stored, and `git ls-remote` against a local
-# Bitbucket-like server (bench/server.py). Commands run with `hyperfine -N` through
-# bench/stdin-from.c (which feeds the request on stdin), ours and theirs alternating run by run;
-# the wrapper's own cost is measured and subtracted. Peak memory is `/usr/bin/time -f %M`, the
-# largest of five runs. The Markdown table goes to stdout, progress to stderr.
+# Builds the helper as users get it from the release tarball (static musl: `cargo build --release
+# --locked --target x86_64-unknown-linux-musl`, as scripts/dist.sh does; or takes --helper PATH),
+# builds git-credential-libsecret from the contrib source Debian's git package ships, then times
+# ours against theirs with bench/rounds.py: every round runs every command once, in shuffled
+# order, and each row's ratio is taken within the round; the table gives the median ratio and
+# its spread. Rows: `get` for a host we do not serve (vs /usr/bin/true); `get` on the file store
+# and keyutils (vs git credential-store) and the Secret Service (vs git-credential-libsecret),
+# with 1 and with 1,000 stored workspace tokens; `store` of the token already stored; and
+# `git ls-remote` against a local Bitbucket-like server (bench/server.py). Peak memory is each
+# process's ru_maxrss. The Markdown table goes to stdout, progress to stderr.
 #
 # Everything is private and thrown away: a temporary HOME and XDG dirs, a private D-Bus session
 # bus (no service directories, so nothing is auto-started) with its own gnome-keyring unlocked
@@ -20,10 +22,9 @@
 # (bench-<random>.invalid and the server's 127.0.0.1:<port>, never bitbucket.org) and erase
 # those keys before exiting.
 #
-# Environment: BENCH_RUNS (runs per command, default 100), BENCH_LS_RUNS (runs of git
-# ls-remote, 30), BENCH_CHUNK (the runs go in rounds of this many, ours then theirs, 1: fully
-# alternating, which a shared machine needs), BENCH_WARMUP (warm-up runs per round, 1),
-# BENCH_ONLY (a regex on row keys, e.g. 'get-ss|get-ku'), CARGO_TARGET_DIR.
+# Environment: BENCH_ROUNDS (rounds, default 200), BENCH_LS_ROUNDS (rounds of git ls-remote,
+# 30), BENCH_MANY (stored workspace tokens in the large rows, 1000), BENCH_ONLY (a regex on row
+# keys, e.g. 'get-ss|get-ku'), CARGO_TARGET_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -36,19 +37,18 @@ while [ $# -gt 0 ]; do
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-runs=${BENCH_RUNS:-100}
-ls_runs=${BENCH_LS_RUNS:-30}
-chunk=${BENCH_CHUNK:-1}
-warmup=${BENCH_WARMUP:-1}
+rounds=${BENCH_ROUNDS:-200}
+ls_rounds=${BENCH_LS_ROUNDS:-30}
+many=${BENCH_MANY:-1000}
 only=${BENCH_ONLY:-.}
 say() { echo "bench: $*" >&2; }
 
 # --- what we need, installed with apt when root (as scripts/test.sh does) ------------------
 libsecret_src=/usr/share/doc/git/contrib/credential/libsecret
 declare -A need=(
-  [hyperfine]=hyperfine [/usr/bin/time]=time [git]=git [dbus-daemon]=dbus-daemon
+  [git]=git [dbus-daemon]=dbus-daemon
   [dbus-send]=dbus-bin [gnome-keyring-daemon]=gnome-keyring [keyctl]=keyutils [gcc]=gcc
-  [pkg-config]=pkg-config [python3]=python3
+  [pkg-config]=pkg-config [python3]=python3 [musl-gcc]=musl-tools [file]=file
 )
 missing=()
 for cmd in "${!need[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}"); done
@@ -67,9 +67,11 @@ fi
 
 # --- the binaries --------------------------------------------------------------------------
 if [ -z "$helper" ]; then
-  say "building the helper (cargo build --release --locked)"
-  cargo build --release --locked >&2
-  helper=${CARGO_TARGET_DIR:-$repo/target}/release/git-credential-bitbucket
+  musl=x86_64-unknown-linux-musl
+  rustup target list --installed | grep -qx "$musl" || rustup target add "$musl" >&2
+  say "building the helper as the release tarball has it (static, $musl)"
+  CC_x86_64_unknown_linux_musl=musl-gcc cargo build --release --locked --target "$musl" >&2
+  helper=${CARGO_TARGET_DIR:-$repo/target}/$musl/release/git-credential-bitbucket
   case $helper in /*) ;; *) helper=$repo/$helper ;; esac
 fi
 [ -x "$helper" ] || { say "no helper binary at $helper"; exit 1; }
@@ -79,9 +81,13 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/gcb-bench.XXXXXX")
 pids=()
 ku_name=""
 ku_entries=() # "protocol host" of every key we put in keyutils
+ku_many="" # set once workspace tokens were put in keyutils
 cleanup() {
   set +e
   local entry
+  if [ -n "$ku_many" ]; then # the workspace tokens: every token this HOME's metadata knows
+    keyctl session "$ku_name" "$helper" --store keyutils --host "$ku_host" logout --all >/dev/null 2>&1
+  fi
   for entry in "${ku_entries[@]}"; do # our keys are linked into the persistent keyring too
     printf 'protocol=%s\nhost=%s\n\n' "${entry% *}" "${entry#* }" |
       keyctl session "$ku_name" "$helper" --store keyutils --host "${entry#* }" erase >/dev/null 2>&1
@@ -196,7 +202,7 @@ url=http://$server/ws/repo.git
 # --- stored entries ---------------------------------------------------------------------------
 q() { printf '%q' "$1"; }
 ours="$(q "$helper")"
-store_ok() { # what... : runs a `store` whose output must be empty and exit 0
+store_ok() { # what... : runs a `store` (or `login`) that must exit 0
   "$@" >/dev/null || { say "store failed: $*"; exit 1; }
 }
 creds=$work/git-credentials
@@ -243,76 +249,127 @@ check_ls_remote "$libsecret"
 check_ls_remote "store --file $creds"
 
 # --- measuring ----------------------------------------------------------------------------
-# hyperfine -N runs each command through bench/stdin-from.c (static: it opens the request file
-# as stdin and execs the command), with no shell: hyperfine would subtract a shell's start-up,
-# which varies more than a 1 ms helper takes. Each row's runs are split into rounds of $chunk,
-# ours then theirs, so that a slow spell of a shared machine hits both.
-stdin_from=$work/bin/stdin-from
-gcc -O2 -static -o "$stdin_from" "$repo/bench/stdin-from.c"
-printf 'int main(void) { return 0; }\n' | gcc -O2 -static -x c -o "$work/bin/noop" -
-rows=$work/rows
-: >"$rows"
-peak() { # wrapper input command -> the largest max RSS (KiB) of five runs
-  local wrap=$1 input=$2 cmd=$3 max=0 kib
-  for _ in 1 2 3 4 5; do
-    eval "$wrap /usr/bin/time -f %M -o \"\$work/time.out\" $cmd" <"$input" >/dev/null 2>&1 || true
-    kib=$(tail -n1 "$work/time.out")
-    [ "$kib" -gt "$max" ] && max=$kib
-  done
-  echo "$max"
+# spec_row KEY LABEL TARGET MEMORY INPUT OURS THEIRS: one row of a bench/rounds.py spec. OURS
+# and THEIRS are command lines quoted for a shell (split here into argv; no shell runs them).
+spec_row() {
+  [[ $1 =~ $only ]] || return 0
+  python3 - "$@" <<'PY'
+import json, shlex, shutil, sys
+key, label, target, memory, stdin, ours, theirs = sys.argv[1:8]
+def argv(line):
+    words = shlex.split(line)
+    return [shutil.which(words[0]) or words[0]] + words[1:]
+print(json.dumps({"key": key, "label": label, "target": float(target) if target else None,
+                  "memory": memory == "yes", "input": stdin, "ours": argv(ours),
+                  "theirs": argv(theirs)}))
+PY
 }
-hyperfine_rounds() { # key wrapper runs name command [name command]... (commands already wrapped)
-  local key=$1 wrap=$2 n=$3 round; shift 3
-  for round in $(seq $(((n + chunk - 1) / chunk))); do
-    # shellcheck disable=SC2086 # $wrap is a command name or nothing
-    $wrap hyperfine -N --warmup "$warmup" --runs "$chunk" --style none \
-      --export-json "$work/res/$key.$round.json" "$@" >&2
-  done
+measure() { # SPEC ROUNDS: the table rows, all run inside the named session keyring
+  [ -s "$1" ] || return 0
+  say "measuring $(wc -l <"$1") rows, $2 rounds"
+  in_keyring python3 "$repo/bench/rounds.py" "$1" "$2" "$work/bin/peak-rss" >>"$work/table"
 }
-# row KEY LABEL TARGET WRAPPER INPUT RUNS OURS THEIRS
-# WRAPPER is empty or in_keyring; OURS and THEIRS are command lines quoted for a shell.
-row() {
-  local key=$1 label=$2 target=$3 wrap=$4 input=$5 n=$6 mine=$7 theirs=$8
-  [[ $key =~ $only ]] || return 0
-  say "$label"
-  hyperfine_rounds "$key" "$wrap" "$n" -n ours "$(q "$stdin_from") $(q "$input") $mine" \
-    -n theirs "$(q "$stdin_from") $(q "$input") $theirs"
-  printf '%s\t%s\t%s\t%s\t%s\n' "$key" "$label" "$target" "$(peak "$wrap" "$input" "$mine")" \
-    "$(peak "$wrap" "$input" "$theirs")" >>"$rows"
-}
-say "the wrapper's own cost"
-noop=$(q "$work/bin/noop")
-hyperfine_rounds wrapper "" "$runs" -n ours "$(q "$stdin_from") /dev/null $noop" -n theirs "$noop"
+gcc -O2 -static -o "$work/bin/peak-rss" "$repo/bench/peak-rss.c"
 store=$(printf 'git credential-store --file %q' "$creds")
-row get-ss "\`get\`, Secret Service — vs git-credential-libsecret" "≤ 0.5" "" "$work/in/get-bb" "$runs" \
-  "$ours --store secret-service get" "$(q "$libsecret") get"
-row get-ku "\`get\`, keyutils — vs git-credential-store" "≤ 1.5" in_keyring "$work/in/get-ku" "$runs" \
-  "$ours --store keyutils --host $ku_host get" "$store get"
-row get-file "\`get\`, file store — vs git-credential-store" "" "" "$work/in/get-bb" "$runs" \
-  "$ours --store file get" "$store get"
-row get-other "\`get\`, host not served (github.com) — vs git-credential-store" "≤ 1.0" "" \
-  "$work/in/get-gh" "$runs" "$ours get" "$store get"
-row store-ss "\`store\` of the stored token, Secret Service — vs git-credential-libsecret" "" "" \
-  "$work/in/store-bb" "$runs" "$ours --store secret-service store" "$(q "$libsecret") store"
-row store-ku "\`store\` of the stored token, keyutils — vs git-credential-store" "" in_keyring \
-  "$work/in/store-ku" "$runs" "$ours --store keyutils --host $ku_host store" "$store store"
-row store-file "\`store\` of the stored token, file store — vs git-credential-store" "" "" \
-  "$work/in/store-bb" "$runs" "$ours --store file store" "$store store"
+: >"$work/table"
+
+spec=$work/spec-one
+: >"$spec"
+spec_row get-other "\`get\`, host not served (github.com) — vs /usr/bin/true" 0.8 yes \
+  "$work/in/get-gh" "$ours get" /usr/bin/true >>"$spec"
+spec_row get-file "\`get\`, file store, 1 token — vs git-credential-store" 0.6 yes \
+  "$work/in/get-bb" "$ours --store file get" "$store get" >>"$spec"
+spec_row get-ku "\`get\`, keyutils, 1 token — vs git-credential-store" 0.6 yes \
+  "$work/in/get-ku" "$ours --store keyutils --host $ku_host get" "$store get" >>"$spec"
+spec_row get-ss "\`get\`, Secret Service, 1 token — vs git-credential-libsecret" 0.15 yes \
+  "$work/in/get-bb" "$ours --store secret-service get" "$(q "$libsecret") get" >>"$spec"
+spec_row store-file "\`store\` of the stored token, file store — vs git-credential-store" "" no \
+  "$work/in/store-bb" "$ours --store file store" "$store store" >>"$spec"
+spec_row store-ku "\`store\` of the stored token, keyutils — vs git-credential-store" "" no \
+  "$work/in/store-ku" "$ours --store keyutils --host $ku_host store" "$store store" >>"$spec"
+spec_row store-ss "\`store\` of the stored token, Secret Service — vs git-credential-libsecret" "" no \
+  "$work/in/store-bb" "$ours --store secret-service store" "$(q "$libsecret") store" >>"$spec"
+measure "$spec" "$rounds"
+
+spec=$work/spec-ls
+: >"$spec"
 ls_remote() { # helper-config -> a git ls-remote command line
   printf 'git -c credential.helper= -c credential.helper=%q ls-remote -q %q' "$1" "$url"
 }
-row ls-ss "\`git ls-remote\`, Secret Service — vs git-credential-libsecret" "" "" /dev/null "$ls_runs" \
-  "$(ls_remote "$helper --store secret-service --host $server")" "$(ls_remote "$libsecret")"
-row ls-ku "\`git ls-remote\`, keyutils — vs git-credential-store" "" in_keyring /dev/null "$ls_runs" \
-  "$(ls_remote "$helper --store keyutils --host $server")" "$(ls_remote "store --file $creds")"
-row ls-file "\`git ls-remote\`, file store — vs git-credential-store" "" "" /dev/null "$ls_runs" \
-  "$(ls_remote "$helper --store file --host $server")" "$(ls_remote "store --file $creds")"
+spec_row ls-file "\`git ls-remote\`, file store — vs git-credential-store" "" no /dev/null \
+  "$(ls_remote "$helper --store file --host $server")" "$(ls_remote "store --file $creds")" >>"$spec"
+spec_row ls-ku "\`git ls-remote\`, keyutils — vs git-credential-store" "" no /dev/null \
+  "$(ls_remote "$helper --store keyutils --host $server")" "$(ls_remote "store --file $creds")" >>"$spec"
+spec_row ls-ss "\`git ls-remote\`, Secret Service — vs git-credential-libsecret" "" no /dev/null \
+  "$(ls_remote "$helper --store secret-service --host $server")" "$(ls_remote "$libsecret")" >>"$spec"
+measure "$spec" "$ls_rounds"
+
+# --- $many stored workspace tokens -------------------------------------------------------------
+# Workspace tokens (useHttpPath) ws-0 … ws-N, each its own fake token, in every store; `get` asks
+# for the one each store keeps last: ours sort by key (ws-999 last), git credential-store puts
+# each new entry first (so ws-999 is stored first).
+if [ "$only" = . ] || [[ get-many =~ $only ]]; then
+  say "storing $many workspace tokens in every store"
+  last=$((many - 1))
+  python3 - "$work/many" "$many" <<'PY'
+import base64, os, sys, zlib
+with open(sys.argv[1], "w") as f:
+    for _ in range(int(sys.argv[2])):
+        body = base64.urlsafe_b64encode(os.urandom(132)).decode().rstrip("=")
+        token = "ATATT3xFfGF0" + body + "="
+        f.write(token + "%08X" % zlib.crc32(token.encode()) + "\n")
+PY
+  many_creds=$work/git-credentials-many
+  : >"$many_creds"
+  ws_line() { # protocol host workspace token -> a `store` request for that workspace
+    printf 'protocol=%s\nhost=%s\npath=%s/repo.git\nusername=x-bitbucket-api-token-auth\npassword=%s\n\n' "$@"
+  }
+  mapfile -t many_tokens <"$work/many"
+  i=0
+  ku_many=true
+  for n in "$last" $(seq 0 $((last - 1))); do
+    tok=${many_tokens[$i]}
+    i=$((i + 1))
+    # `login --workspace` is how a person keeps a token per workspace (git's `store` writes
+    # the host's entry unless the workspace already has one).
+    printf '%s\n' "$tok" | store_ok "$helper" --store file login --workspace "ws-$n" --stdin 2>/dev/null
+    printf '%s\n' "$tok" | store_ok "$helper" --store secret-service login --workspace "ws-$n" --stdin
+    printf '%s\n' "$tok" | in_keyring "$helper" --store keyutils --host "$ku_host" \
+      login --workspace "ws-$n" --stdin >/dev/null 2>&1
+    ws_line https bitbucket.org "ws-$n" "$tok" | store_ok "$libsecret" store
+    ws_line https bitbucket.org "ws-$n" "$tok" | store_ok git credential-store --file "$many_creds" store
+  done
+  ws_get() { printf 'protocol=https\nhost=%s\npath=ws-%s/repo.git\n\n' "$1" "$last"; }
+  ws_get bitbucket.org >"$work/in/get-bb-many"
+  ws_get "$ku_host" >"$work/in/get-ku-many"
+  printf 'password=%s\n' "${many_tokens[0]}" >"$work/in/expected"
+  check_get "$work/in/get-bb-many" "$helper" --store file get
+  check_get "$work/in/get-bb-many" "$helper" --store secret-service get
+  check_get "$work/in/get-bb-many" "$libsecret" get
+  check_get "$work/in/get-bb-many" git credential-store --file "$many_creds" get
+  check_get "$work/in/get-ku-many" in_keyring "$helper" --store keyutils --host "$ku_host" get
+  store_many=$(printf 'git credential-store --file %q' "$many_creds")
+  spec=$work/spec-many
+  : >"$spec"
+  spec_row get-file-many "\`get\`, file store, $many tokens — vs git-credential-store" 0.6 yes \
+    "$work/in/get-bb-many" "$ours --store file get" "$store_many get" >>"$spec"
+  spec_row get-ku-many "\`get\`, keyutils, $many tokens — vs git-credential-store" 0.6 yes \
+    "$work/in/get-ku-many" "$ours --store keyutils --host $ku_host get" "$store_many get" >>"$spec"
+  spec_row get-ss-many "\`get\`, Secret Service, $many tokens — vs git-credential-libsecret" 0.15 yes \
+    "$work/in/get-bb-many" "$ours --store secret-service get" "$(q "$libsecret") get" >>"$spec"
+  measure "$spec" "$rounds"
+fi
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 os=$(. /etc/os-release && echo "$PRETTY_NAME")
 echo "Machine: $cpu, $(nproc) CPUs, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM; $os, Linux $(uname -r)."
 echo "Versions: $(git --version), gnome-keyring $(gnome-keyring-daemon --version 2>/dev/null | awk 'NR == 1 {print $2}'),"
-echo "libsecret $(pkg-config --modversion libsecret-1), $(hyperfine --version), $toolchain."
-echo "Helper: $(basename "$helper"), $(stat -c %s "$helper") bytes."
+echo "libsecret $(pkg-config --modversion libsecret-1), $toolchain."
+echo "Helper: $(basename "$helper"), $(stat -c %s "$helper") bytes, $(file -b "$helper" | grep -o 'static[-a-z]* linked\|dynamically linked')."
 echo
-python3 "$repo/bench/report.py" "$rows" "$work/res" "$runs" "$ls_runs" "$chunk"
+echo "bench/rounds.py: $rounds rounds ($ls_rounds for \`git ls-remote\`), each running every command"
+echo "once in shuffled order; ratios are taken within each round. Times are medians of the whole"
+echo "process; peak RSS is the largest ru_maxrss of five runs through bench/peak-rss.c."
+echo
+python3 "$repo/bench/rounds.py" --header
+cat "$work/table"
