@@ -171,25 +171,27 @@ impl Metadata {
         (backend.name().to_owned(), key.account())
     }
 
-    /// The facts recorded for this entry, if any (a damaged file reads as none).
+    /// The facts recorded for this entry, if any (a damaged file reads as none). Reads the
+    /// file only as far as the record.
     pub fn get(&self, backend: Backend, key: &EntryKey) -> Option<EntryFacts> {
-        let map = self.backing.load().ok()?;
-        EntryFacts::decode(map.get(&Self::map_key(backend, key))?)
+        let value = self.backing.find(&Self::map_key(backend, key)).ok()??;
+        EntryFacts::decode(&value)
     }
 
-    /// The records of two entries, from one read of the file (`get` needs the record of the
-    /// entry it answers from and of the entry a refusal is noted on; often the same).
+    /// The records of two entries (`get` needs the record of the entry it answers from and of
+    /// the entry a refusal is noted on; often the same, then read once). Each lookup reads the
+    /// file only as far as its record.
     pub fn get_two(
         &self,
         backend: Backend,
         first: &EntryKey,
         second: &EntryKey,
     ) -> (Option<EntryFacts>, Option<EntryFacts>) {
-        let Ok(map) = self.backing.load() else {
-            return (None, None);
-        };
-        let read = |key: &EntryKey| EntryFacts::decode(map.get(&Self::map_key(backend, key))?);
-        (read(first), read(second))
+        let held = self.get(backend, first);
+        if first == second {
+            return (held.clone(), held);
+        }
+        (held, self.get(backend, second))
     }
 
     /// The facts recorded for this entry if they describe exactly `token` (a record left by an

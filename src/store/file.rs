@@ -20,9 +20,11 @@ use std::sync::{Arc, Mutex};
 
 use keyring_core::api::CredentialPersistence;
 use keyring_core::{Error, Result};
+use zeroize::Zeroizing;
 
-use super::file_checks::read_checked;
+use super::file_checks::{MAX_FILE_BYTES, open_checked, read_checked, too_large};
 use super::file_format::{self, Parsed};
+use super::file_lookup::{self, Lookup};
 use super::lock::{self, WriterLock};
 use super::map_store::{Backing, MapStore, SecretMap};
 
@@ -80,15 +82,15 @@ impl FileBacking {
             return Ok(Parsed::default());
         };
         let parsed = file_format::parse(&bytes);
-        if !parsed.damaged.is_empty() {
-            let mut damage = self.damage.lock().unwrap_or_else(|p| p.into_inner());
-            *damage = parsed
-                .damaged
-                .iter()
-                .map(|d| d.describe(&self.path()))
-                .collect();
-        }
+        self.note_damage(&parsed.damaged);
         Ok(parsed)
+    }
+
+    fn note_damage(&self, damaged: &[file_format::DamagedLine]) {
+        if !damaged.is_empty() {
+            let mut damage = self.damage.lock().unwrap_or_else(|p| p.into_inner());
+            *damage = damaged.iter().map(|d| d.describe(&self.path())).collect();
+        }
     }
 
     /// Removes `name.tmp.*` left by a writer that died: called under the lock, when no
@@ -123,6 +125,23 @@ impl FileBacking {
 impl Backing for FileBacking {
     fn load(&self) -> Result<SecretMap> {
         self.read().map(|parsed| parsed.map)
+    }
+
+    /// Reads only as far as the entry (see [`file_lookup`]), with the checks of a whole read.
+    fn find(&self, (service, user): &(String, String)) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        let path = self.path();
+        let Some(mut file) = open_checked(&self.dir, &path, self.privacy)? else {
+            return Ok(None);
+        };
+        let mut damaged = Vec::new();
+        let found = file_lookup::find(&mut file, (service, user), MAX_FILE_BYTES, &mut damaged)
+            .map_err(|e| platform_at("read", &path, e))?;
+        self.note_damage(&damaged);
+        match found {
+            Lookup::Found(value) => Ok(Some(value)),
+            Lookup::Missing => Ok(None),
+            Lookup::TooLarge => Err(too_large(&path)),
+        }
     }
 
     fn update(&self, change: &mut dyn FnMut(&mut SecretMap) -> Result<()>) -> Result<()> {

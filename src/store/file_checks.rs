@@ -22,7 +22,24 @@ pub(super) fn read_checked(
     path: &Path,
     privacy: Privacy,
 ) -> Result<Option<Zeroizing<Vec<u8>>>> {
-    let mut file = match open_no_follow(path) {
+    let Some(mut file) = open_checked(dir, path, privacy)? else {
+        return Ok(None);
+    };
+    let mut bytes = Zeroizing::new(Vec::new());
+    (&mut file)
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| platform_at("read", path, e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(path));
+    }
+    Ok(Some(bytes))
+}
+
+/// The file opened for reading, or `None` when there is none; refuses anything it should not
+/// trust (all but the size, which the reader checks as it reads).
+pub(super) fn open_checked(dir: &Path, path: &Path, privacy: Privacy) -> Result<Option<File>> {
+    let file = match open_no_follow(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(_) if is_symlink(path) => {
@@ -34,18 +51,15 @@ pub(super) fn read_checked(
         Err(e) => return Err(platform_at("read", path, e)),
     };
     check_owner(dir, path, &file, privacy)?;
-    let mut bytes = Zeroizing::new(Vec::new());
-    (&mut file)
-        .take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| platform_at("read", path, e))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(refused(
-            path,
-            &format!("it is larger than {} MiB", MAX_FILE_BYTES >> 20),
-        ));
-    }
-    Ok(Some(bytes))
+    Ok(Some(file))
+}
+
+/// The refusal of a file larger than [`MAX_FILE_BYTES`].
+pub(super) fn too_large(path: &Path) -> Error {
+    refused(
+        path,
+        &format!("it is larger than {} MiB", MAX_FILE_BYTES >> 20),
+    )
 }
 
 fn refused(path: &Path, why: &str) -> Error {

@@ -45,54 +45,98 @@ pub struct Parsed {
     pub damaged: Vec<DamagedLine>,
 }
 
-/// Reads every line; never fails on a single bad line.
+/// Reads every line; never fails on a single bad line. When a key appears on two lines, the
+/// first wins, as it does for [`super::file_lookup::find`], which stops there.
 pub fn parse(bytes: &[u8]) -> Parsed {
     let mut parsed = Parsed::default();
     for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
-        if line.is_empty() || line.starts_with(b"#") {
+        if is_blank_or_comment(line) {
             continue;
         }
-        match parse_line(line) {
-            Ok((key, value)) => {
-                parsed.map.insert(key, Zeroizing::new(value.to_vec()));
+        match check_line(line) {
+            Ok(entry) => {
+                parsed
+                    .map
+                    .entry((entry.service.to_owned(), entry.user.to_owned()))
+                    .or_insert_with(|| Zeroizing::new(entry.value.to_vec()));
             }
-            Err((key, why)) => parsed.damaged.push(DamagedLine {
-                number: index + 1,
-                bytes: Zeroizing::new(line.to_vec()),
-                key,
-                why,
-            }),
+            Err(damage) => parsed
+                .damaged
+                .push(damage.into_damaged_line(index + 1, line)),
         }
     }
     parsed
 }
 
-type LineError = (Option<(String, String)>, &'static str);
+/// Lines that hold no entry.
+pub fn is_blank_or_comment(line: &[u8]) -> bool {
+    line.is_empty() || line.starts_with(b"#")
+}
 
-fn parse_line(line: &[u8]) -> std::result::Result<((String, String), &[u8]), LineError> {
+/// An entry line's fields, borrowed from the line.
+pub struct LineEntry<'a> {
+    pub service: &'a str,
+    pub user: &'a str,
+    pub value: &'a [u8],
+}
+
+/// Why a line holds no usable entry, and its key when that much could be read.
+pub struct LineDamage<'a> {
+    key: Option<(&'a str, &'a str)>,
+    why: &'static str,
+}
+
+impl LineDamage<'_> {
+    pub fn into_damaged_line(self, number: usize, line: &[u8]) -> DamagedLine {
+        DamagedLine {
+            number,
+            bytes: Zeroizing::new(line.to_vec()),
+            key: self.key.map(|(s, u)| (s.to_owned(), u.to_owned())),
+            why: self.why,
+        }
+    }
+}
+
+/// Checks one line without copying it: `service<TAB>user<TAB>value`, UTF-8, no CR, tab or NUL
+/// in the value, which must not be empty.
+pub fn check_line(line: &[u8]) -> std::result::Result<LineEntry<'_>, LineDamage<'_>> {
     let mut fields = line.splitn(3, |&b| b == b'\t');
     let (Some(service), Some(user), Some(value)) = (fields.next(), fields.next(), fields.next())
     else {
-        return Err((None, "it is not service<TAB>user<TAB>value"));
+        return Err(LineDamage {
+            key: None,
+            why: "it is not service<TAB>user<TAB>value",
+        });
     };
-    let text = |b: &[u8]| String::from_utf8(b.to_vec()).ok();
-    let (Some(service), Some(user)) = (text(service), text(user)) else {
-        return Err((None, "it is not UTF-8"));
+    let (Ok(service), Ok(user)) = (std::str::from_utf8(service), std::str::from_utf8(user)) else {
+        return Err(LineDamage {
+            key: None,
+            why: "it is not UTF-8",
+        });
     };
-    let key = Some((service.clone(), user.clone()));
+    let damage = |why| {
+        Err(LineDamage {
+            key: Some((service, user)),
+            why,
+        })
+    };
     if value.ends_with(b"\r") {
-        return Err((key, "it ends in CR (a Windows line ending)"));
+        return damage("it ends in CR (a Windows line ending)");
     }
     if value.iter().any(|b| matches!(b, b'\t' | b'\r' | 0)) {
-        return Err((key, "its value holds a tab, CR or NUL"));
+        return damage("its value holds a tab, CR or NUL");
     }
     if std::str::from_utf8(value).is_err() {
-        return Err((key, "its value is not UTF-8"));
+        return damage("its value is not UTF-8");
     }
     if value.is_empty() {
-        return Err((key, "its value is empty"));
+        return damage("its value is empty");
     }
-    Ok(((service, user), value))
+    Ok(LineEntry {
+        service,
+        user,
+        value,
+    })
 }
 
 /// The file's text: `header`, the entries, then the damaged lines whose key was not written

@@ -23,6 +23,11 @@ pub type SecretMap = BTreeMap<(String, String), Zeroizing<Vec<u8>>>;
 pub trait Backing: Send + Sync + 'static {
     /// A copy of the current map.
     fn load(&self) -> Result<SecretMap>;
+    /// The value of one entry. The file store reads only as far as it is; this default reads
+    /// everything.
+    fn find(&self, key: &(String, String)) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        Ok(self.load()?.remove(key))
+    }
     /// Reads, changes and writes the map as one step, safe against concurrent writers.
     fn update(&self, change: &mut dyn FnMut(&mut SecretMap) -> Result<()>) -> Result<()>;
     fn persistence(&self) -> CredentialPersistence;
@@ -119,8 +124,7 @@ impl<B: Backing> CredentialApi for MapCredential<B> {
     }
 
     fn get_secret(&self) -> Result<Vec<u8>> {
-        let map = self.backing.load()?;
-        let value = map.get(&self.key).map(|s| s.to_vec());
+        let value = self.backing.find(&self.key)?.map(|s| s.to_vec());
         self.remember(value.as_deref());
         value.ok_or(Error::NoEntry)
     }

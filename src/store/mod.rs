@@ -12,6 +12,7 @@ pub mod map_store;
 pub mod file;
 mod file_checks;
 mod file_format;
+mod file_lookup;
 mod listing;
 pub mod lock;
 pub mod memory;
