@@ -18,7 +18,8 @@ import os
 import shlex
 import shutil
 import statistics
-import time
+
+import rounds  # bench/rounds.py: the same spawn-and-time
 
 
 def main():
@@ -37,22 +38,7 @@ def main():
     devnull = os.open(os.devnull, os.O_WRONLY)
 
     def run(argv):
-        stdin = os.open(args.input, os.O_RDONLY)
-        try:
-            actions = [
-                (os.POSIX_SPAWN_DUP2, stdin, 0),
-                (os.POSIX_SPAWN_DUP2, devnull, 1),
-                (os.POSIX_SPAWN_DUP2, devnull, 2),
-            ]
-            start = time.perf_counter_ns()
-            pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=actions)
-            _, status = os.waitpid(pid, 0)
-            elapsed = time.perf_counter_ns() - start
-        finally:
-            os.close(stdin)
-        if status != 0:
-            raise SystemExit(f"compare.py: {shlex.join(argv)} failed ({status})")
-        return elapsed
+        return rounds.run(argv, args.input, devnull)
 
     for argv in commands:
         for _ in range(args.warmup):
