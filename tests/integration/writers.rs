@@ -44,7 +44,8 @@ fn a_writer_that_cannot_get_the_lock_in_time_gives_up_and_removes_nothing(store:
     rig.server.grant(&new, Scope::ReadWrite);
 
     let held = hold(&data_dir(&rig), "operations.lock");
-    let (erase, store, login, logout, clone) = std::thread::scope(|s| {
+    let (erase, store, login, logout, clone, doctor) = std::thread::scope(|s| {
+        let doctor = s.spawn(|| rig.cli(&["doctor"], ""));
         let erase = s.spawn(|| rig.helper("erase", &rig.request(&format!("password={token}"))));
         let store = s.spawn(|| rig.helper("store", &rig.request(&format!("password={new}"))));
         let login = s.spawn(|| rig.cli(&["login", "--stdin"], &new));
@@ -57,9 +58,19 @@ fn a_writer_that_cannot_get_the_lock_in_time_gives_up_and_removes_nothing(store:
             join(login),
             join(logout),
             join(clone),
+            join(doctor),
         )
     });
     drop(held);
+    // doctor's probe writes and deletes an entry: never without the lock.
+    assert!(
+        doctor.stdout.contains("round trip was skipped") && doctor.stdout.contains("held the lock"),
+        "{doctor:?}"
+    );
+    assert!(
+        !doctor.stdout.contains("saves, reads and removes"),
+        "{doctor:?}"
+    );
     for out in [&erase, &store, &login, &logout, &clone] {
         assert!(out.stderr.contains("held the lock"), "{out:?}");
     }
@@ -74,7 +85,9 @@ fn a_writer_that_cannot_get_the_lock_in_time_gives_up_and_removes_nothing(store:
         "nothing changed"
     );
 
-    // Control: with the lock free, the same erase removes it.
+    // Control: with the lock free, doctor's probe runs and the same erase removes it.
+    let out = rig.cli(&["doctor"], "");
+    assert!(out.stdout.contains("saves, reads and removes"), "{out:?}");
     let out = rig.helper("erase", &rig.request(&format!("password={token}")));
     assert!(out.stderr.contains("removed from the"), "{out:?}");
     assert_eq!(rig.stored(), None);

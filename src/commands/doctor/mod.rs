@@ -55,7 +55,7 @@ pub fn run(ctx: &mut Context) -> anyhow::Result<ExitCode> {
                     Some("unlock your keyring, or: git-credential-bitbucket --store file setup"),
                 ));
             }
-            checks.push(tokens::round_trip(&keychain));
+            checks.push(tokens::round_trip(ctx, &keychain));
             checks.extend(tokens::stored(ctx, &keychain));
         }
     }

@@ -10,8 +10,19 @@ use crate::policy::{BITBUCKET_HOST, HostKey, TokenKind};
 use crate::store::{EntryKey, Keychain};
 use crate::token::Token;
 
-/// Saves, reads back and removes a throwaway entry.
-pub(super) fn round_trip(keychain: &Keychain) -> Check {
+/// Saves, reads back and removes a throwaway entry, under the writer lock every other writer
+/// takes (a delete is never done without it); when the lock cannot be had the probe is skipped.
+pub(super) fn round_trip(ctx: &Context, keychain: &Keychain) -> Check {
+    let _serialised = match ctx.writer_lock(true) {
+        Ok(lock) => lock,
+        Err(e) => {
+            return check(
+                Level::Warn,
+                format!("the store round trip was skipped: {e:#}"),
+                None,
+            );
+        }
+    };
     let key = EntryKey::host(HostKey::parse("doctor-probe.invalid").expect("valid host"));
     let probe = Token::new(format!("doctor-probe-{}", dates::now()));
     let result = keychain.set(&key, &probe).and_then(|()| {
