@@ -126,7 +126,7 @@ pub fn verify_push(url: &str, token: &Token, extra_hosts: &[String]) -> anyhow::
         token,
         extra_hosts,
         Some(dir),
-        &["push", "--dry-run", "--quiet", url, &refspec],
+        &["push", "--dry-run", "--no-verify", "--quiet", url, &refspec],
     )
 }
 

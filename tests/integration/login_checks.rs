@@ -3,7 +3,7 @@
 //! never letting a read-only token silently replace one that could.
 
 use crate::rig::{Rig, StoreUnderTest};
-use crate::support::{Scope, fake_api_token};
+use crate::support::{Output, Scope, fake_api_token};
 
 #[test]
 fn login_refuses_shapes_that_are_not_api_tokens_unless_forced() {
@@ -81,4 +81,69 @@ fn login_verify_says_whether_the_token_can_push_and_keeps_one_that_can() {
             .all(|r| !(r.method == "POST" && r.path.ends_with("git-receive-pack"))),
         "nothing was pushed"
     );
+}
+
+#[test]
+fn login_verify_runs_no_pre_push_hook_of_the_users() {
+    let Some(rig) = Rig::new(StoreUnderTest::File) else {
+        return;
+    };
+    // A global hook that would hold the writer lock for as long as it runs (a test suite, a
+    // prompt) and that inherits what git inherits; this one records that it ran and refuses.
+    let hooks = rig.env.home().join("hooks");
+    std::fs::create_dir(&hooks).unwrap();
+    let ran = rig.env.home().join("pre-push-ran");
+    let hook = hooks.join("pre-push");
+    std::fs::write(
+        &hook,
+        format!("#!/bin/sh\ntouch '{}'\nexit 1\n", ran.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(
+        rig.env.home().join(".gitconfig"),
+        format!("[core]\n\thooksPath = {}\n", hooks.display()),
+    )
+    .unwrap();
+
+    let url = rig.server.url("ws/repo.git");
+    let token = rig.token.clone();
+    let out = rig.cli(&["login", "--stdin", "--verify", &url], &token);
+    out.assert_success();
+    assert!(out.stdout.contains("It can push too"), "{out:?}");
+    assert!(!ran.exists(), "the user's pre-push hook ran");
+    // Control: the hook is live for an ordinary dry-run push from this HOME.
+    for args in [
+        &["init", "--quiet", "--bare", "bare.git"][..],
+        &["init", "--quiet", "work"],
+        &[
+            "-C",
+            "work",
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t.invalid",
+        ],
+    ] {
+        let mut cmd = rig.env.command("git");
+        match args {
+            ["-C", ..] => cmd
+                .args(args)
+                .args(["commit", "--quiet", "--allow-empty", "-m", "x"]),
+            _ => cmd.args(args),
+        };
+        Output::run(&mut cmd, "").assert_success();
+    }
+    let mut cmd = rig.env.command("git");
+    cmd.args([
+        "-C",
+        "work",
+        "push",
+        "--dry-run",
+        "../bare.git",
+        "HEAD:refs/heads/x",
+    ]);
+    let _ = Output::run(&mut cmd, "");
+    assert!(ran.exists(), "control: the hook runs for a plain push");
 }
