@@ -16,7 +16,6 @@ use crate::policy::{
     path_has_dot_segments, workspace_of,
 };
 use crate::protocol::{Request, Response};
-use crate::store::lock::LockError;
 use crate::store::{Backend, DataDir, EntryKey, Keychain, StoreError};
 use crate::token::Token;
 
@@ -242,13 +241,12 @@ impl Helper<'_> {
         }
         // A lock that cannot be made (read-only data directory) leaves the write unlocked: a
         // store deletes nothing. One held by another writer past the wait means not saving.
-        let _serialised = match self.data_dir.map(DataDir::lock) {
-            Some(Err(e @ LockError::Busy { .. })) => {
+        let _serialised = match self.data_dir.map(|d| d.writer_lock(false)).transpose() {
+            Err(e) => {
                 outcome.notes.push(format!("the token was not saved: {e}"));
                 return;
             }
-            Some(Ok(lock)) => Some(lock),
-            Some(Err(LockError::Unavailable { .. })) | None => None,
+            Ok(lock) => lock.flatten(),
         };
         let keychain = match (self.open_store)() {
             Ok(keychain) => keychain,
@@ -303,16 +301,15 @@ impl Helper<'_> {
             );
             return;
         }
-        let _serialised = match self.data_dir.map(DataDir::lock) {
-            Some(Err(e)) => {
+        let _serialised = match self.data_dir.map(|d| d.writer_lock(true)).transpose() {
+            Err(e) => {
                 outcome.notes.push(format!(
                     "nothing was removed: {e}. If Bitbucket revoked the token, run \
                      `git-credential-bitbucket logout`."
                 ));
                 return;
             }
-            Some(Ok(lock)) => Some(lock),
-            None => None,
+            Ok(lock) => lock.flatten(),
         };
         let keychain = match (self.open_store)() {
             Ok(keychain) => keychain,

@@ -70,12 +70,13 @@ impl Context<'_> {
         let Some(dir) = &self.data_dir else {
             return Ok(None);
         };
-        match dir.lock() {
-            Ok(lock) => Ok(Some(lock)),
-            Err(e @ LockError::Busy { .. }) => Err(e).context("nothing was changed"),
-            Err(e) if deleting => Err(e).context("nothing was removed"),
-            Err(_) => Ok(None),
-        }
+        dir.writer_lock(deleting).map_err(|e| {
+            let what = match e {
+                LockError::Busy { .. } => "nothing was changed",
+                LockError::Unavailable { .. } => "nothing was removed",
+            };
+            anyhow::Error::new(e).context(what)
+        })
     }
 
     pub fn metadata(&self) -> Option<Metadata> {

@@ -161,6 +161,19 @@ impl DataDir {
         lock::WriterLock::acquire(&self.0, lock::WAIT)
     }
 
+    /// The writer lock for a writer that removes tokens (`deleting`) or only adds them. Another
+    /// writer holding it past the wait is always an error; a lock that cannot be made at all
+    /// (read-only or unusable data directory) is one only for a writer that deletes, so nothing
+    /// is deleted unlocked, while one that only adds goes on without it (`Ok(None)`).
+    pub fn writer_lock(&self, deleting: bool) -> Result<Option<lock::WriterLock>, lock::LockError> {
+        match self.lock() {
+            Ok(lock) => Ok(Some(lock)),
+            Err(e @ lock::LockError::Busy { .. }) => Err(e),
+            Err(e) if deleting => Err(e),
+            Err(lock::LockError::Unavailable { .. }) => Ok(None),
+        }
+    }
+
     /// The lock only if it is free now: for `get`, which never waits to note a warning.
     pub fn lock_if_free(&self) -> Option<lock::WriterLock> {
         lock::WriterLock::acquire(&self.0, std::time::Duration::ZERO).ok()
