@@ -26,8 +26,8 @@ const HEADER: &str = "# git-credential-bitbucket metadata: no secrets, safe to r
 /// How close to expiry a warning starts.
 pub const WARN_DAYS: i64 = 14;
 
-/// What is known about one stored token.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What is known about one stored token (`Default`: nothing yet).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EntryFacts {
     pub saved_at: u64,
     pub expires_at: Option<u64>,
@@ -63,13 +63,8 @@ impl EntryFacts {
     /// A record that only marks `token` as refused here (no token of this entry is known).
     pub fn refusal_of(token: &Token) -> Self {
         Self {
-            saved_at: 0,
-            expires_at: None,
-            kind: String::new(),
-            fingerprint: String::new(),
-            warned_day: None,
-            worked: Vec::new(),
             refused: Some(token.fingerprint()),
+            ..Self::default()
         }
     }
 
@@ -114,15 +109,7 @@ impl EntryFacts {
 
     fn decode(text: &[u8]) -> Option<Self> {
         let text = std::str::from_utf8(text).ok()?;
-        let mut facts = EntryFacts {
-            saved_at: 0,
-            expires_at: None,
-            kind: String::new(),
-            fingerprint: String::new(),
-            warned_day: None,
-            worked: Vec::new(),
-            refused: None,
-        };
+        let mut facts = EntryFacts::default();
         for field in text.split(' ') {
             match field.split_once('=')? {
                 ("saved", v) => facts.saved_at = v.parse().ok()?,
