@@ -70,30 +70,16 @@ impl Wine {
             Some(dir) => PathBuf::from(dir).join("prefix"),
             None => std::env::temp_dir().join(format!("gcb-wine-{}", std::process::id())),
         };
-        let _ = std::fs::remove_dir_all(&template);
-        std::fs::create_dir_all(&template).map_err(|e| format!("cannot create a prefix: {e}"))?;
-        let status = Command::new("timeout")
-            .args([BOOT_DEADLINE_SECS, WINE64, "wineboot", "--init"])
-            .env_clear()
-            .envs(wine_vars(&template))
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &template)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .map_err(|e| format!("cannot run {WINE64}: {e}"))?;
-        // Let the boot's wineserver save the registry and exit before it is copied.
-        let _ = Command::new("timeout")
-            .args(["60", WINESERVER, "-w"])
-            .env("WINEPREFIX", &template)
-            .status();
-        if !status.success() || !template.join("system.reg").is_file() {
-            return Err(format!(
-                "wineboot failed ({status}); Wine cannot start here"
-            ));
+        // A first boot on a loaded machine was seen to fail once (exit 53) and pass when run
+        // again: one more try from an empty prefix before calling Wine unusable here.
+        let mut last_failure = String::new();
+        for _attempt in 0..2 {
+            match boot_template(&template) {
+                Ok(()) => return Ok(Wine { exe, template }),
+                Err(why) => last_failure = why,
+            }
         }
-        Ok(Wine { exe, template })
+        Err(last_failure)
     }
 
     /// A fresh prefix for one test, under `home`.
@@ -169,6 +155,40 @@ fn wine_vars(prefix: &Path) -> Vec<(OsString, OsString)> {
         ("WINEDEBUG".into(), "-all".into()),
         ("WINEDLLOVERRIDES".into(), "mscoree,mshtml=".into()),
     ]
+}
+
+/// Boots a new prefix in `template` (emptied first) and waits for its wineserver to save it.
+fn boot_template(template: &Path) -> Result<(), String> {
+    let _ = Command::new("timeout")
+        .args(["60", WINESERVER, "-k"])
+        .env("WINEPREFIX", template)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let _ = std::fs::remove_dir_all(template);
+    std::fs::create_dir_all(template).map_err(|e| format!("cannot create a prefix: {e}"))?;
+    let status = Command::new("timeout")
+        .args([BOOT_DEADLINE_SECS, WINE64, "wineboot", "--init"])
+        .env_clear()
+        .envs(wine_vars(template))
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", template)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|e| format!("cannot run {WINE64}: {e}"))?;
+    // Let the boot's wineserver save the registry and exit before it is copied.
+    let _ = Command::new("timeout")
+        .args(["60", WINESERVER, "-w"])
+        .env("WINEPREFIX", template)
+        .status();
+    if !status.success() || !template.join("system.reg").is_file() {
+        return Err(format!(
+            "wineboot failed ({status}); Wine cannot start here"
+        ));
+    }
+    Ok(())
 }
 
 fn build_exe() -> Result<PathBuf, String> {
