@@ -75,4 +75,15 @@ mod tests {
         assert!(open_inherited(987_654).is_err());
         assert!(open_inherited(u64::MAX).is_err());
     }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_open_descriptor_that_is_not_a_pipe_is_refused() {
+        use std::os::fd::AsRawFd as _;
+        let mut file = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut file, b"ATATTplanted=00000000").unwrap();
+        let number = u64::try_from(file.as_raw_fd()).unwrap();
+        assert!(open_inherited(number).is_err());
+        // Control: a pipe under a number is read (the_token_comes_back_through_the_number).
+    }
 }

@@ -17,5 +17,12 @@ pub fn open_inherited(number: u64) -> std::io::Result<std::fs::File> {
     if i32::try_from(number).is_err() {
         return Err(std::io::Error::other("not a file descriptor"));
     }
-    std::fs::File::open(format!("/dev/fd/{number}"))
+    let file = std::fs::File::open(format!("/dev/fd/{number}"))?;
+    // Only a pipe: its writer is gone, so reading ends. A terminal or another open file (a
+    // mistyped or planted number) could block `get` with no deadline, or hand out its bytes.
+    use std::os::unix::fs::FileTypeExt as _;
+    if !file.metadata()?.file_type().is_fifo() {
+        return Err(std::io::Error::other("not a pipe"));
+    }
+    Ok(file)
 }
