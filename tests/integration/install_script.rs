@@ -97,3 +97,45 @@ fn the_readme_example_changes_the_store_after_install() {
     ]);
     assert!(values.stdout.ends_with("--store keyutils\n"), "{values:?}");
 }
+
+/// The store names the binary's `--store` takes, read from its `--help`
+/// ("Possible values:" lines of the form `- NAME: description`).
+fn stores_the_binary_takes() -> Vec<String> {
+    let out = TestEnv::new().run_helper(&["--help"], "");
+    let listing = out
+        .stdout
+        .split("Possible values:")
+        .nth(1)
+        .expect("--help lists the --store values");
+    listing
+        .lines()
+        .map(str::trim)
+        .skip_while(|line| line.is_empty())
+        .take_while(|line| !line.is_empty())
+        .filter_map(|line| line.strip_prefix("- ")?.split(':').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The names an installer's `case "$store" in` accepts (besides the empty default).
+fn stores_an_installer_takes(script: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(script))
+        .expect("read the installer");
+    let accepted = text
+        .lines()
+        .map(str::trim)
+        .find_map(|line| line.strip_prefix("\"\"|")?.strip_suffix(") ;;"))
+        .unwrap_or_else(|| panic!("{script} has no store check"));
+    accepted.split('|').map(str::to_owned).collect()
+}
+
+#[test]
+fn both_installers_accept_exactly_the_stores_the_binary_takes() {
+    // The installers check --store before anything is built or copied, so they keep their own
+    // list (the bundled one must stand alone); this keeps the three lists from drifting apart.
+    let stores = stores_the_binary_takes();
+    assert!(stores.contains(&"secret-service".to_owned()), "{stores:?}");
+    for script in ["install.sh", "packaging/install.sh"] {
+        assert_eq!(stores_an_installer_takes(script), stores, "{script}");
+    }
+}
