@@ -256,12 +256,14 @@ impl Helper<'_> {
             }
         };
         // A workspace whose token was erased or refused keeps a metadata record, so the token
-        // git prompted for replaces the workspace's, not the host's.
-        let remembered = keys.workspace.as_ref().is_some_and(|ws| {
+        // git prompted for replaces the workspace's, not the host's. Asked only when the
+        // workspace has no entry: the record of an entry that holds the token is read once,
+        // by `note_worked`.
+        let remembered = |workspace: &EntryKey| {
             self.metadata
-                .is_some_and(|m| m.get(keychain.backend(), ws).is_some())
-        });
-        match store_unless_unchanged(&keychain, keys, password, remembered, &mut outcome.notes) {
+                .is_some_and(|m| m.get(keychain.backend(), workspace).is_some())
+        };
+        match store_unless_unchanged(&keychain, keys, password, &remembered, &mut outcome.notes) {
             Ok(Stored::Wrote(key)) => {
                 self.record_facts(&keychain, &key, keys, password, &mut outcome.notes)
             }
@@ -320,7 +322,7 @@ impl Helper<'_> {
         };
         match holder_of(&keychain, keys, rejected) {
             Ok(Some(key)) if self.worked_before(&keychain, keys, &key, rejected) => {
-                self.erase_revoked(&keychain, keys, rejected, outcome)
+                self.erase_revoked(&keychain, keys, &key, rejected, outcome)
             }
             Ok(Some(key)) => self.mark_refused(&keychain, keys, &key, rejected, outcome),
             Ok(None) => {}
@@ -343,14 +345,16 @@ impl Helper<'_> {
     }
 
     /// A 401 where the token had worked: revoked or expired. Removes it, as git expects.
+    /// `holder` is the first entry [`holder_of`] found holding it.
     fn erase_revoked(
         &self,
         keychain: &Keychain,
         keys: &Keys,
+        holder: &EntryKey,
         rejected: &Token,
         outcome: &mut Outcome,
     ) {
-        match erase_matching(keychain, keys, rejected) {
+        match erase_matching(keychain, keys, holder, rejected) {
             Ok(Some(key)) => {
                 // A workspace entry's record stays, marking where its next token belongs.
                 if let Some(metadata) = self.metadata
@@ -460,20 +464,21 @@ fn first_usable_token(
 }
 
 /// Saves under the key `get` reads first: an existing (or `remembered`, i.e. erased after a
-/// 401) workspace entry, else the host entry.
+/// 401) workspace entry, else the host entry. Each entry is read once, `remembered` asked only
+/// for a workspace without an entry.
 /// Writes nothing when that entry already holds this token (git stores after every success).
 /// Returns the key written, if any.
 fn store_unless_unchanged(
     keychain: &Keychain,
     keys: &Keys,
     password: &Token,
-    remembered: bool,
+    remembered: &dyn Fn(&EntryKey) -> bool,
     notes: &mut Vec<String>,
 ) -> Result<Stored, StoreError> {
     let workspace_entry = match &keys.workspace {
         Some(workspace) => match keychain.get(workspace)? {
             Some(existing) => Some((workspace, Some(existing))),
-            None if remembered => Some((workspace, None)),
+            None if remembered(workspace) => Some((workspace, None)),
             None => None,
         },
         None => None,
@@ -513,16 +518,23 @@ fn holder_of(
 
 /// Removes every entry holding exactly the rejected token, so a token rotated by another
 /// process meanwhile survives. Returns the first key removed.
+///
+/// `holder` is the first entry [`holder_of`] read and found holding it, under the writer lock
+/// `erase` still holds: the entries before it did not hold it, and it is not read again (a
+/// file-store delete still checks, inside its locked update, that the entry is as that read
+/// saw it: [`crate::store::map_store`]). Only the entries after it are read here, each once.
 fn erase_matching(
     keychain: &Keychain,
     keys: &Keys,
+    holder: &EntryKey,
     rejected: &Token,
 ) -> Result<Option<EntryKey>, StoreError> {
     let mut removed = None;
-    for key in keys.in_lookup_order() {
-        let holds_it = keychain
-            .get(key)?
-            .is_some_and(|stored| stored.constant_time_eq(rejected));
+    for key in keys.in_lookup_order().skip_while(|key| *key != holder) {
+        let holds_it = key == holder
+            || keychain
+                .get(key)?
+                .is_some_and(|stored| stored.constant_time_eq(rejected));
         if holds_it && keychain.delete(key)? {
             removed.get_or_insert_with(|| key.clone());
         }

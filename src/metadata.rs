@@ -244,13 +244,10 @@ impl Metadata {
         self.remove_many(backend, std::slice::from_ref(key))
     }
 
-    /// Removes these entries' records in one write (none when there is nothing to remove).
+    /// Removes these entries' records in one read-modify-write under the writer lock (which
+    /// writes nothing when there is nothing to remove).
     pub fn remove_many(&self, backend: Backend, keys: &[EntryKey]) -> Result<(), Error> {
         let map_keys: Vec<_> = keys.iter().map(|k| Self::map_key(backend, k)).collect();
-        let present = self.backing.load().unwrap_or_default();
-        if !map_keys.iter().any(|k| present.contains_key(k)) {
-            return Ok(()); // nothing to remove: no write
-        }
         self.backing.update(&mut |map: &mut SecretMap| {
             for key in &map_keys {
                 map.remove(key);

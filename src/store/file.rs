@@ -154,6 +154,11 @@ impl Backing for FileBacking {
         let parsed = self.read()?;
         let mut map = parsed.map.clone();
         change(&mut map)?;
+        if map == parsed.map {
+            // Nothing changed: the file is not rewritten, but a crash's leftovers still go.
+            self.remove_stale_temporaries();
+            return Ok(());
+        }
         let written = file_format::changed_keys(&parsed.map, &map);
         let text = file_format::encode(self.header, &map, &parsed.damaged, &written)?;
         self.write(&text)

@@ -28,7 +28,8 @@ pub trait Backing: Send + Sync + 'static {
     fn find(&self, key: &(String, String)) -> Result<Option<Zeroizing<Vec<u8>>>> {
         Ok(self.load()?.remove(key))
     }
-    /// Reads, changes and writes the map as one step, safe against concurrent writers.
+    /// Reads, changes and writes the map as one step, safe against concurrent writers. The
+    /// file store writes nothing when the change leaves the map as it was.
     fn update(&self, change: &mut dyn FnMut(&mut SecretMap) -> Result<()>) -> Result<()>;
     fn persistence(&self) -> CredentialPersistence;
     fn vendor(&self) -> &'static str;

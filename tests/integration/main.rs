@@ -15,6 +15,7 @@ mod child_environment;
 mod commands;
 mod concurrency;
 mod faults;
+mod file_reads;
 mod file_store;
 mod flows;
 mod hermetic;

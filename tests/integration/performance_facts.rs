@@ -8,7 +8,8 @@
 //!   src/store/secret_service.rs, `greet`), `OpenSession` and `SearchItems` sent together, then
 //!   `GetSecret`; a `store` of the token already stored is the same four calls and no write.
 //! - A `store` of the token already in the file store leaves the file as it was.
-//! - A file-store `get` reads the token file only as far as its entry, and the metadata file once.
+//!
+//! How far each file-store operation reads its files is in `file_reads.rs`.
 
 use std::io::{BufRead, BufReader, ErrorKind};
 use std::os::unix::fs::MetadataExt;
@@ -272,83 +273,4 @@ impl Drop for CallMonitor<'_> {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Bytes the helper read from files whose path ends in `name`, and how often it opened them,
-/// from an `strace -e trace=openat,read,close` log.
-fn reads_of(log: &str, name: &str) -> (usize, usize) {
-    let (mut opens, mut bytes, mut fd) = (0, 0, None::<String>);
-    for line in log.lines() {
-        if line.starts_with("openat(") && line.contains(&format!("/{name}\"")) {
-            opens += 1;
-            fd = line.rsplit("= ").next().map(str::to_owned);
-        } else if let Some(open) = &fd {
-            if line.starts_with(&format!("read({open},")) {
-                bytes += line
-                    .rsplit("= ")
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(0);
-            } else if line.starts_with(&format!("close({open})")) {
-                fd = None;
-            }
-        }
-    }
-    (opens, bytes)
-}
-
-/// With 2,000 other entries after it, a file-store `get` reads the token file only as far as
-/// its entry, and opens the token and metadata files once each; a `get` for the last entry
-/// (the control) reads it all.
-#[test]
-fn a_file_store_get_reads_only_as_far_as_its_entry() {
-    use std::io::Write as _;
-    let env = TestEnv::new();
-    let token = fake_api_token();
-    let stored = env.run_helper(&["--store", "file", "store"], &store_request(&token));
-    stored.assert_success();
-    let tokens = env
-        .home()
-        .join(".local/share/git-credential-bitbucket/tokens");
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&tokens)
-        .expect("tokens");
-    for n in 0..2000 {
-        writeln!(
-            file,
-            "git-credential-bitbucket\tz{n:04}.test\t{}",
-            fake_api_token()
-        )
-        .unwrap();
-    }
-    drop(file);
-    let size = std::fs::metadata(&tokens).expect("tokens").len() as usize;
-    let traced = |args: &[&str], input: &str| {
-        let log = env.home().join("strace.log");
-        let out = Output::run(
-            env.command("strace")
-                .args(["-qq", "-e", "trace=openat,read,close", "-o"])
-                .arg(&log)
-                .arg(crate::support::helper_bin())
-                .args(args),
-            input,
-        );
-        if out.stderr.contains("strace") && !out.success() {
-            skip_or_panic("strace", &out.stderr);
-        }
-        (out, std::fs::read_to_string(&log).unwrap_or_default())
-    };
-
-    let (out, log) = traced(&["--store", "file", "get"], GET_BITBUCKET);
-    assert_eq!(out.password().as_deref(), Some(token.as_str()), "{out:?}");
-    let (opens, bytes) = reads_of(&log, "tokens");
-    assert_eq!(opens, 1, "{log}");
-    assert!(bytes < size / 4, "read {bytes} of {size} bytes");
-    assert_eq!(reads_of(&log, "metadata").0, 1, "one metadata read: {log}");
-
-    let last = "protocol=https\nhost=z1999.test\n\n";
-    let (out, log) = traced(&["--store", "file", "--host", "z1999.test", "get"], last);
-    assert!(out.password().is_some(), "{out:?}");
-    assert_eq!(reads_of(&log, "tokens"), (1, size), "{log}");
 }
