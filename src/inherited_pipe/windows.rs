@@ -2,9 +2,9 @@
 //! as std and Git for Windows call it) copies the handle, under the same value, into git and on
 //! into the helper git runs through its shell. The child duplicates the handle it was named.
 //!
-//! The crate's one audited exception to `forbid(unsafe_code)` (docs/security.md): two FFI
-//! calls that only read or set a handle's flags, and one borrow of a handle checked to be open.
-//! Nothing here reads or writes memory through a pointer.
+//! The crate's one audited exception to `forbid(unsafe_code)` (docs/security.md): three FFI
+//! calls that only read or set a handle's flags or read its type, and one borrow of a handle
+//! checked to be open. Nothing here reads or writes memory through a pointer.
 #![allow(unsafe_code)]
 
 use std::os::windows::io::{AsRawHandle, BorrowedHandle, RawHandle};
@@ -12,6 +12,7 @@ use std::os::windows::io::{AsRawHandle, BorrowedHandle, RawHandle};
 use windows_sys::Win32::Foundation::{
     GetHandleInformation, HANDLE, HANDLE_FLAG_INHERIT, SetHandleInformation,
 };
+use windows_sys::Win32::Storage::FileSystem::{FILE_TYPE_PIPE, GetFileType};
 
 pub fn make_inheritable(reader: &std::io::PipeReader) -> std::io::Result<()> {
     let handle = reader.as_raw_handle() as HANDLE;
@@ -44,7 +45,15 @@ pub fn open_inherited(number: u64) -> std::io::Result<std::fs::File> {
     // SAFETY: the handle was just seen open, and this process never closes it: we borrow it
     // only to duplicate it, then own and close the duplicate alone.
     let borrowed = unsafe { BorrowedHandle::borrow_raw(raw) };
-    Ok(std::fs::File::from(borrowed.try_clone_to_owned()?))
+    let file = std::fs::File::from(borrowed.try_clone_to_owned()?);
+    // Only a pipe: its writer is gone, so reading ends. A console or another open file (a
+    // mistyped or planted number) could block `get` with no deadline, or hand out its bytes.
+    // SAFETY: `file` owns the handle and outlives the call, which only reads the handle's
+    // type (a value, no pointer).
+    if unsafe { GetFileType(file.as_raw_handle() as HANDLE) } != FILE_TYPE_PIPE {
+        return Err(std::io::Error::other("not a pipe"));
+    }
+    Ok(file)
 }
 
 /// Windows only; compiled for `x86_64-pc-windows-msvc` by scripts/cross-check.sh and run under
