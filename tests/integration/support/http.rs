@@ -248,43 +248,9 @@ pub fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Standard base64 (with or without padding); `None` on any invalid character.
-pub fn decode_base64(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in s.trim_end_matches('=').bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_decodes_basic_credentials() {
-        assert_eq!(
-            decode_base64("QWxhZGRpbjpvcGVuIHNlc2FtZQ==").as_deref(),
-            Some(&b"Aladdin:open sesame"[..])
-        );
-        assert_eq!(decode_base64("Zm9vYg").as_deref(), Some(&b"foob"[..]));
-        assert_eq!(decode_base64("not*base64"), None);
-    }
 
     #[test]
     fn cgi_output_is_parsed() {
