@@ -50,19 +50,23 @@ fn private_secret_service() -> Option<SecretServiceSession> {
         .ok()
 }
 
-#[test]
-fn a_locked_secret_service_means_a_prompt_and_the_stored_token_survives() {
-    let Some((mut rig, stored)) = rig_with_stored_token(StoreUnderTest::SecretService) else {
-        return;
-    };
-    let Some(session) = private_secret_service() else {
-        return;
-    };
+/// [`rig_with_stored_token`] on a gnome-keyring of its own (the tests lock or kill it), with
+/// the stored token in it.
+fn rig_on_a_private_secret_service() -> Option<(Rig, String, SecretServiceSession)> {
+    let (mut rig, stored) = rig_with_stored_token(StoreUnderTest::SecretService)?;
+    let session = private_secret_service()?;
     rig.env.use_secret_service(&session);
     rig.helper("store", &rig.request(&format!("password={stored}")))
         .assert_success();
     assert_eq!(rig.stored().as_deref(), Some(stored.as_str()), "control");
+    Some((rig, stored, session))
+}
 
+#[test]
+fn a_locked_secret_service_means_a_prompt_and_the_stored_token_survives() {
+    let Some((rig, stored, session)) = rig_on_a_private_secret_service() else {
+        return;
+    };
     session.lock_collection();
     let out = rig.clone();
     assert_prompted_and_cloned(&rig, &out, &["secret-service store is locked", "not saved"]);
@@ -73,15 +77,9 @@ fn a_locked_secret_service_means_a_prompt_and_the_stored_token_survives() {
 
 #[test]
 fn a_secret_service_killed_during_an_operation_means_a_prompt_and_the_token_survives() {
-    let Some((mut rig, stored)) = rig_with_stored_token(StoreUnderTest::SecretService) else {
+    let Some((rig, stored, session)) = rig_on_a_private_secret_service() else {
         return;
     };
-    let Some(session) = private_secret_service() else {
-        return;
-    };
-    rig.env.use_secret_service(&session);
-    rig.helper("store", &rig.request(&format!("password={stored}")))
-        .assert_success();
 
     // A stopped daemon holds the helper's D-Bus call; killing it then fails the call. Whether
     // the helper is already waiting when the kill comes or starts after it, the outcome must be
