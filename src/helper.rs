@@ -8,6 +8,7 @@
 //! remembers where each token has worked, and `erase` deletes a token only where it had
 //! worked before; elsewhere it marks the token refused for that workspace, whose `get` then
 //! answers the username only, and the token git prompts for becomes that workspace's entry.
+//! `erase` lives in `helper/erase.rs`.
 
 use crate::dates::{self, SECONDS_PER_DAY};
 use crate::metadata::{ANY_WORKSPACE, EntryFacts, Metadata, WARN_DAYS};
@@ -18,6 +19,8 @@ use crate::policy::{
 use crate::protocol::{Request, Response};
 use crate::store::{Backend, DataDir, EntryKey, Keychain, StoreError};
 use crate::token::Token;
+
+mod erase;
 
 /// The three operations git asks of a helper.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,11 +166,6 @@ impl Helper<'_> {
         outcome.response = Some(response);
     }
 
-    /// The metadata recorded for exactly this token, if any.
-    fn facts_for(&self, keychain: &Keychain, key: &EntryKey, token: &Token) -> Option<EntryFacts> {
-        self.metadata?.facts_for(keychain.backend(), key, token)
-    }
-
     /// False for an expired token (never handed out: git prompts for a new one). Warns when
     /// the expiry is near, at most once a day per entry.
     fn still_valid(
@@ -277,133 +275,6 @@ impl Helper<'_> {
         }
         outcome.notes.extend(keychain.damage());
     }
-
-    fn erase(&self, keys: &Keys, password: Option<&Token>, outcome: &mut Outcome) {
-        // Without a password (git 2.46+ after another helper's credential was rejected) our
-        // token was not the one sent: nothing to do.
-        let Some(rejected) = password.filter(|p| !p.expose().is_empty()) else {
-            return;
-        };
-        if self
-            .env_token
-            .as_ref()
-            .is_some_and(|env| env.constant_time_eq(rejected))
-        {
-            outcome.notes.push(format!(
-                "Bitbucket rejected the token in BITBUCKET_API_TOKEN. {WHAT_TO_CHECK} Then update \
-                 the variable (e.g. your CI secret); nothing was removed from the keychain."
-            ));
-            return;
-        }
-        if keys.dotted {
-            outcome.notes.push(
-                "Bitbucket rejected the token for a URL whose path has . or .. segments; \
-                 nothing was removed. Check the remote URL."
-                    .to_owned(),
-            );
-            return;
-        }
-        let _serialised = match self.data_dir.map(|d| d.writer_lock(true)).transpose() {
-            Err(e) => {
-                outcome.notes.push(format!(
-                    "nothing was removed: {e}. If Bitbucket revoked the token, run \
-                     `git-credential-bitbucket logout`."
-                ));
-                return;
-            }
-            Ok(lock) => lock.flatten(),
-        };
-        let keychain = match (self.open_store)() {
-            Ok(keychain) => keychain,
-            Err(e) => {
-                outcome.notes.push(format!("nothing was removed: {e}"));
-                return;
-            }
-        };
-        match holder_of(&keychain, keys, rejected) {
-            Ok(Some(key)) if self.worked_before(&keychain, keys, &key, rejected) => {
-                self.erase_revoked(&keychain, keys, &key, rejected, outcome)
-            }
-            Ok(Some(key)) => self.mark_refused(&keychain, keys, &key, rejected, outcome),
-            Ok(None) => {}
-            Err(e) => outcome.notes.push(format!("nothing was removed: {e}")),
-        }
-        outcome.notes.extend(keychain.damage());
-    }
-
-    /// True when the token held under `key` has worked for this request's workspace.
-    fn worked_before(
-        &self,
-        keychain: &Keychain,
-        keys: &Keys,
-        key: &EntryKey,
-        token: &Token,
-    ) -> bool {
-        let workspace = keys.workspace.as_ref().and_then(|k| k.workspace.as_deref());
-        self.facts_for(keychain, key, token)
-            .is_some_and(|facts| facts.worked_in(workspace))
-    }
-
-    /// A 401 where the token had worked: revoked or expired. Removes it, as git expects.
-    /// `holder` is the first entry [`holder_of`] found holding it.
-    fn erase_revoked(
-        &self,
-        keychain: &Keychain,
-        keys: &Keys,
-        holder: &EntryKey,
-        rejected: &Token,
-        outcome: &mut Outcome,
-    ) {
-        match erase_matching(keychain, keys, holder, rejected) {
-            Ok(Some(key)) => {
-                // A workspace entry's record stays, marking where its next token belongs.
-                if let Some(metadata) = self.metadata
-                    && key.workspace.is_none()
-                {
-                    let _ = metadata.remove(keychain.backend(), &key);
-                }
-                outcome.notes.push(format!(
-                    "Bitbucket rejected the token for {key}, which had worked there before: it \
-                     was revoked or has expired, so it was removed from the {} store. \
-                     {WHAT_TO_CHECK} git will ask for a token next time.",
-                    keychain.backend().name()
-                ));
-            }
-            Ok(None) => {}
-            Err(e) => outcome.notes.push(format!("nothing was removed: {e}")),
-        }
-    }
-
-    /// A 401 where the token never worked: likely the wrong token for this workspace (its
-    /// account cannot see the repository), or a URL from someone else. Keeps the token.
-    fn mark_refused(
-        &self,
-        keychain: &Keychain,
-        keys: &Keys,
-        key: &EntryKey,
-        rejected: &Token,
-        outcome: &mut Outcome,
-    ) {
-        let target = keys.first();
-        let recorded = match self.metadata {
-            Some(metadata) => metadata
-                .note_refused(keychain.backend(), target, rejected)
-                .map_err(|e| e.to_string()),
-            None => Err("there is no data directory".to_owned()),
-        };
-        outcome.notes.push(format!(
-            "Bitbucket refused the token for {key} on {target}, where it has never worked, so it \
-             was kept: it may be valid for other repositories. Check that the repository URL is \
-             right and that the token's account can access it. git will ask for a token for \
-             {target} and keep it for that workspace. If the token was revoked, run \
-             `git-credential-bitbucket logout`."
-        ));
-        if let Err(e) = recorded {
-            outcome.notes.push(format!(
-                "the refusal could not be recorded ({e}); git will offer the same token again"
-            ));
-        }
-    }
 }
 
 /// What `store` did.
@@ -434,10 +305,6 @@ impl Helper<'_> {
         }
     }
 }
-
-const WHAT_TO_CHECK: &str = "Check that it has not expired or been revoked, that it has the \
-read:repository:bitbucket scope (and write:repository:bitbucket to push), that your account \
-can access this repository, and that it was pasted whole.";
 
 /// The first stored token that Bitbucket could accept, workspace entry first.
 fn first_usable_token(
@@ -497,49 +364,6 @@ fn store_unless_unchanged(
         _ => {}
     }
     Ok(Stored::Wrote(key.clone()))
-}
-
-/// The first entry, in lookup order, holding exactly `rejected`.
-fn holder_of(
-    keychain: &Keychain,
-    keys: &Keys,
-    rejected: &Token,
-) -> Result<Option<EntryKey>, StoreError> {
-    for key in keys.in_lookup_order() {
-        if keychain
-            .get(key)?
-            .is_some_and(|stored| stored.constant_time_eq(rejected))
-        {
-            return Ok(Some(key.clone()));
-        }
-    }
-    Ok(None)
-}
-
-/// Removes every entry holding exactly the rejected token, so a token rotated by another
-/// process meanwhile survives. Returns the first key removed.
-///
-/// `holder` is the first entry [`holder_of`] read and found holding it, under the writer lock
-/// `erase` still holds: the entries before it did not hold it, and it is not read again (a
-/// file-store delete still checks, inside its locked update, that the entry is as that read
-/// saw it: [`crate::store::map_store`]). Only the entries after it are read here, each once.
-fn erase_matching(
-    keychain: &Keychain,
-    keys: &Keys,
-    holder: &EntryKey,
-    rejected: &Token,
-) -> Result<Option<EntryKey>, StoreError> {
-    let mut removed = None;
-    for key in keys.in_lookup_order().skip_while(|key| *key != holder) {
-        let holds_it = key == holder
-            || keychain
-                .get(key)?
-                .is_some_and(|stored| stored.constant_time_eq(rejected));
-        if holds_it && keychain.delete(key)? {
-            removed.get_or_insert_with(|| key.clone());
-        }
-    }
-    Ok(removed)
 }
 
 #[cfg(test)]
