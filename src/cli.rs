@@ -188,12 +188,12 @@ impl Cli {
             Command::Unknown(words) => return Ok(unknown_command(&words, stderr)),
             Command::GenerateDocs { dir } => return generate_docs(&dir, stdout),
             command => {
+                let store = match self.options.store {
+                    Some(store) => store,
+                    None => commands::configured_store()?.unwrap_or(StoreChoice::Auto),
+                };
                 let mut ctx = Context {
-                    store: self
-                        .options
-                        .store
-                        .or_else(commands::configured_store)
-                        .unwrap_or(StoreChoice::Auto),
+                    store,
                     extra_hosts: self.options.hosts,
                     hosts,
                     data_dir: DataDir::for_user(),

@@ -22,20 +22,27 @@ use crate::store::lock::{LockError, WriterLock};
 use crate::store::{DataDir, EntryKey, Keychain, StoreChoice};
 
 /// The store of the helper git runs for https://bitbucket.org (`auto` when it names none);
-/// `None` when git does not run this helper there.
-pub fn configured_store() -> Option<StoreChoice> {
-    let order = crate::scan::helper_order_here(&format!("https://{BITBUCKET_HOST}"));
-    let helper = order.helpers.iter().find(|h| h.is_ours())?;
+/// `None` when git does not run this helper there; an error when git hung reading its
+/// configuration (the command cannot know which store is meant).
+pub fn configured_store() -> anyhow::Result<Option<StoreChoice>> {
+    let order = crate::scan::helper_order_here(&format!("https://{BITBUCKET_HOST}"))
+        .context("cannot find the store git's helper uses (name one with --store)")?;
+    let Some(helper) = order.helpers.iter().find(|h| h.is_ours()) else {
+        return Ok(None);
+    };
     let mut words = helper.value.split_whitespace();
     while let Some(word) = words.next() {
         let value = match word.strip_prefix("--store=") {
             Some(value) => value,
-            None if word == "--store" => words.next()?,
+            None if word == "--store" => match words.next() {
+                Some(value) => value,
+                None => return Ok(None),
+            },
             None => continue,
         };
-        return clap::ValueEnum::from_str(value, false).ok();
+        return Ok(clap::ValueEnum::from_str(value, false).ok());
     }
-    Some(StoreChoice::Auto)
+    Ok(Some(StoreChoice::Auto))
 }
 
 /// A store as `--store` spells it (`secret-service`).

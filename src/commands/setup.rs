@@ -77,7 +77,7 @@ pub fn helper_command(store: StoreChoice, extra_hosts: &[String]) -> anyhow::Res
 
 pub fn run_setup(ctx: &mut Context, scope: &ConfigScope) -> anyhow::Result<ExitCode> {
     let scope_args = scope.git_args();
-    if let Some(previous) = super::configured_store() {
+    if let Some(previous) = super::configured_store()? {
         super::store_switch::move_tokens(ctx, previous)?;
     }
     let helper = helper_command(ctx.store, &ctx.extra_hosts)?;
@@ -112,7 +112,7 @@ pub fn run_setup(ctx: &mut Context, scope: &ConfigScope) -> anyhow::Result<ExitC
             config(&scope_args, &[&path_key, "true"], false)?;
             ctx.say(format!("set {path_key} = true"));
         }
-        warn_about_helpers_after_ours(ctx, &url);
+        warn_about_helpers_after_ours(ctx, &url)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -120,7 +120,7 @@ pub fn run_setup(ctx: &mut Context, scope: &ConfigScope) -> anyhow::Result<ExitC
 /// When a helper for `url` comes after our section in the same file, git would run it after
 /// ours (and hand it the token on `store`): move the section, with every key in it, to the end.
 fn move_section_last_if_followed(scope_args: &[String], url: &str) -> anyhow::Result<bool> {
-    let entries = crate::scan::config::scope(scope_args);
+    let entries = crate::scan::config::scope(scope_args)?;
     let section = format!("credential.{url}.");
     let in_ours = |e: &crate::scan::Entry| {
         e.key.len() > section.len() && e.key[..section.len()].eq_ignore_ascii_case(&section)
@@ -151,8 +151,8 @@ fn move_section_last_if_followed(scope_args: &[String], url: &str) -> anyhow::Re
 }
 
 /// Helpers in other files that git runs after ours receive the token: say so.
-fn warn_about_helpers_after_ours(ctx: &mut Context, url: &str) {
-    let order = crate::scan::helper_order_here(url);
+fn warn_about_helpers_after_ours(ctx: &mut Context, url: &str) -> anyhow::Result<()> {
+    let order = crate::scan::helper_order_here(url)?;
     for helper in order.after_ours() {
         ctx.warn(format!(
             "warning: {} ({} in {}) comes after git-credential-bitbucket for {url}: git hands it \
@@ -162,6 +162,7 @@ fn warn_about_helpers_after_ours(ctx: &mut Context, url: &str) {
             helper.origin
         ));
     }
+    Ok(())
 }
 
 pub fn run_teardown(ctx: &mut Context, scope: &ConfigScope) -> anyhow::Result<ExitCode> {

@@ -7,6 +7,11 @@
 //! in a mode that answers with the token read from an inherited pipe (`inherited_pipe`: a file
 //! descriptor on Unix, a handle on Windows). The token is never in git's argv or environment,
 //! nor on disk; the pipe is gone when git exits.
+//!
+//! Each git run has the network deadline (`git::Bound::Network`), and git is told to give up
+//! on a transfer that stalls (`http.lowSpeedLimit`/`http.lowSpeedTime`), so a remote that
+//! accepts the connection and never answers ends the check with a clear error, and git's
+//! remote helper does not outlive it by long.
 
 use anyhow::Context as _;
 
@@ -142,7 +147,7 @@ fn scratch_commit(dir: &std::path::Path) -> anyhow::Result<String> {
         ] {
             cmd.env(name, value);
         }
-        let out = crate::git::run(&mut cmd).context("cannot run git")?;
+        let out = crate::git::run(&mut cmd, crate::git::Bound::Local).context("cannot run git")?;
         if !out.success {
             anyhow::bail!("git {} failed: {}", args[0], out.stderr.trim());
         }
@@ -182,6 +187,11 @@ impl Drop for Scratch {
     }
 }
 
+/// A transfer slower than 1 byte a second for [`STALLED_FOR`] is a remote that stopped
+/// answering: git (curl) gives up on it before the network deadline.
+const STALLED_SPEED: &str = "http.lowSpeedLimit=1";
+const STALLED_FOR: &str = "http.lowSpeedTime=20";
+
 /// Runs `git ARGS` (in `dir`) with `token` handed to this program as git's only helper.
 fn with_token(
     token: &Token,
@@ -209,6 +219,10 @@ fn with_token(
         &helper_config,
         "-c",
         "credential.interactive=never",
+        "-c",
+        STALLED_SPEED,
+        "-c",
+        STALLED_FOR,
     ];
     all.extend_from_slice(args);
     let mut cmd = crate::git::command(dir, &all);
@@ -216,7 +230,7 @@ fn with_token(
     for noisy in ["GIT_ASKPASS", "SSH_ASKPASS"] {
         cmd.env_remove(noisy);
     }
-    let out = crate::git::run(&mut cmd).context("cannot run git")?;
+    let out = crate::git::run(&mut cmd, crate::git::Bound::Network).context("cannot run git")?;
     drop(pipe);
     Ok(classify(out.success, &out.stderr))
 }

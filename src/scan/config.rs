@@ -4,6 +4,9 @@
 //! system, global, local and `config.worktree`, `include.path` and `includeIf` files, the
 //! command line. Files git does not merge (`.gitmodules`, the submodules' own repositories
 //! under `.git/modules`) are read one by one. Values may hold secrets: they are zeroized.
+//!
+//! git missing or failing reads as no configuration; git stopped at its deadline is an error
+//! (`git::timed_out`), so a command never goes on as if a wedged git had said nothing.
 
 use std::path::{Path, PathBuf};
 
@@ -66,26 +69,28 @@ pub struct Repository {
 
 impl Repository {
     /// The repository around the current directory, if any.
-    pub fn here() -> Option<Repository> {
-        let out = crate::git::git([
+    pub fn here() -> std::io::Result<Option<Repository>> {
+        let out = match crate::git::git([
             "rev-parse",
             "--path-format=absolute",
             "--git-common-dir",
             "--show-toplevel",
-        ])
-        .ok()?;
-        if !out.success {
-            return None;
-        }
+        ]) {
+            Ok(out) if out.success => out,
+            Err(e) if crate::git::timed_out(&e) => return Err(e),
+            _ => return Ok(None),
+        };
         let mut lines = out.stdout.lines();
-        let common_dir = PathBuf::from(lines.next()?);
+        let Some(common_dir) = lines.next().map(PathBuf::from) else {
+            return Ok(None);
+        };
         let work_tree = lines.next().filter(|l| !l.is_empty()).map(PathBuf::from);
         let top = work_tree.clone().unwrap_or_else(|| common_dir.clone());
-        Some(Repository {
+        Ok(Some(Repository {
             top,
             work_tree,
             common_dir,
-        })
+        }))
     }
 
     /// `.gitmodules` in the work tree, if present.
@@ -125,29 +130,34 @@ fn collect_module_configs(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
 
 /// Everything git reads in `dir` (its repository's configuration, or only system and global
 /// outside one), in the order git applies it.
-pub fn effective(dir: Option<&Path>) -> Vec<Entry> {
+pub fn effective(dir: Option<&Path>) -> std::io::Result<Vec<Entry>> {
     list(dir, &[])
 }
 
 /// One scope of `git config` (`--global`, `--system`, `--file F`), includes not followed.
-pub fn scope(scope_args: &[String]) -> Vec<Entry> {
+pub fn scope(scope_args: &[String]) -> std::io::Result<Vec<Entry>> {
     let mut args: Vec<&str> = vec!["--no-includes"];
     args.extend(scope_args.iter().map(String::as_str));
     list(None, &args)
 }
 
 /// One file on its own, includes not followed.
-pub fn file(path: &Path) -> Vec<Entry> {
+pub fn file(path: &Path) -> std::io::Result<Vec<Entry>> {
     let path_text = path.to_string_lossy().into_owned();
     list(None, &["--no-includes", "--file", &path_text])
 }
 
-fn list(dir: Option<&Path>, scope: &[&str]) -> Vec<Entry> {
+fn list(dir: Option<&Path>, scope: &[&str]) -> std::io::Result<Vec<Entry>> {
     let mut args = vec!["config"];
     args.extend_from_slice(scope);
     args.extend(["--list", "--show-origin", "--null"]);
-    let Ok(out) = crate::git::run(&mut crate::git::command(dir, &args)) else {
-        return Vec::new();
+    let out = match crate::git::run(
+        &mut crate::git::command(dir, &args),
+        crate::git::Bound::Local,
+    ) {
+        Ok(out) => out,
+        Err(e) if crate::git::timed_out(&e) => return Err(e),
+        Err(_) => return Ok(Vec::new()),
     };
     let stdout = Zeroizing::new(out.stdout);
     let base = dir
@@ -167,7 +177,7 @@ fn list(dir: Option<&Path>, scope: &[&str]) -> Vec<Entry> {
             value,
         });
     }
-    entries
+    Ok(entries)
 }
 
 fn parse_origin(origin: &str, base: &Path) -> Origin {

@@ -85,16 +85,19 @@ pub struct Scan {
 impl Scan {
     /// Reads git's configuration, the submodules and the credentials files from the current
     /// directory.
-    pub fn here(hosts: &ServedHosts) -> Scan {
-        let repository = Repository::here();
-        let entries = config::effective(repository.as_ref().map(|r| r.top.as_path()));
+    pub fn here(hosts: &ServedHosts) -> std::io::Result<Scan> {
+        let repository = Repository::here()?;
+        let entries = config::effective(repository.as_ref().map(|r| r.top.as_path()))?;
         let mut findings = Vec::new();
         let mut extra_files: Vec<PathBuf> = Vec::new();
         if let Some(repo) = &repository {
             extra_files.extend(repo.gitmodules());
             extra_files.extend(repo.submodule_configs());
         }
-        let extra_entries: Vec<Entry> = extra_files.iter().flat_map(|p| config::file(p)).collect();
+        let mut extra_entries: Vec<Entry> = Vec::new();
+        for path in &extra_files {
+            extra_entries.extend(config::file(path)?);
+        }
         for entry in entries.iter().chain(&extra_entries) {
             if let Some(finding) = classify(entry, hosts)
                 && !findings.iter().any(|f| same_place(f, &finding))
@@ -114,11 +117,11 @@ impl Scan {
                 });
             }
         }
-        Scan {
+        Ok(Scan {
             repository,
             entries,
             findings,
-        }
+        })
     }
 
     /// The helpers git asks for URLs under `scope` (`https://bitbucket.org`).
@@ -128,10 +131,10 @@ impl Scan {
 }
 
 /// Only the helper order, for commands that need nothing else (reads no credentials file).
-pub fn helper_order_here(scope: &str) -> helpers::HelperOrder {
-    let repository = Repository::here();
-    let entries = config::effective(repository.as_ref().map(|r| r.top.as_path()));
-    helpers::HelperOrder::from_entries(&entries, scope)
+pub fn helper_order_here(scope: &str) -> std::io::Result<helpers::HelperOrder> {
+    let repository = Repository::here()?;
+    let entries = config::effective(repository.as_ref().map(|r| r.top.as_path()))?;
+    Ok(helpers::HelperOrder::from_entries(&entries, scope))
 }
 
 /// One leak per place: a file included twice, or a section with both `insteadOf` and

@@ -2,7 +2,7 @@
 //!
 //! The helper starts git for the commands people run (doctor, migrate, setup, status,
 //! logout, teardown, login --verify), and git runs what its config says (hooks, helpers,
-//! aliases), so every git child is made by `src/git.rs`, which removes the variable. libdbus
+//! aliases), so every git child is made by `src/git/`, which removes the variable. libdbus
 //! would exec the program a `unixexec:` session bus address names, with our environment: the
 //! helper does not follow such an address. Both are checked with real children that write
 //! down the environment they got.

@@ -5,7 +5,7 @@
 #![cfg(unix)]
 #![allow(
     clippy::disallowed_methods,
-    reason = "tests start any program; only the helper must go through src/git.rs"
+    reason = "tests start any program; only the helper must go through src/git/"
 )]
 #[macro_use]
 mod rig; // first: its `on_every_store!` is used by the modules below
@@ -18,6 +18,7 @@ mod faults;
 mod file_reads;
 mod file_store;
 mod flows;
+mod git_deadline;
 mod hermetic;
 mod hostile;
 mod install_script;

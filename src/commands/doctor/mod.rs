@@ -4,6 +4,8 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context as _;
+
 use super::Context;
 use crate::policy::TokenKind;
 use crate::scan::Scan;
@@ -36,8 +38,8 @@ const FIX_SETUP: &str = "git-credential-bitbucket setup";
 const FIX_MIGRATE: &str = "git-credential-bitbucket migrate";
 
 pub fn run(ctx: &mut Context) -> anyhow::Result<ExitCode> {
-    let scan = Scan::here(&ctx.hosts);
-    let mut checks = vec![git_version()];
+    let mut checks = vec![git_version()?];
+    let scan = Scan::here(&ctx.hosts).context("cannot read git's configuration")?;
     let scope = crate::scan::helpers::scope_url(&ctx.default_host());
     checks.extend(git_config::helper_order(&scan, &scope));
     checks.extend(git_config::leaks(&scan));
@@ -85,8 +87,8 @@ pub fn run(ctx: &mut Context) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn git_version() -> Check {
-    match crate::git::version() {
+fn git_version() -> anyhow::Result<Check> {
+    Ok(match crate::git::version()? {
         Some(v) if v >= (2, 41) => check(
             Level::Pass,
             format!("git {}.{} honours password_expiry_utc", v.0, v.1),
@@ -105,7 +107,7 @@ fn git_version() -> Check {
             "git is not installed or does not run",
             Some("install git"),
         ),
-    }
+    })
 }
 
 fn env_token() -> Option<Check> {

@@ -10,6 +10,8 @@ mod rewrite;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
+
 use super::Context;
 use crate::metadata::EntryFacts;
 use crate::policy::TokenKind;
@@ -24,7 +26,9 @@ pub struct MigrateArgs {
 }
 
 pub fn run(ctx: &mut Context, args: &MigrateArgs) -> anyhow::Result<ExitCode> {
-    let findings = Scan::here(&ctx.hosts).findings;
+    let findings = Scan::here(&ctx.hosts)
+        .context("cannot read git's configuration")?
+        .findings;
     if findings.is_empty() {
         ctx.say("Nothing to migrate: no Bitbucket secret in git's configuration or git-credentials files.");
         return Ok(ExitCode::SUCCESS);

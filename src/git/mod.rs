@@ -3,11 +3,16 @@
 //!
 //! Every git child is made here, by [`command`], so that one place keeps `BITBUCKET_API_TOKEN`
 //! out of its environment: git, and whatever git runs (hooks, credential helpers, `core.askPass`,
-//! a `!` alias, an `ssh` command), never inherits the CI token this process was given.
+//! a `!` alias, an `ssh` command), never inherits the CI token this process was given. Every
+//! one is also waited for here, by [`run`], within a deadline (see `deadline.rs`).
+
+mod deadline;
 
 use std::ffi::OsStr;
 use std::path::Path;
 use std::process::{Command, Stdio};
+
+pub use deadline::Bound;
 
 /// What a finished git command printed.
 #[derive(Debug)]
@@ -39,9 +44,10 @@ where
     cmd
 }
 
-/// Runs `cmd` to completion.
-pub fn run(cmd: &mut Command) -> std::io::Result<GitOutput> {
-    let out = cmd.output()?;
+/// Runs `cmd` to completion within `bound`; past it git is killed and the error, of kind
+/// [`std::io::ErrorKind::TimedOut`] (see [`timed_out`]), names the git subcommand.
+pub fn run(cmd: &mut Command, bound: Bound) -> std::io::Result<GitOutput> {
+    let out = deadline::run(cmd, bound)?;
     Ok(GitOutput {
         success: out.status.success(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -49,13 +55,18 @@ pub fn run(cmd: &mut Command) -> std::io::Result<GitOutput> {
     })
 }
 
-/// `git ARGS` in the current directory.
+/// Whether `error` is a git command stopped at its deadline (rather than git missing).
+pub fn timed_out(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::TimedOut
+}
+
+/// `git ARGS` in the current directory, local work only ([`Bound::Local`]).
 pub fn git<I, S>(args: I) -> std::io::Result<GitOutput>
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    run(&mut command(None, args))
+    run(&mut command(None, args), Bound::Local)
 }
 
 /// All values of a multi-valued config key in `scope` (`--global`, `--system`, `--file F`…).
@@ -72,10 +83,17 @@ pub fn config_get_all(scope: &[String], key: &str) -> std::io::Result<Vec<String
         .collect())
 }
 
-/// `git --version` as (major, minor).
-pub fn version() -> Option<(u32, u32)> {
-    let out = git(["--version"]).ok()?;
-    let number = out.stdout.split_whitespace().nth(2)?;
-    let mut parts = number.split('.');
-    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+/// `git --version` as (major, minor); `None` when git does not run; an error when it hung.
+pub fn version() -> std::io::Result<Option<(u32, u32)>> {
+    let out = match git(["--version"]) {
+        Ok(out) => out,
+        Err(e) if timed_out(&e) => return Err(e),
+        Err(_) => return Ok(None),
+    };
+    let parse = || {
+        let number = out.stdout.split_whitespace().nth(2)?;
+        let mut parts = number.split('.');
+        Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+    };
+    Ok(parse())
 }
