@@ -8,7 +8,8 @@
 //! `use crate::support::*` (or name items) without caring which file they live in.
 //!
 //! - [`server`]: `BitbucketServer`, real `git http-backend` behind Bitbucket Cloud's auth answers
-//!   (with [`http`], the little HTTP/1.1 it needs);
+//!   (with [`http`], the little HTTP/1.1 it needs, and [`gate`], which holds chosen requests
+//!   until the test lets them through);
 //! - [`git`]: `TestEnv`, real git in a throw-away HOME with an askpass stand-in that counts prompts;
 //! - [`keyrings`]: private Secret Service (gnome-keyring) and keyutils session keyrings;
 //! - [`tokens`]: well-formed fake API tokens and app passwords;
@@ -29,6 +30,8 @@
     reason = "the harness reports skipped checks and server-side errors on stderr"
 )]
 
+pub mod backend;
+pub mod gate;
 pub mod git;
 pub mod http;
 pub mod keyrings;

@@ -21,6 +21,8 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
+use super::backend;
+use super::gate::{Gate, Held};
 use super::git::Output;
 use super::http::{self, Request, Response};
 
@@ -65,6 +67,7 @@ struct State {
     /// Tokens whose account sees only these workspaces (others get 401, as on Bitbucket).
     workspaces: Mutex<HashMap<String, Vec<String>>>,
     log: Mutex<Vec<RequestLog>>,
+    gate: Gate,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -211,6 +214,12 @@ impl BitbucketServer {
         self.authenticated().iter().map(|r| r.status).collect()
     }
 
+    /// Holds every later request presenting `password` (a slow remote, on cue) until the
+    /// guard is released or dropped.
+    pub fn hold_requests_presenting(&self, password: &str) -> Held<'_> {
+        self.state.gate.hold(password)
+    }
+
     /// Forgets the request log (e.g. between the set-up clone and the step under test).
     pub fn clear_requests(&self) {
         lock(&self.state.log).clear();
@@ -286,11 +295,13 @@ fn serve(stream: TcpStream, ctx: &Context) -> std::io::Result<()> {
             return Err(e);
         }
     };
+    let presented = basic_credentials(&req).map(|(_, password)| password);
+    ctx.state.gate.pass(presented.as_deref());
     let (username, verdict) =
         authorize(&req, &lock(&ctx.state.tokens), &lock(&ctx.state.workspaces));
     let resp = match verdict {
         Some(resp) => resp,
-        None => run_backend(&req, username.as_deref().unwrap_or(""), &ctx.root),
+        None => backend::run(&req, username.as_deref().unwrap_or(""), &ctx.root),
     };
     lock(&ctx.state.log).push(RequestLog {
         method: req.method.clone(),
@@ -316,18 +327,7 @@ fn authorize(
             .push(("WWW-Authenticate".to_owned(), WWW_AUTHENTICATE.to_owned()));
         Some(r)
     };
-    let creds = req
-        .header("Authorization")
-        .and_then(|v| {
-            let (scheme, rest) = v.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("basic").then_some(rest)
-        })
-        // A reference decoder, not the helper's own (src/scan/secrets.rs), so a bug there
-        // cannot make this server accept what Bitbucket would not.
-        .and_then(|b64| BASE64.decode(b64.trim()).ok())
-        .and_then(|raw| String::from_utf8(raw).ok())
-        .and_then(|s| s.split_once(':').map(|(u, p)| (u.to_owned(), p.to_owned())));
-    let Some((user, password)) = creds else {
+    let Some((user, password)) = basic_credentials(req) else {
         return (None, unauthorized());
     };
     let verdict = if password.starts_with("ATBB") {
@@ -345,6 +345,20 @@ fn authorize(
     (Some(user), verdict)
 }
 
+/// The username and password of HTTP Basic authentication, if any (decodable) came.
+fn basic_credentials(req: &Request) -> Option<(String, String)> {
+    req.header("Authorization")
+        .and_then(|v| {
+            let (scheme, rest) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("basic").then_some(rest)
+        })
+        // A reference decoder, not the helper's own (src/scan/secrets.rs), so a bug there
+        // cannot make this server accept what Bitbucket would not.
+        .and_then(|b64| BASE64.decode(b64.trim()).ok())
+        .and_then(|raw| String::from_utf8(raw).ok())
+        .and_then(|s| s.split_once(':').map(|(u, p)| (u.to_owned(), p.to_owned())))
+}
+
 /// Whether an account limited to `workspaces` (none: every one) can see `path`'s repository.
 fn sees(workspaces: Option<&Vec<String>>, path: &str) -> bool {
     let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
@@ -358,84 +372,4 @@ fn is_push(req: &Request) -> bool {
             .query
             .split('&')
             .any(|kv| kv == "service=git-receive-pack")
-}
-
-/// Bitbucket also serves `ws/repo` without `.git`; map it onto the bare repository on disk.
-fn path_info(req_path: &str, root: &Path) -> String {
-    for suffix in [
-        "/info/refs",
-        "/git-upload-pack",
-        "/git-receive-pack",
-        "/HEAD",
-    ] {
-        if let Some(repo) = req_path.strip_suffix(suffix)
-            && !repo.ends_with(".git")
-            && root
-                .join(format!("{}.git", repo.trim_start_matches('/')))
-                .is_dir()
-        {
-            return format!("{repo}.git{suffix}");
-        }
-    }
-    req_path.to_owned()
-}
-
-/// Hands the request to `git http-backend` and turns its CGI output into a response.
-fn run_backend(req: &Request, username: &str, root: &Path) -> Response {
-    let repos = root.join("repos");
-    let mut cmd = Command::new("git");
-    cmd.arg("http-backend")
-        .current_dir(&repos)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        // Not in the CGI spec, but keeps the backend from reading this machine's git config.
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", root.join("home"))
-        .env("GIT_PROJECT_ROOT", &repos)
-        .env("GIT_HTTP_EXPORT_ALL", "1")
-        .env("REQUEST_METHOD", &req.method)
-        .env("PATH_INFO", path_info(&req.path, &repos))
-        .env("QUERY_STRING", &req.query)
-        .env("CONTENT_TYPE", req.header("Content-Type").unwrap_or(""))
-        .env("CONTENT_LENGTH", req.body.len().to_string())
-        .env("REMOTE_USER", username)
-        .env("REMOTE_ADDR", "127.0.0.1")
-        .env("SERVER_PROTOCOL", "HTTP/1.1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(enc) = req.header("Content-Encoding") {
-        cmd.env("HTTP_CONTENT_ENCODING", enc);
-    }
-    if let Some(proto) = req.header("Git-Protocol") {
-        cmd.env("GIT_PROTOCOL", proto);
-    }
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => return Response::text(500, &format!("cannot run git http-backend: {e}\n")),
-    };
-    // Feed the body from another thread: the backend may answer before reading it all.
-    let stdin = child.stdin.take();
-    let body = req.body.clone();
-    let feeder = thread::spawn(move || {
-        if let Some(mut stdin) = stdin {
-            let _ = stdin.write_all(&body);
-        }
-    });
-    let out = child.wait_with_output();
-    let _ = feeder.join();
-    let out = match out {
-        Ok(o) => o,
-        Err(e) => return Response::text(500, &format!("git http-backend failed: {e}\n")),
-    };
-    if !out.stderr.is_empty() {
-        eprintln!(
-            "test server: git http-backend ({} {}): {}",
-            req.method,
-            req.path,
-            String::from_utf8_lossy(&out.stderr).trim_end()
-        );
-    }
-    http::parse_cgi_output(&out.stdout)
-        .unwrap_or_else(|e| Response::text(500, &format!("bad CGI output: {e}\n")))
 }
