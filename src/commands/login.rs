@@ -1,6 +1,11 @@
 //! `login`: save a token a person pastes (or a script pipes in), after checking it offline —
 //! and, with `--verify`, against a repository — so a refused or mistyped token never replaces
 //! the one that works.
+//!
+//! The check against the repository runs git over the network, so it runs before the writer
+//! lock is taken: git's `store` and `erase`, and other commands, are not held up by a slow
+//! remote. What the decision rested on (the token stored before) is read again under the
+//! lock, and checked again if another writer changed it meanwhile.
 
 use std::process::ExitCode;
 
@@ -11,8 +16,10 @@ use super::verify::{self, Access, Verdict};
 use crate::dates;
 use crate::metadata::EntryFacts;
 use crate::policy::TokenKind;
+use crate::store::lock::WriterLock;
 use crate::store::{Backend, EntryKey};
 use crate::terminal;
+use crate::token::Token;
 
 #[derive(Debug, clap::Args)]
 pub struct LoginArgs {
@@ -81,11 +88,12 @@ pub fn run(ctx: &mut Context, args: &LoginArgs) -> anyhow::Result<ExitCode> {
     if let Some(host) = host {
         key.host = host;
     }
-    let _serialised = ctx.writer_lock(false)?;
     let keychain = ctx.keychain()?;
-    if let Some(url) = &args.verify {
-        check_against(ctx, url, &token, &keychain, &key, args.force)?;
-    }
+    let mut kept = match &args.verify {
+        Some(url) => check_against(ctx, url, &token, &keychain, &key, args.force)?,
+        None => None,
+    };
+    let _serialised = locked_as_checked(ctx, &token, &keychain, &key, &mut kept)?;
     keychain.set(&key, &token)?;
     let read_back = keychain.get(&key)?;
     if !read_back.is_some_and(|stored| stored.constant_time_eq(&token)) {
@@ -109,30 +117,90 @@ pub fn run(ctx: &mut Context, args: &LoginArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `--verify URL`: the token must read; whether it can push is said, and a token that cannot
-/// push never replaces, without `--force`, a stored one that can.
+/// How often the stored token may change under a read-only login's check before it gives up.
+const RECHECKS: usize = 3;
+
+/// A read-only token's save rests on what was stored when it was checked (nothing, itself, or
+/// a token that cannot push either).
+struct KeptPushCheck {
+    url: String,
+    stored: Option<Token>,
+}
+
+/// `--verify URL`, without the writer lock: the token must read; whether it can push is said,
+/// and a token that cannot push never replaces, without `--force`, a stored one that can.
+/// Returns what the save then rests on, if anything.
 fn check_against(
     ctx: &mut Context,
     url: &str,
-    token: &crate::token::Token,
+    token: &Token,
     keychain: &crate::store::Keychain,
     key: &EntryKey,
     force: bool,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<KeptPushCheck>> {
     let access = Access::of(url, token, &ctx.extra_hosts)?;
     if access.read != Verdict::Accepted {
         anyhow::bail!("{}\nNothing was changed.", access.read.explain(url));
     }
     ctx.say(access.explain(url));
-    if access.push != Some(Verdict::ReadOnly) {
-        return Ok(());
+    if access.push != Some(Verdict::ReadOnly) || force {
+        return Ok(None);
     }
-    let Some(stored) = keychain.get(key)? else {
+    let stored = keychain.get(key)?;
+    refuse_over_a_pusher(ctx, url, token, key, stored.as_ref())?;
+    Ok(Some(KeptPushCheck {
+        url: url.to_owned(),
+        stored,
+    }))
+}
+
+/// The writer lock, taken once the token stored under `key` is still the one `kept` was
+/// checked against; if another writer changed it meanwhile, the new one is checked (without
+/// the lock) and the lock taken again, a few times at most.
+fn locked_as_checked(
+    ctx: &mut Context,
+    token: &Token,
+    keychain: &crate::store::Keychain,
+    key: &EntryKey,
+    kept: &mut Option<KeptPushCheck>,
+) -> anyhow::Result<Option<WriterLock>> {
+    for _ in 0..=RECHECKS {
+        let lock = ctx.writer_lock(false)?;
+        let Some(check) = kept.as_mut() else {
+            return Ok(lock);
+        };
+        let now = keychain.get(key)?;
+        let unchanged = match (&now, &check.stored) {
+            (None, None) => true,
+            (Some(now), Some(then)) => now.constant_time_eq(then),
+            _ => false,
+        };
+        if unchanged {
+            return Ok(lock);
+        }
+        drop(lock);
+        refuse_over_a_pusher(ctx, &check.url, token, key, now.as_ref())?;
+        check.stored = now;
+    }
+    anyhow::bail!(
+        "the token stored for {key} kept changing while this one was checked; nothing was \
+         changed. Run the command again."
+    )
+}
+
+/// Refuses when `stored` (not this token) can push to `url`: `token` cannot.
+fn refuse_over_a_pusher(
+    ctx: &Context,
+    url: &str,
+    token: &Token,
+    key: &EntryKey,
+    stored: Option<&Token>,
+) -> anyhow::Result<()> {
+    let Some(stored) = stored else {
         return Ok(());
     };
     if stored.constant_time_eq(token)
-        || force
-        || verify::verify_push(url, &stored, &ctx.extra_hosts)? != Verdict::Accepted
+        || verify::verify_push(url, stored, &ctx.extra_hosts)? != Verdict::Accepted
     {
         return Ok(());
     }

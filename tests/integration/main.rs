@@ -34,6 +34,7 @@ mod server_smoke;
 mod status_and_expiry;
 mod support;
 mod system_helpers;
+mod verify_unlocked;
 mod wedged_bus;
 mod windows;
 mod workflows;
