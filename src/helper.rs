@@ -13,12 +13,12 @@
 use crate::dates::{self, SECONDS_PER_DAY};
 use crate::metadata::{ANY_WORKSPACE, EntryFacts, Metadata, WARN_DAYS};
 use crate::policy::{
-    API_TOKEN_USERNAME, HOW_TO_CREATE_A_TOKEN, HostKey, Scope, ServedHosts, TokenKind,
-    path_has_dot_segments, workspace_of,
+    API_TOKEN_USERNAME, HOW_TO_CREATE_A_TOKEN, HostKey, Scope, ServedHosts, path_has_dot_segments,
+    refusal, workspace_of,
 };
 use crate::protocol::{Request, Response};
 use crate::store::{Backend, DataDir, EntryKey, Keychain, StoreError};
-use crate::token::Token;
+use crate::token::{Token, TokenKind};
 
 mod erase;
 
@@ -209,7 +209,7 @@ impl Helper<'_> {
     /// The CI token, unless it is a kind Bitbucket will not take.
     fn usable_env_token(&self, notes: &mut Vec<String>) -> Option<Token> {
         let token = self.env_token.as_ref()?;
-        match TokenKind::of_token(token).refusal() {
+        match refusal(TokenKind::of_token(token)) {
             None => Some(token.clone()),
             Some(why) => {
                 notes.push(format!(
@@ -224,7 +224,7 @@ impl Helper<'_> {
         let Some(password) = password.filter(|p| !p.expose().is_empty()) else {
             return; // nothing to keep; an empty password never replaces a token
         };
-        if let Some(why) = TokenKind::of_token(password).refusal() {
+        if let Some(why) = refusal(TokenKind::of_token(password)) {
             outcome
                 .notes
                 .push(format!("{why}\n{HOW_TO_CREATE_A_TOKEN}"));
@@ -315,7 +315,7 @@ fn first_usable_token(
     for key in keys.in_lookup_order() {
         match keychain.get(key) {
             Ok(None) => {}
-            Ok(Some(token)) => match TokenKind::of_token(&token).refusal() {
+            Ok(Some(token)) => match refusal(TokenKind::of_token(&token)) {
                 None => return Some((key.clone(), token)),
                 Some(why) => notes.push(format!(
                     "the secret stored for {key} is not used: {why}\n{HOW_TO_CREATE_A_TOKEN}"

@@ -52,7 +52,7 @@ impl EntryFacts {
         Self {
             saved_at: dates::now(),
             expires_at,
-            kind: crate::policy::TokenKind::of_token(token).label().to_owned(),
+            kind: crate::token::TokenKind::of_token(token).label().to_owned(),
             fingerprint: token.fingerprint(),
             warned_day: None,
             worked: Vec::new(),

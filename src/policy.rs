@@ -1,9 +1,12 @@
-//! Bitbucket's rules, in one place: which requests we serve, which secrets are API tokens,
-//! and what to tell a person when something else turns up.
+//! Bitbucket's rules, in one place: which requests we serve, which kinds of secret we refuse
+//! (the kinds themselves are told apart in [`crate::token`]), and what to tell a person when
+//! something else turns up.
 //!
 //! Matching is exact on purpose. A global `credential.helper=bitbucket` is asked about every
 //! host git talks to, so a prefix, suffix or look-alike match would hand the token to someone
 //! else. Facts behind the rules: FACTS.md (token shapes, checksum, what the server answers).
+
+use crate::token::TokenKind;
 
 /// The one username Bitbucket Cloud accepts with an API token over git HTTPS.
 pub const API_TOKEN_USERNAME: &str = "x-bitbucket-api-token-auth";
@@ -194,81 +197,14 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// What kind of secret a string is, judged offline from its shape (FACTS.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenKind {
-    /// `ATATT…` whose last eight characters are the CRC-32 of the rest.
-    ApiToken,
-    /// `ATATT…` whose checksum does not match: truncated or mistyped.
-    ApiTokenBadChecksum,
-    /// `ATBB…`: a legacy app password, rejected by Bitbucket since 2026-07-28.
-    AppPassword,
-    /// `ATCTT…`: a repository, project or workspace access token (username `x-token-auth`).
-    AccessToken,
-    /// `BBDC-…`: a Bitbucket Data Center token, another product.
-    DataCenterToken,
-    /// Something else. It may still work (very old app passwords had no prefix).
-    Unknown,
-}
-
-impl TokenKind {
-    /// The kind of a wrapped token (the one place this module looks at a token's text).
-    pub fn of_token(token: &crate::token::Token) -> TokenKind {
-        Self::of(token.expose())
+/// Why this helper will not store or hand back a secret of this kind, or `None` if it will.
+pub fn refusal(kind: TokenKind) -> Option<&'static str> {
+    match kind {
+        TokenKind::AppPassword => Some(APP_PASSWORD_REFUSAL),
+        TokenKind::AccessToken => Some(ACCESS_TOKEN_REFUSAL),
+        TokenKind::DataCenterToken => Some(DATA_CENTER_REFUSAL),
+        TokenKind::ApiToken | TokenKind::ApiTokenBadChecksum | TokenKind::Unknown => None,
     }
-
-    pub fn of(secret: &str) -> TokenKind {
-        if secret.starts_with("ATBB") {
-            TokenKind::AppPassword
-        } else if secret.starts_with("ATCTT") {
-            TokenKind::AccessToken
-        } else if secret.starts_with("BBDC-") {
-            TokenKind::DataCenterToken
-        } else if secret.starts_with("ATATT") {
-            if checksum_matches(secret) {
-                TokenKind::ApiToken
-            } else {
-                TokenKind::ApiTokenBadChecksum
-            }
-        } else {
-            TokenKind::Unknown
-        }
-    }
-
-    /// A short name for listings.
-    pub fn label(self) -> &'static str {
-        match self {
-            TokenKind::ApiToken => "api-token",
-            TokenKind::ApiTokenBadChecksum => "api-token-bad-checksum",
-            TokenKind::AppPassword => "app-password",
-            TokenKind::AccessToken => "access-token",
-            TokenKind::DataCenterToken => "data-center-token",
-            TokenKind::Unknown => "unknown",
-        }
-    }
-
-    /// Why this helper will not store or hand back such a secret, or `None` if it will.
-    pub fn refusal(self) -> Option<&'static str> {
-        match self {
-            TokenKind::AppPassword => Some(APP_PASSWORD_REFUSAL),
-            TokenKind::AccessToken => Some(ACCESS_TOKEN_REFUSAL),
-            TokenKind::DataCenterToken => Some(DATA_CENTER_REFUSAL),
-            TokenKind::ApiToken | TokenKind::ApiTokenBadChecksum | TokenKind::Unknown => None,
-        }
-    }
-}
-
-/// True when the last 8 characters are the upper-case hex CRC-32 of everything before them.
-pub fn checksum_matches(secret: &str) -> bool {
-    let Some(split) = secret.len().checked_sub(8) else {
-        return false;
-    };
-    if !secret.is_char_boundary(split) {
-        return false;
-    }
-    let (body, checksum) = secret.split_at(split);
-    let expected = format!("{:08X}", crc32fast::hash(body.as_bytes()));
-    checksum == expected
 }
 
 /// What to create instead of an app password; shared by every message that needs it.
@@ -434,45 +370,13 @@ mod tests {
         }
     }
 
-    fn with_checksum(body: &str) -> String {
-        format!("{body}{:08X}", crc32fast::hash(body.as_bytes()))
-    }
-
-    #[test]
-    fn token_kinds_follow_their_prefixes_and_checksum() {
-        let good = with_checksum("ATATT3xFfGF0abcdefGHIJ_-xyz=");
-        assert_eq!(TokenKind::of(&good), TokenKind::ApiToken);
-        let mut typo = good.clone();
-        typo.replace_range(14..15, "Z");
-        assert_eq!(TokenKind::of(&typo), TokenKind::ApiTokenBadChecksum);
-        assert_eq!(
-            TokenKind::of(&good[..good.len() - 1]),
-            TokenKind::ApiTokenBadChecksum
-        );
-        assert_eq!(
-            TokenKind::of("ATBB0123456789abcdef0123456789ab"),
-            TokenKind::AppPassword
-        );
-        assert_eq!(TokenKind::of("ATCTT3xFfGF0abc"), TokenKind::AccessToken);
-        assert_eq!(TokenKind::of("BBDC-abc"), TokenKind::DataCenterToken);
-        assert_eq!(TokenKind::of("hunter2"), TokenKind::Unknown);
-    }
-
-    #[test]
-    fn checksum_is_crc32_of_everything_before_in_upper_hex() {
-        // CRC-32 of "123456789" is CBF43926.
-        assert!(checksum_matches("123456789CBF43926"));
-        assert!(!checksum_matches("123456789cbf43926"));
-        assert!(!checksum_matches("1234567"));
-        assert!(!checksum_matches("é1234567"));
-    }
-
     #[test]
     fn only_legacy_access_and_data_center_tokens_are_refused() {
-        assert!(TokenKind::AppPassword.refusal().is_some());
-        assert!(TokenKind::AccessToken.refusal().is_some());
-        assert!(TokenKind::DataCenterToken.refusal().is_some());
-        assert!(TokenKind::ApiToken.refusal().is_none());
-        assert!(TokenKind::Unknown.refusal().is_none());
+        assert!(refusal(TokenKind::AppPassword).is_some());
+        assert!(refusal(TokenKind::AccessToken).is_some());
+        assert!(refusal(TokenKind::DataCenterToken).is_some());
+        assert!(refusal(TokenKind::ApiToken).is_none());
+        assert!(refusal(TokenKind::ApiTokenBadChecksum).is_none());
+        assert!(refusal(TokenKind::Unknown).is_none());
     }
 }

@@ -1,9 +1,14 @@
-//! The secret newtype.
+//! The secret newtype, and what a secret's shape says it is.
 //!
 //! A token is wrapped from the moment its bytes are read until the keychain call or the
 //! `password=` line that needs it. `Debug` prints `Token(REDACTED)`, the memory is zeroed on
 //! drop, and [`Token::expose`] is the one door to the plain text, so every use of the secret
 //! can be found with a search for that name.
+//!
+//! [`TokenKind`] lives here because it is a fact about the secret alone (its prefix and its
+//! CRC-32 checksum, FACTS.md), and the token's own [`Token::fingerprint`] needs it. What the
+//! helper does with each kind, and what it tells a person about it, is Bitbucket policy and
+//! stays in [`crate::policy`].
 
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroize;
@@ -56,7 +61,7 @@ impl Token {
     /// itself, only a short hash: `hash:1a2b3c`.
     pub fn fingerprint(&self) -> String {
         let text = self.expose();
-        if crate::policy::TokenKind::of(text) == crate::policy::TokenKind::ApiToken {
+        if TokenKind::of(text) == TokenKind::ApiToken {
             let suffix: String = text.chars().skip(text.chars().count() - 4).collect();
             return format!("ATATT…{suffix}");
         }
@@ -80,9 +85,77 @@ impl std::fmt::Debug for Token {
     }
 }
 
+/// What kind of secret a string is, judged offline from its shape (FACTS.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// `ATATT…` whose last eight characters are the CRC-32 of the rest.
+    ApiToken,
+    /// `ATATT…` whose checksum does not match: truncated or mistyped.
+    ApiTokenBadChecksum,
+    /// `ATBB…`: a legacy app password, rejected by Bitbucket since 2026-07-28.
+    AppPassword,
+    /// `ATCTT…`: a repository, project or workspace access token (username `x-token-auth`).
+    AccessToken,
+    /// `BBDC-…`: a Bitbucket Data Center token, another product.
+    DataCenterToken,
+    /// Something else. It may still work (very old app passwords had no prefix).
+    Unknown,
+}
+
+impl TokenKind {
+    /// The kind of a wrapped token.
+    pub fn of_token(token: &Token) -> TokenKind {
+        Self::of(token.expose())
+    }
+
+    /// The kind of a secret's plain text, by its prefix and, for API tokens, its checksum.
+    pub fn of(secret: &str) -> TokenKind {
+        if secret.starts_with("ATBB") {
+            TokenKind::AppPassword
+        } else if secret.starts_with("ATCTT") {
+            TokenKind::AccessToken
+        } else if secret.starts_with("BBDC-") {
+            TokenKind::DataCenterToken
+        } else if secret.starts_with("ATATT") {
+            if checksum_matches(secret) {
+                TokenKind::ApiToken
+            } else {
+                TokenKind::ApiTokenBadChecksum
+            }
+        } else {
+            TokenKind::Unknown
+        }
+    }
+
+    /// A short name for listings.
+    pub fn label(self) -> &'static str {
+        match self {
+            TokenKind::ApiToken => "api-token",
+            TokenKind::ApiTokenBadChecksum => "api-token-bad-checksum",
+            TokenKind::AppPassword => "app-password",
+            TokenKind::AccessToken => "access-token",
+            TokenKind::DataCenterToken => "data-center-token",
+            TokenKind::Unknown => "unknown",
+        }
+    }
+}
+
+/// True when the last 8 characters are the upper-case hex CRC-32 of everything before them.
+pub fn checksum_matches(secret: &str) -> bool {
+    let Some(split) = secret.len().checked_sub(8) else {
+        return false;
+    };
+    if !secret.is_char_boundary(split) {
+        return false;
+    }
+    let (body, checksum) = secret.split_at(split);
+    let expected = format!("{:08X}", crc32fast::hash(body.as_bytes()));
+    checksum == expected
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Token;
+    use super::{Token, TokenKind, checksum_matches};
 
     #[test]
     fn debug_never_shows_the_text() {
@@ -102,8 +175,7 @@ mod tests {
 
     #[test]
     fn fingerprint_shows_an_api_tokens_checksum_and_nothing_of_other_secrets() {
-        let body = "ATATT3xFfGF0abcdefghijklmnop=";
-        let token = Token::new(format!("{body}{:08X}", crc32fast::hash(body.as_bytes())));
+        let token = Token::new(with_checksum("ATATT3xFfGF0abcdefghijklmnop="));
         let shown = token.fingerprint();
         assert!(shown.starts_with("ATATT…") && token.expose().ends_with(&shown[8..]));
         for secret in [
@@ -125,5 +197,38 @@ mod tests {
     fn non_utf8_bytes_are_refused() {
         assert!(Token::from_bytes(vec![0xff, 0xfe]).is_none());
         assert_eq!(Token::from_bytes(b"ok".to_vec()).unwrap().expose(), "ok");
+    }
+
+    fn with_checksum(body: &str) -> String {
+        format!("{body}{:08X}", crc32fast::hash(body.as_bytes()))
+    }
+
+    #[test]
+    fn token_kinds_follow_their_prefixes_and_checksum() {
+        let good = with_checksum("ATATT3xFfGF0abcdefGHIJ_-xyz=");
+        assert_eq!(TokenKind::of(&good), TokenKind::ApiToken);
+        let mut typo = good.clone();
+        typo.replace_range(14..15, "Z");
+        assert_eq!(TokenKind::of(&typo), TokenKind::ApiTokenBadChecksum);
+        assert_eq!(
+            TokenKind::of(&good[..good.len() - 1]),
+            TokenKind::ApiTokenBadChecksum
+        );
+        assert_eq!(
+            TokenKind::of("ATBB0123456789abcdef0123456789ab"),
+            TokenKind::AppPassword
+        );
+        assert_eq!(TokenKind::of("ATCTT3xFfGF0abc"), TokenKind::AccessToken);
+        assert_eq!(TokenKind::of("BBDC-abc"), TokenKind::DataCenterToken);
+        assert_eq!(TokenKind::of("hunter2"), TokenKind::Unknown);
+    }
+
+    #[test]
+    fn checksum_is_crc32_of_everything_before_in_upper_hex() {
+        // CRC-32 of "123456789" is CBF43926.
+        assert!(checksum_matches("123456789CBF43926"));
+        assert!(!checksum_matches("123456789cbf43926"));
+        assert!(!checksum_matches("1234567"));
+        assert!(!checksum_matches("é1234567"));
     }
 }

@@ -15,11 +15,11 @@ use super::Context;
 use super::verify::{self, Access, Verdict};
 use crate::dates;
 use crate::metadata::EntryFacts;
-use crate::policy::TokenKind;
+use crate::policy::refusal;
 use crate::store::lock::WriterLock;
 use crate::store::{Backend, EntryKey};
 use crate::terminal;
-use crate::token::Token;
+use crate::token::{Token, TokenKind};
 
 #[derive(Debug, clap::Args)]
 pub struct LoginArgs {
@@ -62,7 +62,7 @@ pub fn run(ctx: &mut Context, args: &LoginArgs) -> anyhow::Result<ExitCode> {
     };
 
     let kind = TokenKind::of_token(&token);
-    if let Some(why) = kind.refusal() {
+    if let Some(why) = refusal(kind) {
         anyhow::bail!("{why}\n{}", crate::policy::HOW_TO_CREATE_A_TOKEN);
     }
     match kind {

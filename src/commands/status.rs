@@ -10,9 +10,9 @@ use super::Context;
 use super::logout::stored_entries;
 use crate::dates;
 use crate::metadata::EntryFacts;
-use crate::policy::TokenKind;
+use crate::policy::refusal;
 use crate::store::EntryKey;
-use crate::token::Token;
+use crate::token::{Token, TokenKind};
 
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
@@ -75,7 +75,7 @@ pub fn run(ctx: &mut Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
                         rows.push(Row {
                             kind: kind.label(),
                             fingerprint: token.fingerprint(),
-                            usable: kind.refusal().is_none()
+                            usable: refusal(kind).is_none()
                                 && kind != TokenKind::ApiTokenBadChecksum
                                 && !expired,
                             facts,
@@ -100,7 +100,7 @@ pub fn run(ctx: &mut Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     ctx.say(text.trim_end());
     let env_usable = env_token
         .as_ref()
-        .is_some_and(|t| TokenKind::of_token(t).refusal().is_none());
+        .is_some_and(|t| refusal(TokenKind::of_token(t)).is_none());
     let mut ok = opened.is_ok() && (env_usable || rows.iter().any(|r| r.usable));
     if let (Some(url), Ok(keychain)) = (&args.check, &opened) {
         ok &= check(ctx, url, keychain, env_token.as_ref())?;

@@ -2,9 +2,9 @@
 //! `Authorization` header. What is found stays wrapped in a [`Token`]; only its masked
 //! fingerprint is ever shown.
 
-use crate::policy::{HostKey, Scope, ServedHosts, TokenKind};
+use crate::policy::{HostKey, Scope, ServedHosts};
 use crate::protocol;
-use crate::token::Token;
+use crate::token::{Token, TokenKind};
 
 /// A secret found inside a URL or a header, for a served host.
 #[derive(Debug)]

@@ -4,10 +4,11 @@
 
 use super::{Check, FIX_MIGRATE, FIX_SETUP, Level, check};
 use crate::commands::verify::shell_quote;
-use crate::policy::TokenKind;
+use crate::policy::refusal;
 use crate::scan::helpers::Helper;
 use crate::scan::secrets::shown_key;
 use crate::scan::{Finding, Origin, Scan, Spot};
+use crate::token::TokenKind;
 
 /// The helpers git asks for `scope` (`https://bitbucket.org`), in order: ours must be there,
 /// first, and last.
@@ -160,7 +161,7 @@ fn why(finding: &Finding) -> &'static str {
 /// `migrate` where it can act; otherwise exactly what to change.
 fn fix_for(finding: &Finding) -> String {
     let movable =
-        finding.secret.kind.refusal().is_none() || finding.secret.kind == TokenKind::AppPassword;
+        refusal(finding.secret.kind).is_none() || finding.secret.kind == TokenKind::AppPassword;
     match &finding.origin {
         Origin::Elsewhere(what) => format!(
             "remove it from git's {what} configuration (-c, GIT_CONFIG_PARAMETERS, \

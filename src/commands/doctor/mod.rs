@@ -7,8 +7,9 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use super::Context;
-use crate::policy::TokenKind;
+use crate::policy::refusal;
 use crate::scan::Scan;
+use crate::token::TokenKind;
 
 mod git_config;
 mod tokens;
@@ -113,7 +114,7 @@ fn git_version() -> anyhow::Result<Check> {
 fn env_token() -> Option<Check> {
     let token = crate::environment::env_token()?;
     let kind = TokenKind::of_token(&token);
-    Some(match kind.refusal() {
+    Some(match refusal(kind) {
         Some(_) => check(
             Level::Fail,
             format!(

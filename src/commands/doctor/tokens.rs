@@ -6,9 +6,9 @@ use crate::commands::Context;
 use crate::commands::logout::all_keys;
 use crate::dates;
 use crate::metadata::WARN_DAYS;
-use crate::policy::{BITBUCKET_HOST, HostKey, TokenKind};
+use crate::policy::{BITBUCKET_HOST, HostKey, refusal};
 use crate::store::{EntryKey, Keychain};
-use crate::token::Token;
+use crate::token::{Token, TokenKind};
 
 /// Saves, reads back and removes a throwaway entry, under the writer lock every other writer
 /// takes (a delete is never done without it); when the lock cannot be had the probe is skipped.
@@ -70,7 +70,7 @@ pub(super) fn stored(ctx: &Context, keychain: &Keychain) -> Vec<Check> {
             kind.label(),
             token.fingerprint()
         );
-        if kind.refusal().is_some() {
+        if refusal(kind).is_some() {
             checks.push(check(
                 Level::Fail,
                 format!("{what} is not an API token"),

@@ -14,9 +14,10 @@ use anyhow::Context as _;
 
 use super::Context;
 use crate::metadata::EntryFacts;
-use crate::policy::TokenKind;
+use crate::policy::refusal;
 use crate::scan::{EmbeddedSecret, Finding, Origin, Scan, Spot, credential_files};
 use crate::store::{EntryKey, Keychain};
+use crate::token::TokenKind;
 
 #[derive(Debug, clap::Args)]
 pub struct MigrateArgs {
@@ -101,7 +102,7 @@ pub fn run(ctx: &mut Context, args: &MigrateArgs) -> anyhow::Result<ExitCode> {
 
 /// API tokens (and secrets of unknown shape) are worth keeping; refused kinds are not.
 fn movable(kind: TokenKind) -> bool {
-    kind.refusal().is_none()
+    refusal(kind).is_none()
 }
 
 fn plan_line(finding: &Finding, dry_run: bool) -> String {
