@@ -16,8 +16,9 @@ use keyring_core::Error;
 use zeroize::Zeroizing;
 
 use crate::dates::{self, SECONDS_PER_DAY};
-use crate::store::file::{FileBacking, Privacy};
+use crate::store::file::FileBacking;
 use crate::store::map_store::{Backing, SecretMap};
+use crate::store::private_files::Privacy;
 use crate::store::{Backend, EntryKey};
 use crate::token::Token;
 

@@ -1,9 +1,10 @@
 //! The opt-in plaintext file store, for headless servers whose tokens must survive reboots.
 //!
-//! One file, `tokens` in the user data directory, mode 0600 in a 0700 directory. Every change
-//! is read-modify-write under the user's writer lock ([`super::lock`]), written to a temporary
-//! file, synced and renamed over the old one: a reader sees the old file or the new one, never
-//! half of either, and a full disk leaves the old file as it was. A line we cannot read is kept
+//! One file, `tokens` in the user data directory, mode 0600 in a 0700 directory
+//! ([`super::private_files`]). Every change is read-modify-write under the user's writer lock
+//! ([`super::lock`]), written to a temporary file, synced and renamed over the old one: a reader
+//! sees the old file or the new one, never half of either, and a full disk leaves the old file
+//! as it was. A line we cannot read is kept
 //! as it is and reported by number ([`super::file_format`]); it never blocks the other entries.
 //!
 //! Nothing found on disk is trusted: the directory must be the user's and not writable by
@@ -13,7 +14,7 @@
 //! neither keeps a secret on disk past the next write (or `logout`) nor blocks that write.
 
 use std::collections::BTreeSet;
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -27,6 +28,7 @@ use super::file_format::{self, Parsed};
 use super::file_lookup::{self, Lookup};
 use super::lock::{self, WriterLock};
 use super::map_store::{Backing, MapStore, SecretMap};
+use super::private_files::{Privacy, platform_at, private_options};
 
 const TOKENS_HEADER: &str =
     "# git-credential-bitbucket tokens: plaintext, keep this file private (0600)\n";
@@ -35,15 +37,6 @@ const TOKENS_HEADER: &str =
 pub const PLAINTEXT_WARNING: &str = "the token was saved in a plaintext file (--store file), \
 readable by anyone who can read your files as you or as root. Prefer the system keychain \
 where there is one.";
-
-/// Who may read the file besides its owner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Privacy {
-    /// Secrets: no access at all for group or others.
-    Secret,
-    /// Non-secret facts: readable, but writable by the owner only.
-    Public,
-}
 
 /// A map kept in one file; the token store and the metadata file (non-secret) both use it.
 pub struct FileBacking {
@@ -173,44 +166,10 @@ impl Backing for FileBacking {
     }
 }
 
-/// An I/O error naming what was done to which file (paths are not secrets), so a person can
-/// tell a full disk from a read-only directory from a permission problem.
-pub(super) fn platform_at(what: &str, path: &Path, error: std::io::Error) -> Error {
-    let message = format!("cannot {what} {}: {error}", path.display());
-    Error::PlatformFailure(Box::new(std::io::Error::new(error.kind(), message)))
-}
-
 fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut file = private_options().write(true).create_new(true).open(path)?;
     file.write_all(bytes)?;
     file.sync_all()
-}
-
-#[cfg(unix)]
-pub(super) fn private_options() -> OpenOptions {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut options = OpenOptions::new();
-    options.mode(0o600);
-    options
-}
-
-#[cfg(not(unix))]
-pub(super) fn private_options() -> OpenOptions {
-    OpenOptions::new()
-}
-
-#[cfg(unix)]
-pub(super) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
-#[cfg(not(unix))]
-pub(super) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    fs::create_dir_all(dir)
 }
 
 #[cfg(unix)]

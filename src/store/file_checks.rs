@@ -11,7 +11,7 @@ use std::path::Path;
 use keyring_core::{Error, Result};
 use zeroize::Zeroizing;
 
-use super::file::{Privacy, platform_at};
+use super::private_files::{Privacy, platform_at};
 
 /// The largest file read: 5,000 entries take about 1.3 MB.
 pub const MAX_FILE_BYTES: u64 = 16 << 20;

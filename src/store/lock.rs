@@ -15,6 +15,8 @@ use std::sync::Mutex;
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
+use super::private_files::{create_private_dir, private_options};
+
 /// How long a writer waits for another to finish. Writers hold the lock for milliseconds (a
 /// keychain round trip or a file rewrite); a Secret Service call is bounded by its own timeout.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -65,8 +67,8 @@ impl WriterLock {
             path: path.clone(),
             reason: e.to_string(),
         };
-        super::file::create_private_dir(dir).map_err(unavailable)?;
-        let file = super::file::private_options()
+        create_private_dir(dir).map_err(unavailable)?;
+        let file = private_options()
             .read(true)
             .write(true)
             .create(true)

@@ -17,6 +17,7 @@ mod listing;
 pub mod lock;
 pub mod memory;
 mod naming;
+pub mod private_files;
 
 #[cfg(target_os = "linux")]
 pub mod keyutils;
