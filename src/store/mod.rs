@@ -20,6 +20,8 @@ mod naming;
 pub mod private_files;
 
 #[cfg(target_os = "linux")]
+mod dbus;
+#[cfg(target_os = "linux")]
 pub mod keyutils;
 #[cfg(target_os = "linux")]
 pub mod secret_service;

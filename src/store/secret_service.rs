@@ -1,13 +1,13 @@
 //! The Linux Secret Service (GNOME Keyring, KeePassXC, KWallet) as a keyring-core store.
 //!
-//! Written directly on libdbus (the `dbus` crate, vendored) because git runs `get` on every
+//! Written on our own small D-Bus client (src/store/dbus/) because git runs `get` on every
 //! fetch and push, and each call to the Secret Service — a round trip through dbus-daemon and
 //! the keyring daemon, 0.25–0.45 ms — is most of a `get`'s time (docs/performance.md). So:
 //!
 //! - calls that do not depend on each other are sent together and their replies read
-//!   afterwards: `OpenSession` goes out as soon as we are connected and its reply is read only
-//!   when a secret moves, so a `get` is `OpenSession` + `SearchItems`, then `GetSecret` (after
-//!   one read of the service's `Collections`, which keeps gnome-keyring alive: see `greet`);
+//!   afterwards: authentication, `Hello` and one read of the service's `Collections` (which
+//!   keeps gnome-keyring alive: see `greet`) leave in one write; then `OpenSession` and
+//!   `SearchItems` together, its reply read only when a secret moves; then `GetSecret`;
 //! - `--store secret-service` checks the default collection only when a search finds no
 //!   unlocked item (the search already says whether the items it found are locked); `auto`
 //!   checks it while connecting, in the same round trip as `OpenSession`, to choose keyutils
@@ -17,9 +17,8 @@
 //! - nothing ever prompts: a locked item or collection is reported, so git prompts on the
 //!   terminal instead;
 //! - nothing waits without a deadline: connecting has [`session_bus::CONNECT_TIMEOUT`], each
-//!   reply [`TIMEOUT`], and once one reply is late the connection is given up: a bus that
-//!   never answers costs a `get` 2 s, one that stops answering after connecting 4 s, before
-//!   git prompts (docs/security.md).
+//!   reply [`TIMEOUT`], and once one reply is late the connection is given up: a bus or
+//!   service that never answers costs a `get` 2 s before git prompts (docs/security.md).
 //!
 //! Items carry the same `service`/`username` attributes as the keyring project's Secret
 //! Service stores, so the two interoperate.
@@ -27,15 +26,14 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use dbus::arg::{PropMap, RefArg, TypeMismatchError, Variant};
-use dbus::channel::Channel;
-use dbus::{Message, Path};
 use keyring_core::api::{Credential, CredentialApi, CredentialStoreApi};
 use keyring_core::{Entry, Error, Result};
+use zeroize::Zeroizing;
 
-use super::session_bus::{self, describe};
+use super::dbus::{CallError, Connection, Value};
+use super::session_bus;
 use super::{Backend, StoreError};
 
 const DESTINATION: &str = "org.freedesktop.secrets";
@@ -59,10 +57,11 @@ impl SecretServiceStore {
     /// fall back to keyutils instead of using a keychain that would refuse.
     pub fn connect() -> std::result::Result<Arc<Self>, StoreError> {
         let mut bus = Bus::connect()?;
-        let locked = locked_property(DEFAULT_COLLECTION).and_then(|get| bus.send(get));
+        let locked = bus
+            .send(DEFAULT_COLLECTION, PROPERTIES, "Get", &locked_property())
+            .map_err(unavailable)?;
         bus.session().map_err(unavailable)?;
-        let checked = locked.and_then(|serial| bus.default_collection(serial));
-        match checked.map_err(unavailable)? {
+        match bus.default_collection(locked).map_err(unavailable)? {
             Collection::Unlocked(_) => Ok(Self::new(bus)),
             Collection::Locked => Err(StoreError::Locked {
                 backend: Backend::SecretService,
@@ -113,33 +112,27 @@ impl CredentialStoreApi for SecretServiceStore {
 
 /// The plain session: requested while connecting, its reply read when first needed.
 enum Session {
-    /// Not asked for yet (only while connecting).
-    NotRequested,
     Requested(u32),
-    Open(Path<'static>),
+    Open(String),
 }
 
 enum Collection {
-    Unlocked(Path<'static>),
+    Unlocked(String),
     Locked,
 }
 
 /// What a search found: the unlocked items, and whether there were locked ones.
 struct Found {
-    unlocked: Vec<Path<'static>>,
+    unlocked: Vec<String>,
     locked: bool,
 }
 
-/// A private connection to the session bus, keeping replies that came before they were
-/// asked for.
+/// A private connection to the session bus and the plain session opened on it.
 struct Bus {
-    channel: Channel,
-    early: HashMap<u32, Message>,
+    connection: Connection,
     session: Session,
     /// The default collection is known to exist and to be unlocked.
     collection_checked: bool,
-    /// A reply came too late: the service is wedged, and no later call waits for it again.
-    late: bool,
 }
 
 impl Drop for Bus {
@@ -155,22 +148,22 @@ impl Drop for Bus {
 }
 
 impl Bus {
-    /// Authenticates, says Hello (both within [`session_bus::CONNECT_TIMEOUT`]), and sends
-    /// `OpenSession` without waiting for its reply.
+    /// Connects, greets the service (authentication, `Hello` and the greeting in one write,
+    /// answered within [`TIMEOUT`]), and sends `OpenSession` without waiting for its reply.
     fn connect() -> std::result::Result<Bus, StoreError> {
-        let channel = session_bus::connect().map_err(|reason| unavailable(no_access(reason)))?;
+        let connection = session_bus::connect().map_err(|reason| unavailable(no_access(reason)))?;
         let mut bus = Bus {
-            channel,
-            early: HashMap::new(),
-            session: Session::NotRequested,
+            connection,
+            session: Session::Requested(0),
             collection_checked: false,
-            late: false,
         };
         bus.greet().map_err(unavailable)?;
-        let plain = Variant(Box::new(String::new()) as Box<dyn RefArg>);
-        let open = method(SERVICE_PATH, SERVICE, "OpenSession").map_err(unavailable)?;
+        let plain = [
+            Value::str("plain"),
+            Value::Variant(Box::new(Value::str(""))),
+        ];
         let serial = bus
-            .send(open.append2("plain", plain))
+            .send(SERVICE_PATH, SERVICE, "OpenSession", &plain)
             .map_err(unavailable)?;
         bus.session = Session::Requested(serial);
         Ok(bus)
@@ -184,91 +177,107 @@ impl Bus {
     /// the daemon aborted (`GLib-ERROR … g_variant_new`, SIGTRAP), taking every secret of the
     /// session with it: the next `get` found no token at all. After this round trip the
     /// client is registered; 1 000 rounds of 40 helpers ran without an abort, where about one
-    /// round in 130 aborted before (tests/integration/concurrency.rs). Costs one round trip.
-    /// An error reply (a service without the property) changes nothing.
+    /// round in 130 aborted before (tests/integration/concurrency.rs). It shares its round
+    /// trip with authentication and `Hello`. An error reply (a service without the property)
+    /// changes nothing.
     fn greet(&mut self) -> Result<()> {
-        let get = method(SERVICE_PATH, "org.freedesktop.DBus.Properties", "Get")?;
-        match self.call(get.append2(SERVICE, "Collections")) {
+        let args = [Value::str(SERVICE), Value::str("Collections")];
+        let serial = self.send(SERVICE_PATH, PROPERTIES, "Get", &args)?;
+        match self.wait(serial) {
             Ok(_) | Err(Error::PlatformFailure(_)) => Ok(()),
             Err(e) => Err(e),
         }
     }
 
-    fn send(&mut self, message: Message) -> Result<u32> {
-        if self.late {
-            return Err(too_late());
-        }
-        let lost = || no_access("could not write to the session bus".into());
-        self.channel.send(message).map_err(|()| lost())
+    fn send(&mut self, path: &str, interface: &str, member: &str, args: &[Value]) -> Result<u32> {
+        self.connection
+            .send(DESTINATION, path, interface, member, args)
+            .map_err(|e| self.failure(e))
     }
 
     /// The reply to the call sent as `serial`; replies to other calls are kept for later.
-    fn wait(&mut self, serial: u32) -> Result<Message> {
-        if self.late {
-            return Err(too_late());
-        }
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            while let Some(message) = self.channel.pop_message() {
-                if let Some(answered) = message.get_reply_serial() {
-                    self.early.insert(answered, message);
-                }
-            }
-            if let Some(mut reply) = self.early.remove(&serial) {
-                return match reply.as_result() {
-                    Ok(_) => Ok(reply),
-                    Err(e) => Err(dbus_failure(&e)),
-                };
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                self.late = true;
-                return Err(too_late());
-            }
-            self.channel
-                .read_write(Some(left))
-                .map_err(|()| no_access("the session bus closed the connection".into()))?;
-        }
+    fn wait(&mut self, serial: u32) -> Result<Vec<Value>> {
+        self.connection
+            .wait(serial, TIMEOUT)
+            .map_err(|e| self.failure(e))
     }
 
-    fn call(&mut self, message: Message) -> Result<Message> {
-        let serial = self.send(message)?;
+    fn call(
+        &mut self,
+        path: &str,
+        interface: &str,
+        member: &str,
+        args: &[Value],
+    ) -> Result<Vec<Value>> {
+        let serial = self.send(path, interface, member, args)?;
         self.wait(serial)
     }
 
-    fn session(&mut self) -> Result<Path<'static>> {
+    /// An unanswered call as keyring-core's error. No service on the bus, a bus that is gone
+    /// or late: the store is unavailable (so `auto` falls back); anything else is a failure.
+    fn failure(&self, e: CallError) -> Error {
+        match e {
+            CallError::Remote { name, message } => {
+                let described = match message {
+                    Some(message) => format!("{name}: {message}"),
+                    None => name.clone(),
+                };
+                match name.as_str() {
+                    "org.freedesktop.DBus.Error.ServiceUnknown"
+                    | "org.freedesktop.DBus.Error.NameHasNoOwner"
+                    | "org.freedesktop.DBus.Error.NoReply"
+                    | "org.freedesktop.DBus.Error.Disconnected" => no_access(format!(
+                        "no Secret Service on the session bus ({described})"
+                    )),
+                    _ => Error::PlatformFailure(described.into()),
+                }
+            }
+            CallError::Broken(why) => no_access(why),
+            CallError::Late if !self.connection.registered() => no_access(format!(
+                "the session bus did not answer within {} s (is dbus-daemon stopped or wedged?)",
+                session_bus::CONNECT_TIMEOUT.as_secs()
+            )),
+            CallError::Late => no_access(format!(
+                "the Secret Service did not answer within {} s",
+                TIMEOUT.as_secs()
+            )),
+        }
+    }
+
+    fn session(&mut self) -> Result<String> {
         if let Session::Requested(serial) = self.session {
             let reply = self.wait(serial)?;
-            let (_, path): (Variant<Box<dyn RefArg>>, Path) = reply.read2().map_err(bad_reply)?;
-            self.session = Session::Open(path.into_static());
+            let path = reply.get(1).and_then(path_of).ok_or_else(bad_reply)?;
+            self.session = Session::Open(path);
         }
         match &self.session {
             Session::Open(path) => Ok(path.clone()),
-            Session::NotRequested => Err(no_access("no session was opened".into())),
-            Session::Requested(_) => unreachable!("the session reply was just read"),
+            Session::Requested(_) => Err(no_access("no session was opened".into())),
         }
     }
 
     fn locked(&mut self, serial: u32) -> Result<bool> {
         let reply = self.wait(serial)?;
-        let locked: Variant<bool> = reply.read1().map_err(bad_reply)?;
-        Ok(locked.0)
+        let locked = reply.first().map(Value::unwrap_variant);
+        locked.and_then(Value::as_bool).ok_or_else(bad_reply)
     }
 
     /// The default collection, given the serial of a `Locked` request on
     /// [`DEFAULT_COLLECTION`] already sent.
     fn default_collection(&mut self, locked_request: u32) -> Result<Collection> {
         let (path, locked) = match self.locked(locked_request) {
-            Ok(locked) => (Path::from(DEFAULT_COLLECTION), locked),
+            Ok(locked) => (DEFAULT_COLLECTION.to_owned(), locked),
             // A service without alias paths: read the alias, then ask the collection.
             Err(_) => {
-                let read_alias = method(SERVICE_PATH, SERVICE, "ReadAlias")?.append1("default");
-                let path: Path = self.call(read_alias)?.read1().map_err(bad_reply)?;
-                if &*path == "/" {
+                let reply =
+                    self.call(SERVICE_PATH, SERVICE, "ReadAlias", &[Value::str("default")])?;
+                let path = reply.first().and_then(path_of).ok_or_else(bad_reply)?;
+                if path == "/" {
                     return Err(no_access("there is no default collection".into()));
                 }
-                let serial = self.send(locked_property(&path)?)?;
-                (path.into_static(), self.locked(serial)?)
+                let serial = self.send(&path, PROPERTIES, "Get", &locked_property())?;
+                let locked = self.locked(serial)?;
+                (path, locked)
             }
         };
         if locked {
@@ -278,24 +287,32 @@ impl Bus {
         Ok(Collection::Unlocked(path))
     }
 
-    fn unlocked_default_collection(&mut self) -> Result<Path<'static>> {
-        let serial = self.send(locked_property(DEFAULT_COLLECTION)?)?;
+    fn unlocked_default_collection(&mut self) -> Result<String> {
+        let serial = self.send(DEFAULT_COLLECTION, PROPERTIES, "Get", &locked_property())?;
         match self.default_collection(serial)? {
             Collection::Unlocked(path) => Ok(path),
             Collection::Locked => Err(locked_error()),
         }
     }
 
-    fn search(&mut self, attributes: &[(String, String); 2]) -> Result<Found> {
-        let attributes: HashMap<&str, &str> = attributes
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let search = method(SERVICE_PATH, SERVICE, "SearchItems")?.append1(attributes);
-        let reply = self.call(search)?;
-        let (unlocked, locked): (Vec<Path>, Vec<Path>) = reply.read2().map_err(bad_reply)?;
+    /// `SearchItems`: the unlocked items and the locked ones (each `ao`).
+    fn search(&mut self, attributes: Value) -> Result<(Vec<String>, Vec<String>)> {
+        let reply = self.call(SERVICE_PATH, SERVICE, "SearchItems", &[attributes])?;
+        match (
+            reply.first().and_then(paths_of),
+            reply.get(1).and_then(paths_of),
+        ) {
+            (Some(unlocked), Some(locked)) => Ok((unlocked, locked)),
+            _ => Err(bad_reply()),
+        }
+    }
+
+    fn find(&mut self, attributes: &[(String, String); 2]) -> Result<Found> {
+        let attributes =
+            Value::string_dict(attributes.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let (unlocked, locked) = self.search(attributes)?;
         Ok(Found {
-            unlocked: unlocked.into_iter().map(Path::into_static).collect(),
+            unlocked,
             locked: !locked.is_empty(),
         })
     }
@@ -335,19 +352,34 @@ impl Item {
         let collection = bus.unlocked_default_collection()?;
         let session = bus.session()?;
         let label = format!("Bitbucket API token for {}", self.attributes[1].1);
-        let attributes: HashMap<String, String> = self.attributes.iter().cloned().collect();
-        let mut properties = PropMap::new();
-        properties.insert(format!("{ITEM}.Label"), Variant(Box::new(label)));
-        properties.insert(format!("{ITEM}.Attributes"), Variant(Box::new(attributes)));
-        let create = method(&collection, COLLECTION, "CreateItem")?.append3(
+        let attributes = Value::string_dict(
+            self.attributes
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        let property = |name: &str, value: Value| {
+            Value::DictEntry(
+                Box::new(Value::Str(format!("{ITEM}.{name}"))),
+                Box::new(Value::Variant(Box::new(value))),
+            )
+        };
+        let properties = Value::Array {
+            element: "{sv}".into(),
+            items: vec![
+                property("Label", Value::Str(label)),
+                property("Attributes", attributes),
+            ],
+        };
+        let args = [
             properties,
             secret_struct(session, secret),
-            true,
-        );
-        let (_, prompt): (Path, Path) = bus.call(create)?.read2().map_err(bad_reply)?;
-        match &*prompt {
-            "/" => Ok(()),
-            _ => Err(locked_error()), // the service wants to prompt: we never do
+            Value::Bool(true),
+        ];
+        let reply = bus.call(&collection, COLLECTION, "CreateItem", &args)?;
+        match reply.get(1).and_then(Value::as_str) {
+            Some("/") => Ok(()),
+            Some(_) => Err(locked_error()), // the service wants to prompt: we never do
+            None => Err(bad_reply()),
         }
     }
 }
@@ -355,7 +387,7 @@ impl Item {
 impl CredentialApi for Item {
     fn set_secret(&self, secret: &[u8]) -> Result<()> {
         let mut bus = self.bus();
-        let found = bus.search(&self.attributes)?;
+        let found = bus.find(&self.attributes)?;
         let Some(item) = found.unlocked.first() else {
             if found.locked {
                 return Err(locked_error());
@@ -363,37 +395,37 @@ impl CredentialApi for Item {
             return self.create(&mut bus, secret);
         };
         let session = bus.session()?;
-        let set = method(item, ITEM, "SetSecret")?.append1(secret_struct(session, secret));
-        bus.call(set).map(drop)
+        bus.call(item, ITEM, "SetSecret", &[secret_struct(session, secret)])
+            .map(drop)
     }
 
     fn get_secret(&self) -> Result<Vec<u8>> {
         let mut bus = self.bus();
-        let found = bus.search(&self.attributes)?;
+        let found = bus.find(&self.attributes)?;
         let Some(item) = found.unlocked.first() else {
             return Err(bus.nothing_unlocked(&found));
         };
         let session = bus.session()?;
-        let reply = bus.call(method(item, ITEM, "GetSecret")?.append1(session))?;
-        let (_, _, value, _): (Path, Vec<u8>, Vec<u8>, String) =
-            reply.read1().map_err(bad_reply)?;
-        Ok(value)
+        let reply = bus.call(item, ITEM, "GetSecret", &[Value::ObjectPath(session)])?;
+        secret_value(reply.first()).map(|value| value.to_vec())
     }
 
     fn delete_credential(&self) -> Result<()> {
         let mut bus = self.bus();
-        let found = bus.search(&self.attributes)?;
+        let found = bus.find(&self.attributes)?;
         if found.unlocked.is_empty() {
             return Err(bus.nothing_unlocked(&found));
         }
         let mut deletes = Vec::with_capacity(found.unlocked.len());
         for item in &found.unlocked {
-            deletes.push(bus.send(method(item, ITEM, "Delete")?)?);
+            deletes.push(bus.send(item, ITEM, "Delete", &[])?);
         }
         for serial in deletes {
-            let prompt: Path = bus.wait(serial)?.read1().map_err(bad_reply)?;
-            if &*prompt != "/" {
-                return Err(locked_error());
+            let reply = bus.wait(serial)?;
+            match reply.first().and_then(Value::as_str) {
+                Some("/") => {}
+                Some(_) => return Err(locked_error()),
+                None => return Err(bad_reply()),
             }
         }
         Ok(())
@@ -412,54 +444,48 @@ impl CredentialApi for Item {
     }
 }
 
-fn method(path: &str, interface: &str, member: &str) -> Result<Message> {
-    Message::new_method_call(DESTINATION, path, interface, member)
-        .map_err(|e| Error::PlatformFailure(e.into()))
-}
+const PROPERTIES: &str = "org.freedesktop.DBus.Properties";
 
-fn locked_property(collection: &str) -> Result<Message> {
-    let get = method(collection, "org.freedesktop.DBus.Properties", "Get")?;
-    Ok(get.append2(COLLECTION, "Locked"))
+fn locked_property() -> [Value; 2] {
+    [Value::str(COLLECTION), Value::str("Locked")]
 }
 
 /// The Secret Service's `Secret` struct `(oayays)`: session, parameters, value, content type.
-fn secret_struct<'a>(
-    session: Path<'static>,
-    secret: &'a [u8],
-) -> (Path<'static>, &'static [u8], &'a [u8], &'static str) {
-    (session, &[], secret, "text/plain")
+fn secret_struct(session: String, secret: &[u8]) -> Value {
+    Value::Struct(vec![
+        Value::ObjectPath(session),
+        Value::Bytes(Zeroizing::new(Vec::new())),
+        Value::Bytes(Zeroizing::new(secret.to_vec())),
+        Value::str("text/plain"),
+    ])
 }
 
-/// An error reply. No service on the bus means the store is unavailable (so `auto` falls
-/// back); anything else is a failure.
-fn dbus_failure(e: &dbus::Error) -> Error {
-    match e.name() {
-        Some(
-            "org.freedesktop.DBus.Error.ServiceUnknown"
-            | "org.freedesktop.DBus.Error.NameHasNoOwner"
-            | "org.freedesktop.DBus.Error.NoReply"
-            | "org.freedesktop.DBus.Error.Disconnected",
-        ) => no_access(format!(
-            "no Secret Service on the session bus ({})",
-            describe(e)
-        )),
-        _ => Error::PlatformFailure(describe(e).into()),
+/// The value of a `Secret` struct.
+fn secret_value(secret: Option<&Value>) -> Result<&Zeroizing<Vec<u8>>> {
+    let fields = secret.and_then(Value::as_struct).ok_or_else(bad_reply)?;
+    fields
+        .get(2)
+        .and_then(Value::as_bytes)
+        .ok_or_else(bad_reply)
+}
+
+fn path_of(value: &Value) -> Option<String> {
+    match value {
+        Value::ObjectPath(path) => Some(path.clone()),
+        _ => None,
     }
 }
 
-fn bad_reply(e: TypeMismatchError) -> Error {
-    Error::PlatformFailure(format!("unexpected reply from the Secret Service: {e}").into())
+fn paths_of(value: &Value) -> Option<Vec<String>> {
+    value.as_array()?.iter().map(path_of).collect()
+}
+
+fn bad_reply() -> Error {
+    Error::PlatformFailure("unexpected reply from the Secret Service".into())
 }
 
 fn no_access(reason: String) -> Error {
     Error::NoStorageAccess(reason.into())
-}
-
-fn too_late() -> Error {
-    no_access(format!(
-        "the Secret Service did not answer within {} s",
-        TIMEOUT.as_secs()
-    ))
 }
 
 fn locked_error() -> Error {
@@ -484,10 +510,7 @@ impl SecretServiceStore {
     /// listing thousands of items costs a few round trips, not one per item.
     pub fn list(&self, service: &str) -> Result<Vec<(String, Vec<u8>)>> {
         let mut bus = self.bus.lock().unwrap_or_else(|p| p.into_inner());
-        let attributes: HashMap<&str, &str> = HashMap::from([("service", service)]);
-        let search = method(SERVICE_PATH, SERVICE, "SearchItems")?.append1(attributes);
-        let (unlocked, locked): (Vec<Path>, Vec<Path>) =
-            bus.call(search)?.read2().map_err(bad_reply)?;
+        let (unlocked, locked) = bus.search(Value::string_dict([("service", service)]))?;
         if unlocked.is_empty() {
             if !locked.is_empty() {
                 return Err(locked_error());
@@ -496,27 +519,42 @@ impl SecretServiceStore {
         }
         let mut reads = Vec::with_capacity(unlocked.len());
         for item in &unlocked {
-            let get = method(item, "org.freedesktop.DBus.Properties", "Get")?;
-            reads.push(bus.send(get.append2(ITEM, "Attributes"))?);
+            let args = [Value::str(ITEM), Value::str("Attributes")];
+            reads.push(bus.send(item, PROPERTIES, "Get", &args)?);
         }
         let session = bus.session()?;
-        let get_secrets =
-            method(SERVICE_PATH, SERVICE, "GetSecrets")?.append2(unlocked.clone(), session);
-        let secrets_request = bus.send(get_secrets)?;
+        let args = [
+            Value::paths(unlocked.iter().map(String::as_str)),
+            Value::ObjectPath(session),
+        ];
+        let secrets_request = bus.send(SERVICE_PATH, SERVICE, "GetSecrets", &args)?;
         let mut users = HashMap::new();
         for (item, serial) in unlocked.iter().zip(reads) {
             let reply = bus.wait(serial)?;
-            let attributes: Variant<HashMap<String, String>> = reply.read1().map_err(bad_reply)?;
-            if let Some(user) = attributes.0.get("username") {
-                users.insert(item.to_string(), user.clone());
+            let attributes = reply.first().map(Value::unwrap_variant);
+            let entries = attributes.and_then(Value::as_array).ok_or_else(bad_reply)?;
+            let user = entries
+                .iter()
+                .filter_map(Value::as_dict_entry)
+                .find(|(k, _)| k.as_str() == Some("username"))
+                .and_then(|(_, v)| v.as_str());
+            if let Some(user) = user {
+                users.insert(item.clone(), user.to_owned());
             }
         }
-        type Secret = (Path<'static>, Vec<u8>, Vec<u8>, String);
-        let secrets: HashMap<Path<'static>, Secret> =
-            bus.wait(secrets_request)?.read1().map_err(bad_reply)?;
-        Ok(secrets
-            .into_iter()
-            .filter_map(|(item, (_, _, value, _))| Some((users.remove(&*item)?, value)))
-            .collect())
+        let reply = bus.wait(secrets_request)?;
+        let secrets = reply
+            .first()
+            .and_then(Value::as_array)
+            .ok_or_else(bad_reply)?;
+        let mut listed = Vec::with_capacity(secrets.len());
+        for entry in secrets {
+            let (item, secret) = entry.as_dict_entry().ok_or_else(bad_reply)?;
+            let item = item.as_str().ok_or_else(bad_reply)?;
+            if let Some(user) = users.remove(item) {
+                listed.push((user, secret_value(Some(secret))?.to_vec()));
+            }
+        }
+        Ok(listed)
     }
 }

@@ -1,64 +1,109 @@
 //! Reaching the session bus: only over a local socket, and never for longer than a deadline.
 //!
-//! libdbus's own way in (`dbus_bus_get_private`) has two flaws for a program git waits on:
+//! Two rules for a program git waits on:
 //!
-//! - it has no deadline. The authentication handshake waits in `pselect` with no timeout and
-//!   `Hello` waits 25 s, so a stopped dbus-daemon (`kill -STOP`) or a socket that accepts and
-//!   never speaks hung `get`, and git with it, forever. Here the connection is made on a thread
-//!   of its own and waited for at most [`CONNECT_TIMEOUT`]; one that is not up by then is
-//!   abandoned (the thread ends with the process) and the store is reported unavailable, so
-//!   `get` answers the username only and git prompts, and `auto` falls back to keyutils;
-//! - it follows any address in `DBUS_SESSION_BUS_ADDRESS`: `unixexec:` makes it exec a program
-//!   of the environment's choosing, which inherits our environment (`BITBUCKET_API_TOKEN`
-//!   included), `autolaunch:` (libdbus's fallback when the variable is unset) execs
-//!   `dbus-launch`, and `tcp:` would carry our plain (unencrypted) session over a network.
-//!   Here only `unix:path=` and `unix:abstract=` entries are followed; with the variable unset,
-//!   only `$XDG_RUNTIME_DIR/bus`, where a systemd login session puts it.
-//!
-//! Why a thread rather than our own handshake with socket timeouts: the thread costs about
-//! 0.03 ms of a `get` that takes about 3 ms, and libdbus keeps doing the authentication it
-//! knows; a hand-written SASL exchange handed over to libdbus mid-stream is not possible.
+//! - no wait without a deadline. Connecting has [`CONNECT_TIMEOUT`] (the socket's send
+//!   timeout bounds `connect` even when a stopped dbus-daemon's backlog is full), and the
+//!   authentication, `Hello` and the first calls are answered within the first reply's
+//!   deadline (src/store/dbus/connection.rs): a stopped dbus-daemon (`kill -STOP`) or a socket
+//!   that accepts and never speaks costs a `get` 2 s, then git prompts and `auto` falls back
+//!   to keyutils;
+//! - only local sockets. `DBUS_SESSION_BUS_ADDRESS` may name any transport: `unixexec:` would
+//!   exec a program of the environment's choosing, `autolaunch:` execs `dbus-launch`, and
+//!   `tcp:` would carry our plain (unencrypted) session over a network. Only `unix:path=` and
+//!   `unix:abstract=` entries are followed, in order; with the variable unset, only
+//!   `$XDG_RUNTIME_DIR/bus`, where a systemd login session puts it.
 
 use std::ffi::OsStr;
+use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::sync::mpsc;
 use std::time::Duration;
 
-use dbus::channel::Channel;
+use rustix::net::{AddressFamily, SocketAddrUnix, SocketFlags, SocketType, sockopt};
 
-/// How long connecting, authenticating and `Hello` may take together. A healthy connection
-/// takes about 1 ms, and under 40 helpers at once on 2 busy cores up to ~100 ms (measured; see
-/// docs/security.md): 2 s leaves a wide margin and keeps git's wait short.
+use super::dbus::Connection;
+
+/// How long connecting may take, and then authenticating with `Hello` and the first call. A
+/// healthy connection takes about 1 ms, and under 40 helpers at once on 2 busy cores up to
+/// ~100 ms (measured; see docs/security.md): 2 s leaves a wide margin and keeps git's wait
+/// short.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// A private, registered connection to the session bus, or why there is none.
-pub fn connect() -> Result<Channel, String> {
+/// A private connection to the session bus, authenticated and registered when its first
+/// reply is read, or why there is none.
+pub fn connect() -> Result<Connection, String> {
     let address = local_address(
         std::env::var_os("DBUS_SESSION_BUS_ADDRESS").as_deref(),
         std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from),
     )?;
-    let (sender, receiver) = mpsc::channel();
-    std::thread::Builder::new()
-        .name("session-bus".into())
-        .spawn(move || {
-            let connected = Channel::open_private(&address).and_then(|mut channel| {
-                channel.register()?;
-                Ok(channel)
-            });
-            // The receiver is gone if we stopped waiting: the connection is dropped here.
-            let _ = sender.send(connected.map_err(|e| describe(&e)));
-        })
-        .map_err(|e| format!("cannot start a thread to connect to the session bus: {e}"))?;
-    match receiver.recv_timeout(CONNECT_TIMEOUT) {
-        Ok(connected) => connected,
-        Err(mpsc::RecvTimeoutError::Timeout) => Err(format!(
+    let mut last_error = String::new();
+    for entry in address.split(';') {
+        match connect_socket(entry) {
+            Ok(stream) => {
+                return Ok(Connection::start(
+                    stream,
+                    rustix::process::getuid().as_raw(),
+                ));
+            }
+            Err(e) => last_error = e,
+        }
+    }
+    Err(format!("cannot connect to the session bus: {last_error}"))
+}
+
+/// Connects to one `unix:path=` or `unix:abstract=` entry, within [`CONNECT_TIMEOUT`].
+fn connect_socket(entry: &str) -> Result<UnixStream, String> {
+    let keys = entry.strip_prefix("unix:").unwrap_or_default();
+    let address = keys.split(',').find_map(|pair| {
+        if let Some(path) = pair.strip_prefix("path=") {
+            Some(unescape(path).and_then(|p| SocketAddrUnix::new(p).map_err(|e| e.to_string())))
+        } else {
+            let name = pair.strip_prefix("abstract=")?;
+            Some(
+                unescape(name)
+                    .and_then(|n| SocketAddrUnix::new_abstract_name(&n).map_err(|e| e.to_string())),
+            )
+        }
+    });
+    let address = address.ok_or("no socket in the address")??;
+    let socket = rustix::net::socket_with(
+        AddressFamily::UNIX,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .map_err(|e| e.to_string())?;
+    sockopt::set_socket_timeout(&socket, sockopt::Timeout::Send, Some(CONNECT_TIMEOUT))
+        .map_err(|e| e.to_string())?;
+    match rustix::net::connect(&socket, &address) {
+        Ok(()) => Ok(UnixStream::from(socket)),
+        Err(rustix::io::Errno::AGAIN | rustix::io::Errno::INPROGRESS) => Err(format!(
             "the session bus did not answer within {} s (is dbus-daemon stopped or wedged?)",
             CONNECT_TIMEOUT.as_secs()
         )),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            Err("the session bus connection failed".into())
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// An address value with its `%XX` escapes decoded.
+fn unescape(value: &str) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::with_capacity(value.len());
+    let mut rest = value.as_bytes();
+    while let Some((&byte, after)) = rest.split_first() {
+        if byte == b'%' {
+            let hex = after
+                .get(..2)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or("a bad %-escape in the bus address")?;
+            bytes.push(hex);
+            rest = &after[2..];
+        } else {
+            bytes.push(byte);
+            rest = after;
         }
     }
+    Ok(bytes)
 }
 
 /// The entries of `DBUS_SESSION_BUS_ADDRESS` that are local sockets (`;`-separated, as libdbus
@@ -114,14 +159,6 @@ fn escape(value: &str) -> String {
     escaped
 }
 
-pub fn describe(e: &dbus::Error) -> String {
-    let name = e.name().unwrap_or("D-Bus error");
-    match e.message() {
-        Some(message) => format!("{name}: {message}"),
-        None => name.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,5 +203,8 @@ mod tests {
         assert!(address.starts_with("unix:path=/"), "{address}");
         assert!(address.ends_with("/bus"), "{address}");
         assert_eq!(escape("/run/user/1 000"), "/run/user/1%20000");
+        assert_eq!(unescape("/run/user/1%20000").unwrap(), b"/run/user/1 000");
+        assert!(unescape("/a%2").is_err());
+        assert!(unescape("/a%zz").is_err());
     }
 }
