@@ -3,7 +3,8 @@
 use zeroize::Zeroizing;
 
 use super::value::Value;
-use super::wire::{Reader, WireError, Writer, check_signature, valid_object_path};
+use super::wire::{Reader, WireError, check_signature, valid_object_path};
+use super::writer::Writer;
 
 /// The largest message we read: a `GetSecrets` reply for 10,000 items is about 3 MiB.
 pub const MAX_MESSAGE: usize = 32 << 20;
@@ -262,5 +263,23 @@ mod tests {
         }
         assert!(total_length(b"X\x02\x01\x01\0\0\0\0\0\0\0\0\0\0\0\0").is_err());
         assert!(total_length(b"l\x02\x01\x01\xff\xff\xff\x7f\0\0\0\0\0\0\0\0").is_err());
+    }
+
+    proptest::proptest! {
+        /// Whatever bytes the bus sends, reading them is an answer or an error, never a panic.
+        #[test]
+        fn arbitrary_bytes_never_panic(tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+                                       kind in 0u8..5, fields in 0u32..300, body in 0u32..300) {
+            let mut bytes = vec![b'l', kind, 0, 1];
+            bytes.extend_from_slice(&body.to_le_bytes());
+            bytes.extend_from_slice(&1u32.to_le_bytes());
+            bytes.extend_from_slice(&fields.to_le_bytes());
+            bytes.extend_from_slice(&tail);
+            if let Ok(Some(total)) = total_length(&bytes)
+                && total <= bytes.len()
+            {
+                let _ = parse(&bytes[..total]);
+            }
+        }
     }
 }

@@ -18,6 +18,7 @@ mod connection;
 mod message;
 mod value;
 mod wire;
+mod writer;
 
 pub use connection::{CallError, Connection};
 pub use value::Value;

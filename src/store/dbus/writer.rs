@@ -1,0 +1,98 @@
+//! Writing the D-Bus marshalling format: values to little-endian bytes.
+
+use zeroize::Zeroizing;
+
+use super::value::Value;
+use super::wire::alignment;
+
+/// Appends marshalled values to a message buffer (zeroed when dropped: it may hold a secret).
+pub struct Writer {
+    pub buf: Zeroizing<Vec<u8>>,
+}
+
+impl Writer {
+    pub fn new() -> Self {
+        Writer {
+            buf: Zeroizing::new(Vec::with_capacity(256)),
+        }
+    }
+
+    pub fn align(&mut self, to: usize) {
+        while !self.buf.len().is_multiple_of(to) {
+            self.buf.push(0);
+        }
+    }
+
+    pub fn u32(&mut self, value: u32) {
+        self.align(4);
+        self.buf.extend_from_slice(&value.to_le_bytes());
+    }
+
+    /// Overwrites the `u32` at `at` (a length written before what it measures).
+    pub fn patch_u32(&mut self, at: usize, value: u32) {
+        self.buf[at..at + 4].copy_from_slice(&value.to_le_bytes());
+    }
+
+    /// Strings and object paths must hold no NUL (checked by the caller's validation).
+    fn string(&mut self, value: &str) {
+        self.u32(value.len() as u32);
+        self.buf.extend_from_slice(value.as_bytes());
+        self.buf.push(0);
+    }
+
+    fn signature(&mut self, value: &str) {
+        self.buf.push(value.len() as u8);
+        self.buf.extend_from_slice(value.as_bytes());
+        self.buf.push(0);
+    }
+
+    pub fn value(&mut self, value: &Value) {
+        match value {
+            Value::Byte(b) => self.buf.push(*b),
+            Value::Bool(b) => self.u32(u32::from(*b)),
+            Value::Int16(n) => self.fixed(2, &n.to_le_bytes()),
+            Value::Uint16(n) => self.fixed(2, &n.to_le_bytes()),
+            Value::Int32(n) => self.fixed(4, &n.to_le_bytes()),
+            Value::Uint32(n) | Value::UnixFd(n) => self.u32(*n),
+            Value::Int64(n) => self.fixed(8, &n.to_le_bytes()),
+            Value::Uint64(n) | Value::Double(n) => self.fixed(8, &n.to_le_bytes()),
+            Value::Str(s) | Value::ObjectPath(s) => self.string(s),
+            Value::Signature(s) => self.signature(s),
+            Value::Bytes(bytes) => {
+                self.u32(bytes.len() as u32);
+                self.buf.extend_from_slice(bytes);
+            }
+            Value::Array { element, items } => {
+                self.u32(0);
+                let length_at = self.buf.len() - 4;
+                self.align(alignment(element.as_bytes()[0]));
+                let start = self.buf.len();
+                for item in items {
+                    self.value(item);
+                }
+                let length = (self.buf.len() - start) as u32;
+                self.patch_u32(length_at, length);
+            }
+            Value::Struct(fields) => {
+                self.align(8);
+                for field in fields {
+                    self.value(field);
+                }
+            }
+            Value::DictEntry(key, value) => {
+                self.align(8);
+                self.value(key);
+                self.value(value);
+            }
+            Value::Variant(inner) => {
+                self.signature(&inner.signature());
+                self.value(inner);
+            }
+        }
+    }
+
+    fn fixed(&mut self, size: usize, bytes: &[u8]) {
+        self.align(size);
+        self.buf.extend_from_slice(bytes);
+    }
+}
