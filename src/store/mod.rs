@@ -22,6 +22,8 @@ pub mod private_files;
 #[cfg(target_os = "linux")]
 mod dbus;
 #[cfg(target_os = "linux")]
+mod item_paths;
+#[cfg(target_os = "linux")]
 pub mod keyutils;
 #[cfg(target_os = "linux")]
 pub mod secret_service;
@@ -230,8 +232,8 @@ impl Keychain {
                 })?;
                 Ok(Self::file_store(&dir.0))
             }
-            StoreChoice::Auto => open_platform_default(),
-            StoreChoice::SecretService => open_secret_service(false),
+            StoreChoice::Auto => open_platform_default(data_dir),
+            StoreChoice::SecretService => open_secret_service(false, data_dir),
             StoreChoice::Keyutils => open_keyutils(),
             StoreChoice::Keychain => open_macos(),
             StoreChoice::Wincred => open_windows(),
@@ -305,8 +307,8 @@ impl Keychain {
 }
 
 #[cfg(target_os = "linux")]
-fn open_platform_default() -> Result<Keychain, StoreError> {
-    match open_secret_service(true) {
+fn open_platform_default(data_dir: Option<&DataDir>) -> Result<Keychain, StoreError> {
+    match open_secret_service(true, data_dir) {
         Ok(keychain) => Ok(keychain),
         Err(why) => {
             let mut keychain = open_keyutils()?;
@@ -317,34 +319,38 @@ fn open_platform_default() -> Result<Keychain, StoreError> {
 }
 
 #[cfg(target_os = "macos")]
-fn open_platform_default() -> Result<Keychain, StoreError> {
+fn open_platform_default(_: Option<&DataDir>) -> Result<Keychain, StoreError> {
     open_macos()
 }
 
 #[cfg(target_os = "windows")]
-fn open_platform_default() -> Result<Keychain, StoreError> {
+fn open_platform_default(_: Option<&DataDir>) -> Result<Keychain, StoreError> {
     open_windows()
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
-fn open_platform_default() -> Result<Keychain, StoreError> {
+fn open_platform_default(_: Option<&DataDir>) -> Result<Keychain, StoreError> {
     Err(StoreError::NotOnThisPlatform("auto"))
 }
 
 /// `check_now`: check the default collection while connecting (`auto` falls back on a locked
 /// one) rather than when a search finds no unlocked item (saves a round trip per `get`).
 #[cfg(target_os = "linux")]
-fn open_secret_service(check_now: bool) -> Result<Keychain, StoreError> {
+fn open_secret_service(
+    check_now: bool,
+    data_dir: Option<&DataDir>,
+) -> Result<Keychain, StoreError> {
+    let paths = data_dir.map(|dir| item_paths::ItemPaths::new(&dir.0));
     let store = if check_now {
-        secret_service::SecretServiceStore::connect()
+        secret_service::SecretServiceStore::connect(paths)
     } else {
-        secret_service::SecretServiceStore::connect_deferred()
+        secret_service::SecretServiceStore::connect_deferred(paths)
     };
     store.map(|store| Keychain::from_store(Backend::SecretService, store))
 }
 
 #[cfg(not(target_os = "linux"))]
-fn open_secret_service(_check_now: bool) -> Result<Keychain, StoreError> {
+fn open_secret_service(_check_now: bool, _: Option<&DataDir>) -> Result<Keychain, StoreError> {
     Err(StoreError::NotOnThisPlatform("secret-service"))
 }
 

@@ -32,7 +32,8 @@ use keyring_core::api::{Credential, CredentialApi, CredentialStoreApi};
 use keyring_core::{Entry, Error, Result};
 use zeroize::Zeroizing;
 
-use super::dbus::{CallError, Connection, Value};
+use super::dbus::{CallError, Connection, Value, valid_object_path};
+use super::item_paths::ItemPaths;
 use super::session_bus;
 use super::{Backend, StoreError};
 
@@ -50,19 +51,21 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 
 pub struct SecretServiceStore {
     bus: Arc<Mutex<Bus>>,
+    /// Where each item was last seen (a checked hint: src/store/item_paths.rs).
+    paths: Option<ItemPaths>,
 }
 
 impl SecretServiceStore {
     /// Connects and checks that the default collection exists and is unlocked, so `auto` can
     /// fall back to keyutils instead of using a keychain that would refuse.
-    pub fn connect() -> std::result::Result<Arc<Self>, StoreError> {
+    pub fn connect(paths: Option<ItemPaths>) -> std::result::Result<Arc<Self>, StoreError> {
         let mut bus = Bus::connect()?;
         let locked = bus
             .send(DEFAULT_COLLECTION, PROPERTIES, "Get", &locked_property())
             .map_err(unavailable)?;
         bus.session().map_err(unavailable)?;
         match bus.default_collection(locked).map_err(unavailable)? {
-            Collection::Unlocked(_) => Ok(Self::new(bus)),
+            Collection::Unlocked(_) => Ok(Self::new(bus, paths)),
             Collection::Locked => Err(StoreError::Locked {
                 backend: Backend::SecretService,
             }),
@@ -71,13 +74,16 @@ impl SecretServiceStore {
 
     /// Connects and leaves the default collection to be checked when a search finds no
     /// unlocked item: for `--store secret-service`, which has nothing to fall back to.
-    pub fn connect_deferred() -> std::result::Result<Arc<Self>, StoreError> {
-        Bus::connect().map(Self::new)
+    pub fn connect_deferred(
+        paths: Option<ItemPaths>,
+    ) -> std::result::Result<Arc<Self>, StoreError> {
+        Bus::connect().map(|bus| Self::new(bus, paths))
     }
 
-    fn new(bus: Bus) -> Arc<Self> {
+    fn new(bus: Bus, paths: Option<ItemPaths>) -> Arc<Self> {
         Arc::new(Self {
             bus: Arc::new(Mutex::new(bus)),
+            paths,
         })
     }
 }
@@ -102,6 +108,7 @@ impl CredentialStoreApi for SecretServiceStore {
             bus: self.bus.clone(),
             attributes: [("service", service), ("username", user)]
                 .map(|(k, v)| (k.to_owned(), v.to_owned())),
+            paths: self.paths.clone(),
         })))
     }
 
@@ -335,6 +342,7 @@ impl Bus {
 struct Item {
     bus: Arc<Mutex<Bus>>,
     attributes: [(String, String); 2],
+    paths: Option<ItemPaths>,
 }
 
 impl std::fmt::Debug for Item {
@@ -346,6 +354,54 @@ impl std::fmt::Debug for Item {
 impl Item {
     fn bus(&self) -> MutexGuard<'_, Bus> {
         self.bus.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn remember(&self, path: &str) {
+        if let Some(paths) = &self.paths {
+            paths.remember(&self.attributes[0].1, &self.attributes[1].1, path);
+        }
+    }
+
+    /// The secret of the item the hint names, if it is still ours: its attributes are read
+    /// in the round trip of `OpenSession` (sent while connecting), then `GetSecret`. `None`
+    /// (a search is needed) for no hint, an error reply, or an item that is not ours.
+    fn secret_at_remembered_path(&self, bus: &mut Bus) -> Result<Option<Vec<u8>>> {
+        let remembered = self
+            .paths
+            .as_ref()
+            .and_then(|paths| paths.lookup(&self.attributes[0].1, &self.attributes[1].1));
+        let Some(path) = remembered.filter(|path| valid_object_path(path)) else {
+            return Ok(None);
+        };
+        let args = [Value::str(ITEM), Value::str("Attributes")];
+        let read = bus.send(&path, PROPERTIES, "Get", &args)?;
+        let attributes = match bus.wait(read) {
+            Ok(reply) => reply,
+            Err(Error::PlatformFailure(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if !self.carries_our_attributes(attributes.first()) {
+            return Ok(None);
+        }
+        let session = bus.session()?;
+        match bus.call(&path, ITEM, "GetSecret", &[Value::ObjectPath(session)]) {
+            Ok(reply) => secret_value(reply.first()).map(|value| Some(value.to_vec())),
+            Err(Error::PlatformFailure(_)) => Ok(None), // locked, or gone meanwhile
+            Err(e) => Err(e),
+        }
+    }
+
+    /// An `Attributes` reply holding our `service` and `username` (as a search matches).
+    fn carries_our_attributes(&self, reply: Option<&Value>) -> bool {
+        let Some(entries) = reply.map(Value::unwrap_variant).and_then(Value::as_array) else {
+            return false;
+        };
+        self.attributes.iter().all(|(key, value)| {
+            entries
+                .iter()
+                .filter_map(Value::as_dict_entry)
+                .any(|(k, v)| k.as_str() == Some(key) && v.as_str() == Some(value))
+        })
     }
 
     fn create(&self, bus: &mut Bus, secret: &[u8]) -> Result<()> {
@@ -377,7 +433,12 @@ impl Item {
         ];
         let reply = bus.call(&collection, COLLECTION, "CreateItem", &args)?;
         match reply.get(1).and_then(Value::as_str) {
-            Some("/") => Ok(()),
+            Some("/") => {
+                if let Some(item) = reply.first().and_then(Value::as_str) {
+                    self.remember(item);
+                }
+                Ok(())
+            }
             Some(_) => Err(locked_error()), // the service wants to prompt: we never do
             None => Err(bad_reply()),
         }
@@ -395,23 +456,32 @@ impl CredentialApi for Item {
             return self.create(&mut bus, secret);
         };
         let session = bus.session()?;
-        bus.call(item, ITEM, "SetSecret", &[secret_struct(session, secret)])
-            .map(drop)
+        bus.call(item, ITEM, "SetSecret", &[secret_struct(session, secret)])?;
+        self.remember(item);
+        Ok(())
     }
 
     fn get_secret(&self) -> Result<Vec<u8>> {
         let mut bus = self.bus();
+        if let Some(secret) = self.secret_at_remembered_path(&mut bus)? {
+            return Ok(secret);
+        }
         let found = bus.find(&self.attributes)?;
         let Some(item) = found.unlocked.first() else {
             return Err(bus.nothing_unlocked(&found));
         };
         let session = bus.session()?;
         let reply = bus.call(item, ITEM, "GetSecret", &[Value::ObjectPath(session)])?;
-        secret_value(reply.first()).map(|value| value.to_vec())
+        let secret = secret_value(reply.first())?.to_vec();
+        self.remember(item);
+        Ok(secret)
     }
 
     fn delete_credential(&self) -> Result<()> {
         let mut bus = self.bus();
+        if let Some(paths) = &self.paths {
+            paths.forget(&self.attributes[0].1, &self.attributes[1].1);
+        }
         let found = bus.find(&self.attributes)?;
         if found.unlocked.is_empty() {
             return Err(bus.nothing_unlocked(&found));

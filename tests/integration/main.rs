@@ -22,6 +22,7 @@ mod git_deadline;
 mod hermetic;
 mod hostile;
 mod install_script;
+mod item_paths;
 mod leak_scan;
 mod leaks;
 mod listing;

@@ -22,3 +22,4 @@ mod writer;
 
 pub use connection::{CallError, Connection};
 pub use value::Value;
+pub use wire::valid_object_path;
