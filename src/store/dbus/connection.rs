@@ -15,6 +15,7 @@ use zeroize::Zeroizing;
 
 use super::message::{self, Call, Incoming};
 use super::value::Value;
+use super::writer::put;
 
 const BUS_NAME: &str = "org.freedesktop.DBus";
 const BUS_PATH: &str = "/org/freedesktop/DBus";
@@ -72,7 +73,10 @@ impl Connection {
             .map(|b| format!("{b:02x}"))
             .collect();
         let mut outgoing = Zeroizing::new(Vec::with_capacity(1024));
-        outgoing.extend_from_slice(format!("\0AUTH EXTERNAL {hex}\r\nBEGIN\r\n").as_bytes());
+        put(
+            &mut outgoing,
+            format!("\0AUTH EXTERNAL {hex}\r\nBEGIN\r\n").as_bytes(),
+        );
         let mut connection = Connection {
             stream,
             outgoing,
@@ -92,7 +96,7 @@ impl Connection {
         let serial = self.serial();
         let call = Call::new(BUS_NAME, BUS_PATH, BUS_NAME, member, &[], serial)
             .expect("a constant, valid call");
-        self.outgoing.extend_from_slice(&call.bytes);
+        put(&mut self.outgoing, &call.bytes);
         serial
     }
 
@@ -122,7 +126,7 @@ impl Connection {
         let serial = self.serial();
         let call = Call::new(destination, path, interface, member, args, serial)
             .map_err(|e| CallError::Broken(e.to_string()))?;
-        self.outgoing.extend_from_slice(&call.bytes);
+        put(&mut self.outgoing, &call.bytes);
         Ok(serial)
     }
 
@@ -176,12 +180,12 @@ impl Connection {
         self.stream
             .set_read_timeout(Some(left))
             .map_err(|e| broken("cannot set a read deadline", &e))?;
-        let mut chunk = Zeroizing::new([0u8; 16384]);
+        let mut chunk = Zeroizing::new([0u8; 4096]);
         loop {
             match self.stream.read(&mut chunk[..]) {
                 Ok(0) => return Err(CallError::Broken("the bus closed the connection".into())),
                 Ok(n) => {
-                    self.incoming.extend_from_slice(&chunk[..n]);
+                    put(&mut self.incoming, &chunk[..n]);
                     return Ok(());
                 }
                 Err(e) if timed_out(&e) => return Err(CallError::Late),

@@ -3,7 +3,7 @@
 use zeroize::Zeroizing;
 
 use super::value::Value;
-use super::wire::{Reader, WireError, check_signature, valid_object_path};
+use super::wire::{Reader, WireError, check_signature, split_type, valid_object_path};
 use super::writer::Writer;
 
 /// The largest message we read: a `GetSecrets` reply for 10,000 items is about 3 MiB.
@@ -37,26 +37,21 @@ impl Call {
         }
         let signature: String = args.iter().map(Value::signature).collect();
         check_signature(signature.as_bytes())?;
-        let field = |code: u8, value: Value| {
-            Value::Struct(vec![Value::Byte(code), Value::Variant(Box::new(value))])
-        };
-        let mut fields = vec![
-            field(1, Value::path(path)),
-            field(2, Value::str(interface)),
-            field(3, Value::str(member)),
-            field(6, Value::str(destination)),
-        ];
-        if !signature.is_empty() {
-            fields.push(field(8, Value::Signature(signature)));
-        }
         let mut writer = Writer::new();
-        writer.buf.extend_from_slice(&[b'l', METHOD_CALL, 0, 1]);
+        writer.put(&[b'l', METHOD_CALL, 0, 1]);
         writer.u32(0); // body length, patched below
         writer.u32(serial);
-        writer.value(&Value::Array {
-            element: "(yv)".into(),
-            items: fields,
-        });
+        writer.u32(0); // header fields' length, patched below
+        let fields_start = writer.buf.len(); // 16: already aligned for the first field
+        writer.header_field(1, b'o', path);
+        writer.header_field(2, b's', interface);
+        writer.header_field(3, b's', member);
+        writer.header_field(6, b's', destination);
+        if !signature.is_empty() {
+            writer.header_field(8, b'g', &signature);
+        }
+        let fields_length = (writer.buf.len() - fields_start) as u32;
+        writer.patch_u32(12, fields_length);
         writer.align(8);
         let body_start = writer.buf.len();
         for arg in args {
@@ -113,28 +108,51 @@ pub fn total_length(buf: &[u8]) -> Result<Option<usize>, WireError> {
     Ok(Some(total))
 }
 
-/// Reads one whole message (`buf` is exactly [`total_length`] long).
+/// Reads one whole message (`buf` is exactly [`total_length`] long). Only replies and errors
+/// are taken apart (and of their header fields, only the three we use); a signal or a call
+/// to us is skipped unread.
 pub fn parse(buf: &[u8]) -> Result<Incoming, WireError> {
     let big_endian = buf[0] == b'B';
     let kind = buf[1];
+    if kind != METHOD_RETURN && kind != ERROR {
+        return Ok(Incoming::Other);
+    }
     let mut reader = Reader::new(buf, 12, big_endian);
-    let fields = reader.values("a(yv)")?;
+    let fields_length = reader.u32()? as usize;
+    reader.align(8)?;
+    let fields_end = reader.pos.saturating_add(fields_length);
+    if fields_end > buf.len() {
+        return Err(WireError(
+            "header fields run past the end of the message".into(),
+        ));
+    }
     let mut reply_serial = None;
     let mut error_name = None;
     let mut signature = String::new();
-    for field in fields[0].as_array().unwrap_or_default() {
-        let (Some(Value::Byte(code)), Some(value)) = (
-            field.as_struct().and_then(|f| f.first()),
-            field.as_struct().and_then(|f| f.get(1)),
-        ) else {
-            continue;
-        };
-        match (code, value.unwrap_variant()) {
-            (4, Value::Str(name)) => error_name = Some(name.clone()),
-            (5, Value::Uint32(serial)) => reply_serial = Some(*serial),
-            (8, Value::Signature(s)) => signature = s.clone(),
-            _ => {}
+    while reader.pos < fields_end {
+        reader.align(8)?;
+        let code = reader.byte()?;
+        let type_code = reader.signature_bytes()?;
+        match (code, type_code) {
+            (4, b"s") => error_name = Some(reader.string()?),
+            (5, b"u") => reply_serial = Some(reader.u32()?),
+            (8, b"g") => {
+                signature = String::from_utf8_lossy(reader.signature_bytes()?).into_owned();
+                check_signature(signature.as_bytes())?;
+            }
+            (_, b"s" | b"o") => reader.skip_string()?,
+            (_, b"g") => drop(reader.signature_bytes()?),
+            _ => {
+                let (one, rest) = split_type(type_code, 1)?;
+                if !rest.is_empty() {
+                    return Err(WireError("a header field of more than one type".into()));
+                }
+                drop(reader.value(one, 1)?);
+            }
         }
+    }
+    if reader.pos != fields_end {
+        return Err(WireError("header fields overrun their length".into()));
     }
     reader.align(8)?;
     let body = reader.values(&signature)?;
@@ -174,7 +192,7 @@ mod tests {
             Value::Variant(Box::new(Value::Signature(signature))),
         ]));
         let mut writer = Writer::new();
-        writer.buf.extend_from_slice(&[b'l', kind, 0, 1]);
+        writer.put(&[b'l', kind, 0, 1]);
         writer.u32(0);
         writer.u32(99);
         writer.value(&Value::Array {
@@ -206,6 +224,28 @@ mod tests {
         assert_eq!(total_length(bytes).unwrap(), Some(bytes.len()));
         // Read back as if it came in: a call is neither a reply nor an error.
         assert!(matches!(parse(bytes).unwrap(), Incoming::Other));
+        // Its header fields, read by the general reader, are exactly what was asked for.
+        let mut reader = Reader::new(bytes, 12, false);
+        let fields = reader.values("a(yv)").unwrap();
+        let field = |code: u8, value: Value| {
+            Value::Struct(vec![Value::Byte(code), Value::Variant(Box::new(value))])
+        };
+        assert_eq!(
+            fields[0].as_array().unwrap(),
+            [
+                field(1, Value::path("/org/freedesktop/secrets")),
+                field(2, Value::str("org.freedesktop.Secret.Service")),
+                field(3, Value::str("SearchItems")),
+                field(6, Value::str("org.freedesktop.secrets")),
+                field(8, Value::Signature("a{ss}".into())),
+            ]
+        );
+        reader.align(8).unwrap();
+        assert_eq!(
+            reader.values("a{ss}").unwrap(),
+            [Value::string_dict([("service", "x")])]
+        );
+        assert_eq!(reader.pos, bytes.len());
         assert!(Call::new("d", "not/a/path", "i", "m", &[], 1).is_err());
     }
 

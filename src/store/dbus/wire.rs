@@ -140,6 +140,31 @@ impl<'a> Reader<'a> {
         }
     }
 
+    pub fn byte(&mut self) -> Result<u8, WireError> {
+        Ok(self.take(1)?[0])
+    }
+
+    /// A signature's bytes, without its NUL (not checked: the caller reads by it or drops it).
+    pub fn signature_bytes(&mut self) -> Result<&'a [u8], WireError> {
+        let length = self.byte()? as usize;
+        let bytes = self.take(length)?;
+        if self.take(1)? != [0] {
+            return bad("a signature without its terminating NUL");
+        }
+        Ok(bytes)
+    }
+
+    pub fn string(&mut self) -> Result<String, WireError> {
+        let length = self.u32()? as usize;
+        self.text(length)
+    }
+
+    /// Steps over a string or object path that nothing reads.
+    pub fn skip_string(&mut self) -> Result<(), WireError> {
+        let length = self.u32()? as usize;
+        self.take(length.saturating_add(1)).map(drop)
+    }
+
     fn signature_text(&mut self) -> Result<String, WireError> {
         let length = self.take(1)?[0] as usize;
         self.text(length)

@@ -5,6 +5,19 @@ use zeroize::Zeroizing;
 use super::value::Value;
 use super::wire::alignment;
 
+/// Appends `bytes` to a buffer that may hold a secret. `Vec` growth would leave the old
+/// allocation's bytes behind in freed memory, so a full buffer moves to a new one of twice the
+/// size and the old one is zeroed as it drops.
+pub fn put(buf: &mut Zeroizing<Vec<u8>>, bytes: &[u8]) {
+    let needed = buf.len() + bytes.len();
+    if needed > buf.capacity() {
+        let mut larger = Zeroizing::new(Vec::with_capacity(needed.max(2 * buf.capacity())));
+        larger.extend_from_slice(buf);
+        *buf = larger; // the old buffer is zeroed here
+    }
+    buf.extend_from_slice(bytes);
+}
+
 /// Appends marshalled values to a message buffer (zeroed when dropped: it may hold a secret).
 pub struct Writer {
     pub buf: Zeroizing<Vec<u8>>,
@@ -13,19 +26,22 @@ pub struct Writer {
 impl Writer {
     pub fn new() -> Self {
         Writer {
-            buf: Zeroizing::new(Vec::with_capacity(256)),
+            buf: Zeroizing::new(Vec::with_capacity(512)),
         }
     }
 
+    pub fn put(&mut self, bytes: &[u8]) {
+        put(&mut self.buf, bytes);
+    }
+
     pub fn align(&mut self, to: usize) {
-        while !self.buf.len().is_multiple_of(to) {
-            self.buf.push(0);
-        }
+        let padding = (to - self.buf.len() % to) % to;
+        self.put(&[0; 8][..padding]);
     }
 
     pub fn u32(&mut self, value: u32) {
         self.align(4);
-        self.buf.extend_from_slice(&value.to_le_bytes());
+        self.put(&value.to_le_bytes());
     }
 
     /// Overwrites the `u32` at `at` (a length written before what it measures).
@@ -33,22 +49,33 @@ impl Writer {
         self.buf[at..at + 4].copy_from_slice(&value.to_le_bytes());
     }
 
+    /// One header field `(yv)` whose value is a string, object path (`o`) or signature (`g`).
+    pub fn header_field(&mut self, code: u8, type_code: u8, text: &str) {
+        self.align(8);
+        self.put(&[code, 1, type_code, 0]);
+        if type_code == b'g' {
+            self.signature(text);
+        } else {
+            self.string(text);
+        }
+    }
+
     /// Strings and object paths must hold no NUL (checked by the caller's validation).
     fn string(&mut self, value: &str) {
         self.u32(value.len() as u32);
-        self.buf.extend_from_slice(value.as_bytes());
-        self.buf.push(0);
+        self.put(value.as_bytes());
+        self.put(&[0]);
     }
 
     fn signature(&mut self, value: &str) {
-        self.buf.push(value.len() as u8);
-        self.buf.extend_from_slice(value.as_bytes());
-        self.buf.push(0);
+        self.put(&[value.len() as u8]);
+        self.put(value.as_bytes());
+        self.put(&[0]);
     }
 
     pub fn value(&mut self, value: &Value) {
         match value {
-            Value::Byte(b) => self.buf.push(*b),
+            Value::Byte(b) => self.put(&[*b]),
             Value::Bool(b) => self.u32(u32::from(*b)),
             Value::Int16(n) => self.fixed(2, &n.to_le_bytes()),
             Value::Uint16(n) => self.fixed(2, &n.to_le_bytes()),
@@ -60,7 +87,7 @@ impl Writer {
             Value::Signature(s) => self.signature(s),
             Value::Bytes(bytes) => {
                 self.u32(bytes.len() as u32);
-                self.buf.extend_from_slice(bytes);
+                self.put(bytes);
             }
             Value::Array { element, items } => {
                 self.u32(0);
@@ -93,6 +120,6 @@ impl Writer {
 
     fn fixed(&mut self, size: usize, bytes: &[u8]) {
         self.align(size);
-        self.buf.extend_from_slice(bytes);
+        self.put(bytes);
     }
 }
