@@ -26,7 +26,7 @@ ensure_packages dist.sh musl-tools gcc-mingw-w64-x86-64 zip dpkg
 ensure_rust_targets "$linux" "$windows"
 
 export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}"
-# musl-gcc builds the vendored libdbus; Rust links the rest itself (fully static).
+# musl-gcc for any C a dependency may build; the binary is fully static.
 export CC_x86_64_unknown_linux_musl=musl-gcc
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
 for target in "$linux" "$windows"; do

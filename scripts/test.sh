@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/ensure.sh
 
-# gcc and libc6-dev: the vendored libdbus is compiled from C.
+# gcc and libc6-dev: rustc links through cc (and bench/peak-rss.c is C).
 packages=(gcc libc6-dev git dbus-daemon dbus-bin gnome-keyring keyutils libsecret-tools procps util-linux e2fsprogs ca-certificates time strace
   musl-tools gcc-mingw-w64-x86-64 zip python3 python3-venv wine64 bsdutils)
 ensure_packages test.sh "${packages[@]}"

@@ -24,10 +24,10 @@ pub struct WedgedBus {
 /// What the stand-in does with each connection.
 #[derive(Clone)]
 enum Behaviour {
-    /// Accept and never say a word: libdbus waits for the authentication reply.
+    /// Accept and never say a word: the client waits for the authentication reply.
     Silent,
-    /// Answer the SASL EXTERNAL handshake, then read everything and answer nothing: libdbus
-    /// waits for the reply to `Hello`.
+    /// Answer the SASL EXTERNAL handshake, then read everything and answer nothing: the
+    /// client waits for the reply to `Hello`.
     AuthenticatedSilent,
     /// Pass bytes both ways to `bus`; when the client sends a message naming `member`, run
     /// `kill` (which kills the real bus) before passing it on.
