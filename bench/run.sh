@@ -24,7 +24,9 @@
 #
 # Environment: BENCH_ROUNDS (rounds, default 200), BENCH_LS_ROUNDS (rounds of git ls-remote,
 # 30), BENCH_MANY (stored workspace tokens in the large rows, 1000), BENCH_ONLY (a regex on row
-# keys, e.g. 'get-ss|get-ku'), CARGO_TARGET_DIR.
+# keys, e.g. 'get-ss|get-ku'; the rows with BENCH_MANY tokens end in '-many', and storing those
+# tokens, minutes in gnome-keyring, happens only when the regex matches 'get-many', as 'many'
+# does), CARGO_TARGET_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -283,6 +285,10 @@ spec_row get-ku "\`get\`, keyutils, 1 token — vs git-credential-store" 0.6 yes
   "$work/in/get-ku" "$ours --store keyutils --host $ku_host get" "$store get" >>"$spec"
 spec_row get-ss "\`get\`, Secret Service, 1 token — vs git-credential-libsecret" 0.15 yes \
   "$work/in/get-bb" "$ours --store secret-service get" "$(q "$libsecret") get" >>"$spec"
+# What `setup` configures by default: `auto` also checks that the default collection is unlocked
+# (to fall back to keyutils if not), one more call to the service.
+spec_row get-ss-auto "\`get\`, Secret Service through \`--store auto\` — vs git-credential-libsecret" "" yes \
+  "$work/in/get-bb" "$ours --store auto get" "$(q "$libsecret") get" >>"$spec"
 spec_row store-file "\`store\` of the stored token, file store — vs git-credential-store" "" no \
   "$work/in/store-bb" "$ours --store file store" "$store store" >>"$spec"
 spec_row store-ku "\`store\` of the stored token, keyutils — vs git-credential-store" "" no \

@@ -17,7 +17,7 @@
 
 use std::fs;
 use std::io::{Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// A file longer than this is not ours.
@@ -76,8 +76,7 @@ impl ItemPaths {
     }
 
     fn write(&self, service: &str, username: &str, path: &str) -> std::io::Result<()> {
-        fs::create_dir_all(&self.dir)?;
-        fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))?;
+        super::private_files::create_private_dir(&self.dir)?;
         let target = self.file(service, username);
         let temp = target.with_extension(format!("tmp{}", std::process::id()));
         let written = fs::OpenOptions::new()
@@ -104,11 +103,14 @@ impl ItemPaths {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn remembers_forgets_and_ignores_files_that_name_another_entry() {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = ItemPaths::new(dir.path());
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join("data");
+        let dir = &dir;
+        let paths = ItemPaths::new(dir);
         assert_eq!(paths.lookup("svc", "bitbucket.org"), None);
         paths.remember(
             "svc",
@@ -120,8 +122,10 @@ mod tests {
             Some("/org/freedesktop/secrets/collection/login/7")
         );
         assert_eq!(paths.lookup("svc", "bitbucket.org/acme"), None);
-        let mode = fs::metadata(&paths.dir).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o700);
+        for dir in [&paths.dir, dir] {
+            let mode = fs::metadata(dir).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700, "{}", dir.display());
+        }
 
         // A file under the entry's name that names another entry, or is damaged, is a miss.
         let file = paths.file("svc", "bitbucket.org");
@@ -131,7 +135,7 @@ mod tests {
         assert_eq!(paths.lookup("svc", "bitbucket.org"), None);
         // A symlink is not followed.
         fs::remove_file(&file).unwrap();
-        let elsewhere = dir.path().join("elsewhere");
+        let elsewhere = dir.join("elsewhere");
         fs::write(&elsewhere, "svc\nbitbucket.org\n/x\n").unwrap();
         std::os::unix::fs::symlink(&elsewhere, &file).unwrap();
         assert_eq!(paths.lookup("svc", "bitbucket.org"), None);
