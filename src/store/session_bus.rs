@@ -42,7 +42,7 @@ pub fn connect() -> Result<Connection, String> {
             Ok(stream) => {
                 return Ok(Connection::start(
                     stream,
-                    rustix::process::getuid().as_raw(),
+                    rustix::process::geteuid().as_raw(),
                 ));
             }
             Err(e) => last_error = e,
