@@ -161,7 +161,7 @@ fn assert_file_is_whole(store: &PrivateStore, written: &[String]) {
 /// failed`), because it handled a new client's `OpenSession` before registering the client — a
 /// race inside the daemon that one-at-a-time helpers hit as often. Every helper now makes one
 /// call that needs no client record before its first that does (`greet` in
-/// src/store/secret_service.rs); a daemon that dies anyway fails this test with its log.
+/// src/store/secret_service/bus.rs); a daemon that dies anyway fails this test with its log.
 fn forty_helpers_storing_getting_and_erasing_at_once_leave_a_written_token(store: StoreUnderTest) {
     let Some(store) = PrivateStore::new(store.flag()) else {
         return;

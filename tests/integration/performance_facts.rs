@@ -5,7 +5,7 @@
 //! - A host we do not serve costs no store: not even a connection to the session bus.
 //! - A `get` on the Secret Service is four calls to the service: a read of its `Collections`
 //!   property (so that gnome-keyring has registered us before a call that needs it;
-//!   src/store/secret_service.rs, `greet`), `OpenSession` and a read of the remembered item's
+//!   src/store/secret_service/bus.rs, `greet`), `OpenSession` and a read of the remembered item's
 //!   `Attributes` sent together (src/store/item_paths.rs), then `GetSecret`: no search, whose
 //!   cost grows with the keychain. Without the hint, `SearchItems` takes the `Attributes`
 //!   read's place. A `store` of the token already stored is the same four calls and no write.

@@ -6,8 +6,12 @@
 //!
 //! - calls that do not depend on each other are sent together and their replies read
 //!   afterwards: authentication, `Hello` and one read of the service's `Collections` (which
-//!   keeps gnome-keyring alive: see `greet`) leave in one write; then `OpenSession` and
-//!   `SearchItems` together, its reply read only when a secret moves; then `GetSecret`;
+//!   keeps gnome-keyring alive: see `Bus::greet`) leave in one write; then `OpenSession` and
+//!   the remembered item's `Attributes` together; then `GetSecret`;
+//! - `get` does not search: gnome-keyring's `SearchItems` compares every item in the keychain,
+//!   so the path of each of our items is remembered (src/store/item_paths.rs) and the item
+//!   there is used if it carries exactly our attributes; a search happens only without such
+//!   an item, and remembers what it finds;
 //! - `--store secret-service` checks the default collection only when a search finds no
 //!   unlocked item (the search already says whether the items it found are locked); `auto`
 //!   checks it while connecting, in the same round trip as `OpenSession`, to choose keyutils
@@ -32,10 +36,14 @@ use keyring_core::api::{Credential, CredentialApi, CredentialStoreApi};
 use keyring_core::{Entry, Error, Result};
 use zeroize::Zeroizing;
 
-use super::dbus::{CallError, Connection, Value, valid_object_path};
+use super::dbus::{Value, valid_object_path};
 use super::item_paths::ItemPaths;
-use super::session_bus;
 use super::{Backend, StoreError};
+
+mod bus;
+mod listing;
+
+use bus::{Bus, Collection};
 
 const DESTINATION: &str = "org.freedesktop.secrets";
 const SERVICE_PATH: &str = "/org/freedesktop/secrets";
@@ -114,228 +122,6 @@ impl CredentialStoreApi for SecretServiceStore {
 
     fn as_any(&self) -> &dyn Any {
         self
-    }
-}
-
-/// The plain session: requested while connecting, its reply read when first needed.
-enum Session {
-    Requested(u32),
-    Open(String),
-}
-
-enum Collection {
-    Unlocked(String),
-    Locked,
-}
-
-/// What a search found: the unlocked items, and whether there were locked ones.
-struct Found {
-    unlocked: Vec<String>,
-    locked: bool,
-}
-
-/// A private connection to the session bus and the plain session opened on it.
-struct Bus {
-    connection: Connection,
-    session: Session,
-    /// The default collection is known to exist and to be unlocked.
-    collection_checked: bool,
-}
-
-impl Drop for Bus {
-    /// Reads the `OpenSession` reply before the connection closes, if nothing needed it yet.
-    /// gnome-keyring (42.1 here) aborts when a session request outlives its client: the `get`
-    /// of an entry that does not exist would otherwise take the user's keyring daemon down
-    /// (found by tests/integration/concurrency.rs).
-    fn drop(&mut self) {
-        if let Session::Requested(serial) = self.session {
-            let _ = self.wait(serial); // at once if the service was already late
-        }
-    }
-}
-
-impl Bus {
-    /// Connects, greets the service (authentication, `Hello` and the greeting in one write,
-    /// answered within [`TIMEOUT`]), and sends `OpenSession` without waiting for its reply.
-    fn connect() -> std::result::Result<Bus, StoreError> {
-        let connection = session_bus::connect().map_err(|reason| unavailable(no_access(reason)))?;
-        let mut bus = Bus {
-            connection,
-            session: Session::Requested(0),
-            collection_checked: false,
-        };
-        bus.greet().map_err(unavailable)?;
-        let plain = [
-            Value::str("plain"),
-            Value::Variant(Box::new(Value::str(""))),
-        ];
-        let serial = bus
-            .send(SERVICE_PATH, SERVICE, "OpenSession", &plain)
-            .map_err(unavailable)?;
-        bus.session = Session::Requested(serial);
-        Ok(bus)
-    }
-
-    /// One round trip that gnome-keyring answers without knowing the caller (the service's
-    /// `Collections` property), before any call that needs it. gnome-keyring 42.1 registers a
-    /// new client from an idle callback that its D-Bus message filter queues, and handles the
-    /// client's calls separately; now and then (about one connection in 4 000, whether
-    /// helpers run at once or one at a time) `OpenSession` came first, found no client, and
-    /// the daemon aborted (`GLib-ERROR … g_variant_new`, SIGTRAP), taking every secret of the
-    /// session with it: the next `get` found no token at all. After this round trip the
-    /// client is registered; 1 000 rounds of 40 helpers ran without an abort, where about one
-    /// round in 130 aborted before (tests/integration/concurrency.rs). It shares its round
-    /// trip with authentication and `Hello`. An error reply (a service without the property)
-    /// changes nothing.
-    fn greet(&mut self) -> Result<()> {
-        let args = [Value::str(SERVICE), Value::str("Collections")];
-        let serial = self.send(SERVICE_PATH, PROPERTIES, "Get", &args)?;
-        match self.wait(serial) {
-            Ok(_) | Err(Error::PlatformFailure(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
-    }
-
-    fn send(&mut self, path: &str, interface: &str, member: &str, args: &[Value]) -> Result<u32> {
-        self.connection
-            .send(DESTINATION, path, interface, member, args)
-            .map_err(|e| self.failure(e))
-    }
-
-    /// The reply to the call sent as `serial`; replies to other calls are kept for later.
-    fn wait(&mut self, serial: u32) -> Result<Vec<Value>> {
-        self.connection
-            .wait(serial, TIMEOUT)
-            .map_err(|e| self.failure(e))
-    }
-
-    fn call(
-        &mut self,
-        path: &str,
-        interface: &str,
-        member: &str,
-        args: &[Value],
-    ) -> Result<Vec<Value>> {
-        let serial = self.send(path, interface, member, args)?;
-        self.wait(serial)
-    }
-
-    /// An unanswered call as keyring-core's error. No service on the bus, a bus that is gone
-    /// or late: the store is unavailable (so `auto` falls back); anything else is a failure.
-    fn failure(&self, e: CallError) -> Error {
-        match e {
-            CallError::Remote { name, message } => {
-                let described = match message {
-                    Some(message) => format!("{name}: {message}"),
-                    None => name.clone(),
-                };
-                match name.as_str() {
-                    "org.freedesktop.DBus.Error.ServiceUnknown"
-                    | "org.freedesktop.DBus.Error.NameHasNoOwner"
-                    | "org.freedesktop.DBus.Error.NoReply"
-                    | "org.freedesktop.DBus.Error.Disconnected" => no_access(format!(
-                        "no Secret Service on the session bus ({described})"
-                    )),
-                    _ => Error::PlatformFailure(described.into()),
-                }
-            }
-            CallError::Broken(why) => no_access(why),
-            CallError::Late if !self.connection.registered() => no_access(format!(
-                "the session bus did not answer within {} s (is dbus-daemon stopped or wedged?)",
-                session_bus::CONNECT_TIMEOUT.as_secs()
-            )),
-            CallError::Late => no_access(format!(
-                "the Secret Service did not answer within {} s",
-                TIMEOUT.as_secs()
-            )),
-        }
-    }
-
-    fn session(&mut self) -> Result<String> {
-        if let Session::Requested(serial) = self.session {
-            let reply = self.wait(serial)?;
-            let path = reply.get(1).and_then(path_of).ok_or_else(bad_reply)?;
-            self.session = Session::Open(path);
-        }
-        match &self.session {
-            Session::Open(path) => Ok(path.clone()),
-            Session::Requested(_) => Err(no_access("no session was opened".into())),
-        }
-    }
-
-    fn locked(&mut self, serial: u32) -> Result<bool> {
-        let reply = self.wait(serial)?;
-        let locked = reply.first().map(Value::unwrap_variant);
-        locked.and_then(Value::as_bool).ok_or_else(bad_reply)
-    }
-
-    /// The default collection, given the serial of a `Locked` request on
-    /// [`DEFAULT_COLLECTION`] already sent.
-    fn default_collection(&mut self, locked_request: u32) -> Result<Collection> {
-        let (path, locked) = match self.locked(locked_request) {
-            Ok(locked) => (DEFAULT_COLLECTION.to_owned(), locked),
-            // A service without alias paths: read the alias, then ask the collection.
-            Err(_) => {
-                let reply =
-                    self.call(SERVICE_PATH, SERVICE, "ReadAlias", &[Value::str("default")])?;
-                let path = reply.first().and_then(path_of).ok_or_else(bad_reply)?;
-                if path == "/" {
-                    return Err(no_access("there is no default collection".into()));
-                }
-                let serial = self.send(&path, PROPERTIES, "Get", &locked_property())?;
-                let locked = self.locked(serial)?;
-                (path, locked)
-            }
-        };
-        if locked {
-            return Ok(Collection::Locked);
-        }
-        self.collection_checked = true;
-        Ok(Collection::Unlocked(path))
-    }
-
-    fn unlocked_default_collection(&mut self) -> Result<String> {
-        let serial = self.send(DEFAULT_COLLECTION, PROPERTIES, "Get", &locked_property())?;
-        match self.default_collection(serial)? {
-            Collection::Unlocked(path) => Ok(path),
-            Collection::Locked => Err(locked_error()),
-        }
-    }
-
-    /// `SearchItems`: the unlocked items and the locked ones (each `ao`).
-    fn search(&mut self, attributes: Value) -> Result<(Vec<String>, Vec<String>)> {
-        let reply = self.call(SERVICE_PATH, SERVICE, "SearchItems", &[attributes])?;
-        match (
-            reply.first().and_then(paths_of),
-            reply.get(1).and_then(paths_of),
-        ) {
-            (Some(unlocked), Some(locked)) => Ok((unlocked, locked)),
-            _ => Err(bad_reply()),
-        }
-    }
-
-    fn find(&mut self, attributes: &[(String, String); 2]) -> Result<Found> {
-        let attributes =
-            Value::string_dict(attributes.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        let (unlocked, locked) = self.search(attributes)?;
-        Ok(Found {
-            unlocked,
-            locked: !locked.is_empty(),
-        })
-    }
-
-    /// The error for a search that found no unlocked item.
-    fn nothing_unlocked(&mut self, found: &Found) -> Error {
-        if found.locked {
-            return locked_error();
-        }
-        if self.collection_checked {
-            return Error::NoEntry;
-        }
-        match self.unlocked_default_collection() {
-            Ok(_) => Error::NoEntry,
-            Err(e) => e,
-        }
     }
 }
 
@@ -571,60 +357,5 @@ fn unavailable(e: Error) -> StoreError {
     StoreError::Unavailable {
         backend: Backend::SecretService,
         reason,
-    }
-}
-
-impl SecretServiceStore {
-    /// Every unlocked item filed under `service`: its `username` attribute and secret. One
-    /// search, one `GetSecrets` for all secrets, and the `Attributes` reads sent together, so
-    /// listing thousands of items costs a few round trips, not one per item.
-    pub fn list(&self, service: &str) -> Result<Vec<(String, Vec<u8>)>> {
-        let mut bus = self.bus.lock().unwrap_or_else(|p| p.into_inner());
-        let (unlocked, locked) = bus.search(Value::string_dict([("service", service)]))?;
-        if unlocked.is_empty() {
-            if !locked.is_empty() {
-                return Err(locked_error());
-            }
-            return Ok(Vec::new());
-        }
-        let mut reads = Vec::with_capacity(unlocked.len());
-        for item in &unlocked {
-            let args = [Value::str(ITEM), Value::str("Attributes")];
-            reads.push(bus.send(item, PROPERTIES, "Get", &args)?);
-        }
-        let session = bus.session()?;
-        let args = [
-            Value::paths(unlocked.iter().map(String::as_str)),
-            Value::ObjectPath(session),
-        ];
-        let secrets_request = bus.send(SERVICE_PATH, SERVICE, "GetSecrets", &args)?;
-        let mut users = HashMap::new();
-        for (item, serial) in unlocked.iter().zip(reads) {
-            let reply = bus.wait(serial)?;
-            let attributes = reply.first().map(Value::unwrap_variant);
-            let entries = attributes.and_then(Value::as_array).ok_or_else(bad_reply)?;
-            let user = entries
-                .iter()
-                .filter_map(Value::as_dict_entry)
-                .find(|(k, _)| k.as_str() == Some("username"))
-                .and_then(|(_, v)| v.as_str());
-            if let Some(user) = user {
-                users.insert(item.clone(), user.to_owned());
-            }
-        }
-        let reply = bus.wait(secrets_request)?;
-        let secrets = reply
-            .first()
-            .and_then(Value::as_array)
-            .ok_or_else(bad_reply)?;
-        let mut listed = Vec::with_capacity(secrets.len());
-        for entry in secrets {
-            let (item, secret) = entry.as_dict_entry().ok_or_else(bad_reply)?;
-            let item = item.as_str().ok_or_else(bad_reply)?;
-            if let Some(user) = users.remove(item) {
-                listed.push((user, secret_value(Some(secret))?.to_vec()));
-            }
-        }
-        Ok(listed)
     }
 }
