@@ -143,12 +143,9 @@ pub struct Metadata {
 impl Metadata {
     /// The metadata file in the user data directory.
     pub fn in_dir(dir: &Path) -> Self {
-        Self::with_backing(Box::new(FileBacking::new(
-            dir,
-            "metadata",
-            HEADER,
-            Privacy::Public,
-        )))
+        Self::with_backing(Box::new(
+            FileBacking::new(dir, "metadata", HEADER, Privacy::Public).index(),
+        ))
     }
 
     pub fn with_backing(backing: Box<dyn Backing>) -> Self {

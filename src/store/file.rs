@@ -46,6 +46,8 @@ pub struct FileBacking {
     privacy: Privacy,
     /// What the last read found wrong with single lines (file and line number only).
     damage: Mutex<BTreeSet<String>>,
+    /// Lookups check the lines before the entry for damage (see [`FileBacking::index`]).
+    checks_lines_on_lookup: bool,
 }
 
 impl FileBacking {
@@ -57,7 +59,16 @@ impl FileBacking {
             header,
             privacy,
             damage: Mutex::default(),
+            checks_lines_on_lookup: true,
         }
+    }
+
+    /// A file whose lookups read closely only the lines that begin with their key: for an
+    /// index such as the metadata, whose damage `get` never reports (a whole read, before
+    /// every write, still keeps and names damaged lines).
+    pub fn index(mut self) -> Self {
+        self.checks_lines_on_lookup = false;
+        self
     }
 
     pub fn path(&self) -> PathBuf {
@@ -127,7 +138,8 @@ impl Backing for FileBacking {
             return Ok(None);
         };
         let mut damaged = Vec::new();
-        let found = file_lookup::find(&mut file, (service, user), MAX_FILE_BYTES, &mut damaged)
+        let checked = self.checks_lines_on_lookup.then_some(&mut damaged);
+        let found = file_lookup::find(&mut file, (service, user), MAX_FILE_BYTES, checked)
             .map_err(|e| platform_at("read", &path, e))?;
         self.note_damage(&damaged);
         match found {

@@ -25,32 +25,45 @@ pub enum Lookup {
 const CHUNK: usize = 16 * 1024;
 
 /// The value for `(service, user)` in the map file read from `file`, reading at most `limit`
-/// bytes and only as far as the entry; damaged lines on the way are added to `damaged`.
+/// bytes and only as far as the entry. With `damaged`, every line on the way is checked and
+/// the damaged ones are added to it; without, only lines that begin with the key are read
+/// closely (a few instructions for each other line: the metadata file, whose damage nobody
+/// reports, is passed that way).
 pub fn find(
     file: &mut dyn Read,
     (service, user): (&str, &str),
     limit: u64,
-    damaged: &mut Vec<DamagedLine>,
+    mut damaged: Option<&mut Vec<DamagedLine>>,
 ) -> std::io::Result<Lookup> {
     let mut buffer = Zeroizing::new(vec![0u8; CHUNK]);
     let (mut start, mut end, mut total, mut number) = (0usize, 0usize, 0u64, 0usize);
+    let key = format!("{service}\t{user}\t");
     let mut examine = |line: &[u8], number: usize| -> Option<Zeroizing<Vec<u8>>> {
-        if file_format::is_blank_or_comment(line) {
+        if !begins_with(line, key.as_bytes()) {
+            // Not our entry: only its damage could matter, and only if it is reported.
+            let checked = damaged.as_deref_mut().filter(|_| {
+                !file_format::is_blank_or_comment(line) && file_format::plain_line(line).is_none()
+            });
+            if let Some(damaged) = checked
+                && let Err(damage) = file_format::check_line(line)
+            {
+                damaged.push(damage.into_damaged_line(number, line));
+            }
             return None;
         }
+        // `service\tuser\t…`: the entry if the whole line reads as one, else damage.
         match file_format::check_line(line) {
-            Ok(entry) if entry.service == service && entry.user == user => {
-                Some(Zeroizing::new(entry.value.to_vec()))
-            }
-            Ok(_) => None,
+            Ok(entry) => Some(Zeroizing::new(entry.value.to_vec())),
             Err(damage) => {
-                damaged.push(damage.into_damaged_line(number, line));
+                if let Some(damaged) = damaged.as_deref_mut() {
+                    damaged.push(damage.into_damaged_line(number, line));
+                }
                 None
             }
         }
     };
     loop {
-        while let Some(newline) = buffer[start..end].iter().position(|&b| b == b'\n') {
+        while let Some(newline) = memchr::memchr(b'\n', &buffer[start..end]) {
             number += 1;
             let found = examine(&buffer[start..start + newline], number);
             start += newline + 1;
@@ -87,6 +100,14 @@ pub fn find(
     }
 }
 
+/// `line.starts_with(key)`, compared from the key's end: keys in one file share long
+/// beginnings (`git-credential-bitbucket\tbitbucket.org/…`) and differ at their ends, and
+/// a byte loop stops at the first difference where the C library's `memcmp` (musl's goes
+/// byte by byte from the front) would walk the common part of every line.
+fn begins_with(line: &[u8], key: &[u8]) -> bool {
+    line.len() >= key.len() && line[..key.len()].iter().rev().eq(key.iter().rev())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,14 +123,23 @@ mod tests {
                 Ok(n)
             }
         }
-        let mut damaged = Vec::new();
-        let found = find(&mut Trickle(text, chunk_reads), key, 1 << 20, &mut damaged).unwrap();
-        let value = match found {
+        let value = |found: Lookup| match found {
             Lookup::Found(v) => Some(v.to_vec()),
             Lookup::Missing => None,
             Lookup::TooLarge => panic!("too large"),
         };
-        (value, damaged.iter().map(|d| d.number).collect())
+        let mut damaged = Vec::new();
+        let found = find(
+            &mut Trickle(text, chunk_reads),
+            key,
+            1 << 20,
+            Some(&mut damaged),
+        );
+        let found = value(found.unwrap());
+        // Without damage reports (the metadata's lookups): the same entry.
+        let quiet = value(find(&mut Trickle(text, chunk_reads), key, 1 << 20, None).unwrap());
+        assert_eq!(quiet, found, "{key:?}");
+        (found, damaged.iter().map(|d| d.number).collect())
     }
 
     /// Every key of a file (with damaged lines, a duplicate, a long line and no final LF)
@@ -147,11 +177,11 @@ mod tests {
         text.extend(std::iter::repeat_n(b'z', 100_000));
         let mut reader: &[u8] = &text;
         let mut damaged = Vec::new();
-        let found = find(&mut reader, ("svc", "a"), 1 << 20, &mut damaged).unwrap();
+        let found = find(&mut reader, ("svc", "a"), 1 << 20, Some(&mut damaged)).unwrap();
         assert!(matches!(found, Lookup::Found(v) if v.as_slice() == b"value"));
         assert!(reader.len() >= 100_000 - CHUNK, "read only the first chunk");
         let mut reader: &[u8] = &text;
-        let found = find(&mut reader, ("svc", "b"), 50_000, &mut damaged).unwrap();
+        let found = find(&mut reader, ("svc", "b"), 50_000, Some(&mut damaged)).unwrap();
         assert!(matches!(found, Lookup::TooLarge));
     }
 }
