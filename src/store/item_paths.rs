@@ -1,24 +1,29 @@
 //! Where the Secret Service keeps each of our items: a hint that spares `get` a search.
 //!
 //! gnome-keyring's `SearchItems` compares the attributes of every item in the keychain, so a
-//! `get` that searches grows with everything the user keeps there (11 ms with 2,000 items,
-//! against 2 ms with one: docs/performance.md). Reading an item by its object path is an
-//! indexed lookup. So the store remembers, per entry, the path of the item it last found or
-//! created, in one small file each under the data directory (`secret-service-items/`), and
-//! `get` reads the item there first.
+//! `get` that searches grows with everything the user keeps there (docs/performance.md). So
+//! the store remembers, per entry, the object path of the item it last found or created, in
+//! one small file each under the data directory (`secret-service-items/`), and `get` asks for
+//! the secret there first: one `GetSecret`, no search.
 //!
-//! The file is only a hint and is never trusted: the path is used only if it is a valid
-//! object path and the item there carries exactly our `service` and `username` attributes
-//! (read from the Secret Service itself, in the same round trip as `OpenSession`). So a file
-//! planted or changed in the data directory can point only at an item the search would also
-//! have found; anything else — a missing, stale, unreadable or foreign entry — means a search,
-//! as before. Writing is best effort (temp file and rename, no lock: the last writer wins and
-//! every reader checks); a failure to write changes nothing but speed.
+//! The file is only a hint and is never trusted. Beside the path it keeps a SHA-256 digest of
+//! the entry's name and the secret the item held; the secret read at the path is handed out
+//! only if it has exactly that digest, so the hint can only ever give back the very token this
+//! entry stored there. A file planted or changed in the data directory cannot make `get`
+//! hand out another item's secret (forging the digest needs that secret; another entry's
+//! digest names another entry), nor can an item replaced since: any mismatch, a missing or
+//! unreadable item, or a damaged file means a search, as before, and the secret read is
+//! dropped (zeroed) unused. Checking the secret rather than the item's attributes saves a call
+//! that, in gnome-keyring, scans every item again. Writing is best effort (temp file and
+//! rename, no lock: the last writer wins and every reader checks); a failure to write changes
+//! nothing but speed.
 
 use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
 
 /// A file longer than this is not ours.
 const MAX_FILE: u64 = 4096;
@@ -45,9 +50,8 @@ impl ItemPaths {
         self.dir.join(format!("{:08x}", hasher.finalize()))
     }
 
-    /// The remembered path of the item for `service`/`username`, if the file names exactly
-    /// that entry.
-    pub fn lookup(&self, service: &str, username: &str) -> Option<String> {
+    /// The remembered item for `service`/`username`, if the file names exactly that entry.
+    pub fn lookup(&self, service: &str, username: &str) -> Option<Hint> {
         let file = fs::OpenOptions::new()
             .read(true)
             .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
@@ -56,26 +60,47 @@ impl ItemPaths {
         let mut text = String::new();
         file.take(MAX_FILE).read_to_string(&mut text).ok()?;
         let mut lines = text.split('\n');
-        match (lines.next(), lines.next(), lines.next(), lines.next()) {
-            (Some(s), Some(u), Some(path), Some("")) if s == service && u == username => {
-                Some(path.to_owned())
-            }
-            _ => None,
+        let fields = (
+            lines.next(),
+            lines.next(),
+            lines.next(),
+            lines.next(),
+            lines.next(),
+        );
+        let (Some(s), Some(u), Some(path), Some(digest), Some("")) = fields else {
+            return None;
+        };
+        if s != service || u != username || lines.next().is_some() {
+            return None;
         }
+        Some(Hint {
+            path: path.to_owned(),
+            digest: from_hex(digest)?,
+        })
     }
 
-    /// Remembers `path` for the entry (best effort).
-    pub fn remember(&self, service: &str, username: &str, path: &str) {
+    /// Remembers that the item at `path` holds `secret` for the entry (best effort).
+    pub fn remember(&self, service: &str, username: &str, path: &str, secret: &[u8]) {
         if [service, username, path].iter().any(|s| s.contains('\n')) {
             return;
         }
-        if self.lookup(service, username).as_deref() == Some(path) {
+        let digest = digest(service, username, secret);
+        if let Some(hint) = self.lookup(service, username)
+            && hint.path == path
+            && hint.digest == digest
+        {
             return;
         }
-        let _ = self.write(service, username, path);
+        let _ = self.write(service, username, path, &digest);
     }
 
-    fn write(&self, service: &str, username: &str, path: &str) -> std::io::Result<()> {
+    fn write(
+        &self,
+        service: &str,
+        username: &str,
+        path: &str,
+        digest: &[u8; 32],
+    ) -> std::io::Result<()> {
         super::private_files::create_private_dir(&self.dir)?;
         let target = self.file(service, username);
         let temp = target.with_extension(format!("tmp{}", std::process::id()));
@@ -84,7 +109,10 @@ impl ItemPaths {
             .create_new(true)
             .mode(0o600)
             .open(&temp)
-            .and_then(|mut f| f.write_all(format!("{service}\n{username}\n{path}\n").as_bytes()));
+            .and_then(|mut f| {
+                let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+                f.write_all(format!("{service}\n{username}\n{path}\n{hex}\n").as_bytes())
+            });
         match written.and_then(|()| fs::rename(&temp, &target)) {
             Ok(()) => Ok(()),
             Err(e) => {
@@ -100,52 +128,116 @@ impl ItemPaths {
     }
 }
 
+/// A remembered item: where it is, and the digest of what it held.
+pub struct Hint {
+    pub path: String,
+    digest: [u8; 32],
+}
+
+impl Hint {
+    /// `secret` is what this entry stored at this path (compared in constant time).
+    pub fn holds(&self, service: &str, username: &str, secret: &[u8]) -> bool {
+        let digest = digest(service, username, secret);
+        digest
+            .iter()
+            .zip(self.digest)
+            .fold(0u8, |differ, (a, b)| differ | (a ^ b))
+            == 0
+    }
+}
+
+/// SHA-256 of the entry's name and its secret, domain-separated from any other use.
+fn digest(service: &str, username: &str, secret: &[u8]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(b"git-credential-bitbucket secret-service item hint\0");
+    hasher.update(service.as_bytes());
+    hasher.update([0]);
+    hasher.update(username.as_bytes());
+    hasher.update([0]);
+    hasher.update(secret);
+    hasher.finalize().into()
+}
+
+fn from_hex(text: &str) -> Option<[u8; 32]> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let mut digest = [0u8; 32];
+    for (byte, pair) in digest.iter_mut().zip(bytes.chunks(2)) {
+        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(digest)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
+    const PATH: &str = "/org/freedesktop/secrets/collection/login/7";
+
     #[test]
-    fn remembers_forgets_and_ignores_files_that_name_another_entry() {
+    fn a_hint_gives_back_only_the_secret_its_entry_stored() {
         let home = tempfile::tempdir().unwrap();
         let dir = home.path().join("data");
-        let dir = &dir;
-        let paths = ItemPaths::new(dir);
-        assert_eq!(paths.lookup("svc", "bitbucket.org"), None);
-        paths.remember(
-            "svc",
-            "bitbucket.org",
-            "/org/freedesktop/secrets/collection/login/7",
-        );
-        assert_eq!(
-            paths.lookup("svc", "bitbucket.org").as_deref(),
-            Some("/org/freedesktop/secrets/collection/login/7")
-        );
-        assert_eq!(paths.lookup("svc", "bitbucket.org/acme"), None);
-        for dir in [&paths.dir, dir] {
-            let mode = fs::metadata(dir).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o700, "{}", dir.display());
+        let paths = ItemPaths::new(&dir);
+        assert!(paths.lookup("svc", "bitbucket.org").is_none());
+        paths.remember("svc", "bitbucket.org", PATH, b"token-a");
+        let hint = paths.lookup("svc", "bitbucket.org").expect("remembered");
+        assert_eq!(hint.path, PATH);
+        assert!(hint.holds("svc", "bitbucket.org", b"token-a"), "control");
+        assert!(!hint.holds("svc", "bitbucket.org", b"token-b"));
+        assert!(!hint.holds("svc", "bitbucket.org/acme", b"token-a"));
+        assert!(!hint.holds("other", "bitbucket.org", b"token-a"));
+        assert!(paths.lookup("svc", "bitbucket.org/acme").is_none());
+        for private in [&paths.dir, &dir] {
+            let mode = fs::metadata(private).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700, "{}", private.display());
         }
 
-        // A file under the entry's name that names another entry, or is damaged, is a miss.
+        // Another entry's hint copied under this entry's name is a miss: it names that entry.
+        paths.remember("svc", "bitbucket.org/acme", "/x", b"token-b");
+        let acme = fs::read_to_string(paths.file("svc", "bitbucket.org/acme")).unwrap();
         let file = paths.file("svc", "bitbucket.org");
-        fs::write(&file, "svc\nother.org\n/x\n").unwrap();
-        assert_eq!(paths.lookup("svc", "bitbucket.org"), None);
-        fs::write(&file, "svc\nbitbucket.org\n/x").unwrap();
-        assert_eq!(paths.lookup("svc", "bitbucket.org"), None);
+        fs::write(&file, &acme).unwrap();
+        assert!(paths.lookup("svc", "bitbucket.org").is_none());
+        // Renamed to this entry, its digest still belongs to the other entry's name.
+        fs::write(&file, acme.replace("bitbucket.org/acme", "bitbucket.org")).unwrap();
+        let hint = paths.lookup("svc", "bitbucket.org").expect("well-formed");
+        assert!(!hint.holds("svc", "bitbucket.org", b"token-b"));
+
+        // Damaged files are misses: no digest, a short one, a line too many, no final LF.
+        let good = format!("svc\nbitbucket.org\n{PATH}\n{}\n", "ab".repeat(32));
+        for damaged in [
+            format!("svc\nbitbucket.org\n{PATH}\n"),
+            format!("svc\nbitbucket.org\n{PATH}\n{}\n", "ab".repeat(31)),
+            format!("{good}extra\n"),
+            good.trim_end().to_owned(),
+            good.replace("ab", "zz"),
+        ] {
+            fs::write(&file, &damaged).unwrap();
+            assert!(
+                paths.lookup("svc", "bitbucket.org").is_none(),
+                "{damaged:?}"
+            );
+        }
+        fs::write(&file, &good).unwrap();
+        assert!(paths.lookup("svc", "bitbucket.org").is_some(), "control");
+
         // A symlink is not followed.
         fs::remove_file(&file).unwrap();
         let elsewhere = dir.join("elsewhere");
-        fs::write(&elsewhere, "svc\nbitbucket.org\n/x\n").unwrap();
+        fs::write(&elsewhere, &good).unwrap();
         std::os::unix::fs::symlink(&elsewhere, &file).unwrap();
-        assert_eq!(paths.lookup("svc", "bitbucket.org"), None);
-
+        assert!(paths.lookup("svc", "bitbucket.org").is_none());
         fs::remove_file(&file).unwrap();
-        paths.remember("svc", "bitbucket.org", "/y");
+
+        paths.remember("svc", "bitbucket.org", "/y", b"t");
         paths.forget("svc", "bitbucket.org");
-        assert_eq!(paths.lookup("svc", "bitbucket.org"), None);
+        assert!(paths.lookup("svc", "bitbucket.org").is_none());
         // Nothing with a newline is written.
-        paths.remember("svc", "bitbucket.org", "/y\n/z");
-        assert_eq!(paths.lookup("svc", "bitbucket.org"), None);
+        paths.remember("svc", "bitbucket.org", "/y\n/z", b"t");
+        assert!(paths.lookup("svc", "bitbucket.org").is_none());
     }
 }

@@ -2,10 +2,11 @@
 //! data directory that spares `get` gnome-keyring's search, never trusted.
 //!
 //! An attacker who can write the data directory (or a bug that leaves a stale hint) points
-//! the hint at another item: one holding someone else's secret, one that no longer exists, or
-//! at something that is not an object path at all. In every case `get` answers exactly our
-//! token (the positive control, in the same test), or the username alone when we have none,
-//! and never the other item's secret.
+//! the hint at another item: one holding someone else's secret, another of our own entries'
+//! (with this entry's digest or that one's), one that no longer exists, or something that is
+//! not an object path at all. In every case `get` answers exactly our token (the positive
+//! control, in the same test), or the username alone when we have none, and never the other
+//! item's secret.
 
 use std::path::PathBuf;
 
@@ -96,36 +97,63 @@ fn a_hint_naming_another_item_never_hands_out_its_secret() {
     );
     let hint = hint_file(&env);
     let remembered = std::fs::read_to_string(&hint).unwrap();
-    assert!(
-        remembered.ends_with('\n') && remembered.lines().count() == 3,
-        "{remembered}"
-    );
-    let (entry, _) = remembered
-        .rsplit_once('\n')
-        .unwrap()
-        .0
-        .rsplit_once('\n')
-        .unwrap();
-    let entry = format!("{entry}\n");
+    let lines: Vec<&str> = remembered.lines().collect();
+    assert_eq!(lines.len(), 4, "entry, path and digest: {remembered}");
+    let (service, user, digest) = (lines[0], lines[1], lines[3]);
 
-    for planted in [
-        canary.clone(),
-        "/org/freedesktop/secrets/collection/login/999".into(),
-        "/org/freedesktop/secrets".into(),
-        "not a path/..".into(),
-        String::new(),
+    // Another of our own entries: a workspace token, its item and its hint.
+    let acme = fake_api_token();
+    let out = env.run_helper(
+        &[
+            "--store",
+            "secret-service",
+            "login",
+            "--workspace",
+            "acme",
+            "--stdin",
+        ],
+        &format!("{acme}\n"),
+    );
+    out.assert_success();
+    let acme_hint = std::fs::read_dir(hint.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| *p != hint)
+        .expect("the workspace entry's hint");
+    let acme_lines: Vec<String> = std::fs::read_to_string(&acme_hint)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let acme_path = acme_lines[2].clone();
+
+    // The attacker keeps the entry's name (and its digest, or the other entry's) and changes
+    // the path: to someone else's item, our other entry's item, a missing item, the service,
+    // something that is not a path.
+    for (path, digest) in [
+        (canary.as_str(), digest),
+        (acme_path.as_str(), digest),
+        (acme_path.as_str(), acme_lines[3].as_str()),
+        ("/org/freedesktop/secrets/collection/login/999", digest),
+        ("/org/freedesktop/secrets", digest),
+        ("not a path/..", digest),
+        ("", digest),
     ] {
-        std::fs::write(&hint, format!("{entry}{planted}\n")).unwrap();
+        std::fs::write(&hint, format!("{service}\n{user}\n{path}\n{digest}\n")).unwrap();
         let out = helper("get", GET);
         assert!(
             out.stdout.lines().any(|l| l == ours),
-            "hint {planted:?}: {out:?}"
+            "hint {path:?}: {out:?}"
+        );
+        assert!(
+            !out.stdout.contains(&acme),
+            "the other entry's token: {out:?}"
         );
         // The search found ours again and the hint names it once more.
         assert_eq!(
             std::fs::read_to_string(&hint).unwrap(),
             remembered,
-            "{planted:?}"
+            "{path:?}"
         );
     }
     std::fs::write(&hint, "garbage\u{0}\n\n\n\n").unwrap();
@@ -140,7 +168,7 @@ fn a_hint_naming_another_item_never_hands_out_its_secret() {
         "erase",
         &format!("protocol=https\nhost=bitbucket.org\npassword={token}\n\n"),
     );
-    std::fs::write(&hint, format!("{entry}{canary}\n")).unwrap();
+    std::fs::write(&hint, format!("{service}\n{user}\n{canary}\n{digest}\n")).unwrap();
     let out = helper("get", GET);
     assert_eq!(out.password(), None, "{out:?}");
     assert!(

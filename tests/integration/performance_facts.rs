@@ -3,12 +3,12 @@
 //! check what the time depends on.
 //!
 //! - A host we do not serve costs no store: not even a connection to the session bus.
-//! - A `get` on the Secret Service is four calls to the service: a read of its `Collections`
+//! - A `get` on the Secret Service is three calls to the service: a read of its `Collections`
 //!   property (so that gnome-keyring has registered us before a call that needs it;
-//!   src/store/secret_service/bus.rs, `greet`), `OpenSession` and a read of the remembered item's
-//!   `Attributes` sent together (src/store/item_paths.rs), then `GetSecret`: no search, whose
-//!   cost grows with the keychain. Without the hint, `SearchItems` takes the `Attributes`
-//!   read's place. A `store` of the token already stored is the same four calls and no write.
+//!   src/store/secret_service/bus.rs, `greet`), `OpenSession`, then `GetSecret` of the
+//!   remembered item (src/store/item_paths.rs): no search, whose cost grows with the keychain.
+//!   Without the hint, a `SearchItems` comes before `GetSecret`. A `store` of the token already
+//!   stored is the same three calls and no write.
 //! - A `store` of the token already in the file store leaves the file as it was.
 //!
 //! How far each file-store operation reads its files is in `file_reads.rs`.
@@ -81,7 +81,7 @@ fn a_host_we_do_not_serve_opens_no_store_and_no_bus_connection() {
 }
 
 #[test]
-fn a_secret_service_get_is_four_calls_with_no_search_and_storing_the_same_token_writes_nothing() {
+fn a_secret_service_get_is_three_calls_with_no_search_and_storing_the_same_token_writes_nothing() {
     let session = match SecretServiceSession::start() {
         Ok(session) => session,
         Err(e) => {
@@ -115,7 +115,6 @@ fn a_secret_service_get_is_four_calls_with_no_search_and_storing_the_same_token_
     let get = [
         "org.freedesktop.DBus.Properties.Get",
         "org.freedesktop.Secret.Service.OpenSession",
-        "org.freedesktop.DBus.Properties.Get",
         "org.freedesktop.Secret.Item.GetSecret",
     ];
     assert_eq!(calls, get, "the calls of one get");

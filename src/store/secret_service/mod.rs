@@ -6,12 +6,12 @@
 //!
 //! - calls that do not depend on each other are sent together and their replies read
 //!   afterwards: authentication, `Hello` and one read of the service's `Collections` (which
-//!   keeps gnome-keyring alive: see `Bus::greet`) leave in one write; then `OpenSession` and
-//!   the remembered item's `Attributes` together; then `GetSecret`;
+//!   keeps gnome-keyring alive: see `Bus::greet`) leave in one write; then `OpenSession`;
+//!   then `GetSecret`: three calls for a `get`, the fewest gnome-keyring allows;
 //! - `get` does not search: gnome-keyring's `SearchItems` compares every item in the keychain,
-//!   so the path of each of our items is remembered (src/store/item_paths.rs) and the item
-//!   there is used if it carries exactly our attributes; a search happens only without such
-//!   an item, and remembers what it finds;
+//!   so the path of each of our items is remembered (src/store/item_paths.rs) with a digest
+//!   of the secret it held, and the secret read there is used only if it has that digest; a
+//!   search happens only without such an item, and remembers what it finds;
 //! - `--store secret-service` checks the default collection only when a search finds no
 //!   unlocked item (the search already says whether the items it found are locked); `auto`
 //!   checks it while connecting, in the same round trip as `OpenSession`, to choose keyutils
@@ -142,52 +142,37 @@ impl Item {
         self.bus.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn remember(&self, path: &str) {
+    fn remember(&self, path: &str, secret: &[u8]) {
         if let Some(paths) = &self.paths {
-            paths.remember(&self.attributes[0].1, &self.attributes[1].1, path);
+            paths.remember(&self.attributes[0].1, &self.attributes[1].1, path, secret);
         }
     }
 
-    /// The secret of the item the hint names, if it is still ours: its attributes are read
-    /// in the round trip of `OpenSession` (sent while connecting), then `GetSecret`. `None`
-    /// (a search is needed) for no hint, an error reply, or an item that is not ours.
+    /// The secret of the item the hint names, if it is the one this entry stored there: the
+    /// session's reply (sent while connecting), then `GetSecret`, and the secret is checked
+    /// against the hint's digest before anything uses it. `None` (a search is needed) for no
+    /// hint, an error reply, or a secret that is not the one remembered (dropped, zeroed).
     fn secret_at_remembered_path(&self, bus: &mut Bus) -> Result<Option<Vec<u8>>> {
-        let remembered = self
+        let [(_, service), (_, username)] = &self.attributes;
+        let Some(hint) = self
             .paths
             .as_ref()
-            .and_then(|paths| paths.lookup(&self.attributes[0].1, &self.attributes[1].1));
-        let Some(path) = remembered.filter(|path| valid_object_path(path)) else {
+            .and_then(|paths| paths.lookup(service, username))
+            .filter(|hint| valid_object_path(&hint.path))
+        else {
             return Ok(None);
         };
-        let args = [Value::str(ITEM), Value::str("Attributes")];
-        let read = bus.send(&path, PROPERTIES, "Get", &args)?;
-        let attributes = match bus.wait(read) {
+        let session = bus.session()?;
+        let reply = match bus.call(&hint.path, ITEM, "GetSecret", &[Value::ObjectPath(session)]) {
             Ok(reply) => reply,
-            Err(Error::PlatformFailure(_)) => return Ok(None),
+            Err(Error::PlatformFailure(_)) => return Ok(None), // gone, locked, not an item
             Err(e) => return Err(e),
         };
-        if !self.carries_our_attributes(attributes.first()) {
+        let secret = secret_value(reply.first())?;
+        if !hint.holds(service, username, secret) {
             return Ok(None);
         }
-        let session = bus.session()?;
-        match bus.call(&path, ITEM, "GetSecret", &[Value::ObjectPath(session)]) {
-            Ok(reply) => secret_value(reply.first()).map(|value| Some(value.to_vec())),
-            Err(Error::PlatformFailure(_)) => Ok(None), // locked, or gone meanwhile
-            Err(e) => Err(e),
-        }
-    }
-
-    /// An `Attributes` reply holding our `service` and `username` (as a search matches).
-    fn carries_our_attributes(&self, reply: Option<&Value>) -> bool {
-        let Some(entries) = reply.map(Value::unwrap_variant).and_then(Value::as_array) else {
-            return false;
-        };
-        self.attributes.iter().all(|(key, value)| {
-            entries
-                .iter()
-                .filter_map(Value::as_dict_entry)
-                .any(|(k, v)| k.as_str() == Some(key) && v.as_str() == Some(value))
-        })
+        Ok(Some(secret.to_vec()))
     }
 
     fn create(&self, bus: &mut Bus, secret: &[u8]) -> Result<()> {
@@ -221,7 +206,7 @@ impl Item {
         match reply.get(1).and_then(Value::as_str) {
             Some("/") => {
                 if let Some(item) = reply.first().and_then(Value::as_str) {
-                    self.remember(item);
+                    self.remember(item, secret);
                 }
                 Ok(())
             }
@@ -243,7 +228,7 @@ impl CredentialApi for Item {
         };
         let session = bus.session()?;
         bus.call(item, ITEM, "SetSecret", &[secret_struct(session, secret)])?;
-        self.remember(item);
+        self.remember(item, secret);
         Ok(())
     }
 
@@ -258,9 +243,9 @@ impl CredentialApi for Item {
         };
         let session = bus.session()?;
         let reply = bus.call(item, ITEM, "GetSecret", &[Value::ObjectPath(session)])?;
-        let secret = secret_value(reply.first())?.to_vec();
-        self.remember(item);
-        Ok(secret)
+        let secret = secret_value(reply.first())?;
+        self.remember(item, secret);
+        Ok(secret.to_vec())
     }
 
     fn delete_credential(&self) -> Result<()> {
