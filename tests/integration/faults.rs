@@ -42,19 +42,11 @@ fn assert_prompted_and_cloned(rig: &Rig, out: &Output, says: &[&str]) {
     assert!(!out.stderr.contains("panicked"), "{out:?}");
 }
 
-fn private_secret_service() -> Option<SecretServiceSession> {
-    SecretServiceSession::start()
-        .inspect_err(|e| {
-            skip_or_panic("Secret Service (gnome-keyring)", e);
-        })
-        .ok()
-}
-
 /// [`rig_with_stored_token`] on a gnome-keyring of its own (the tests lock or kill it), with
 /// the stored token in it.
 fn rig_on_a_private_secret_service() -> Option<(Rig, String, SecretServiceSession)> {
     let (mut rig, stored) = rig_with_stored_token(StoreUnderTest::SecretService)?;
-    let session = private_secret_service()?;
+    let session = SecretServiceSession::start_or_skip()?;
     rig.env.use_secret_service(&session);
     rig.helper("store", &rig.request(&format!("password={stored}")))
         .assert_success();

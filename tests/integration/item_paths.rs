@@ -10,7 +10,7 @@
 
 use std::path::PathBuf;
 
-use crate::support::{Output, SecretServiceSession, TestEnv, fake_api_token, skip_or_panic};
+use crate::support::{Output, SecretServiceSession, TestEnv, fake_api_token};
 
 const GET: &str = "protocol=https\nhost=bitbucket.org\n\n";
 const CANARY: &str = "someone-elses-secret-canary";
@@ -50,12 +50,8 @@ fn canary_path(session: &SecretServiceSession) -> String {
 
 #[test]
 fn a_hint_naming_another_item_never_hands_out_its_secret() {
-    let session = match SecretServiceSession::start() {
-        Ok(session) => session,
-        Err(e) => {
-            skip_or_panic("Secret Service (gnome-keyring)", &e);
-            return;
-        }
+    let Some(session) = SecretServiceSession::start_or_skip() else {
+        return;
     };
     let mut env = TestEnv::new();
     env.use_secret_service(&session);

@@ -82,12 +82,8 @@ fn a_host_we_do_not_serve_opens_no_store_and_no_bus_connection() {
 
 #[test]
 fn a_secret_service_get_is_three_calls_with_no_search_and_storing_the_same_token_writes_nothing() {
-    let session = match SecretServiceSession::start() {
-        Ok(session) => session,
-        Err(e) => {
-            skip_or_panic("Secret Service (gnome-keyring)", &e);
-            return;
-        }
+    let Some(session) = SecretServiceSession::start_or_skip() else {
+        return;
     };
     let mut env = TestEnv::new();
     env.use_secret_service(&session);

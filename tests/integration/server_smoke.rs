@@ -240,12 +240,8 @@ fn secret_service_session_round_trips_with_secret_tool() {
 
 #[test]
 fn private_secret_service_locks_and_unlocks() {
-    let ss = match SecretServiceSession::start() {
-        Ok(ss) => ss,
-        Err(e) => {
-            crate::support::skip_or_panic("Secret Service (gnome-keyring)", &e);
-            return;
-        }
+    let Some(ss) = SecretServiceSession::start_or_skip() else {
+        return;
     };
     let attrs = ["service", "gcb-lock", "username", "u"];
     let store = [&["store", "--label=gcb lock"][..], &attrs].concat();

@@ -13,7 +13,7 @@
 use std::process::Command;
 
 use crate::rig::{Rig, StoreUnderTest};
-use crate::support::{Output, SecretServiceSession, WedgedBus, fake_api_token, skip_or_panic};
+use crate::support::{Output, SecretServiceSession, WedgedBus, fake_api_token};
 
 /// Seconds after which git is killed: only a hang gets there.
 const HANG_SECONDS: &str = "30";
@@ -50,11 +50,7 @@ fn assert_prompted_and_cloned(rig: &Rig, out: &Output, why: &str) {
 /// stored through the helper before the fault, and the accepted one answered at the prompt.
 fn rig_on_private_session() -> Option<(Rig, SecretServiceSession, String)> {
     let mut rig = Rig::new(StoreUnderTest::SecretService)?;
-    let session = SecretServiceSession::start()
-        .inspect_err(|e| {
-            skip_or_panic("Secret Service (gnome-keyring)", e);
-        })
-        .ok()?;
+    let session = SecretServiceSession::start_or_skip()?;
     rig.env.use_secret_service(&session);
     let stored = rig.secret(fake_api_token());
     rig.helper("store", &rig.request(&format!("password={stored}")))

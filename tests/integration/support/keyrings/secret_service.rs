@@ -59,6 +59,15 @@ impl SecretServiceSession {
         }
     }
 
+    /// [`SecretServiceSession::start`], or `None` after saying why (see `skip_or_panic`).
+    pub fn start_or_skip() -> Option<SecretServiceSession> {
+        Self::start()
+            .inspect_err(|e| {
+                skip_or_panic("Secret Service (gnome-keyring)", e);
+            })
+            .ok()
+    }
+
     /// A private session, stopped on drop: for tests that lock or otherwise disturb the keychain.
     pub fn start() -> Result<SecretServiceSession, String> {
         for p in [
