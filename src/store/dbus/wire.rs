@@ -18,6 +18,11 @@ use super::writer::Writer;
 pub const MAX_DEPTH: usize = 64;
 /// The specification's limit on one array.
 const MAX_ARRAY: usize = 64 << 20;
+/// The memory the values read from one message may take: each value's own size and the text
+/// it holds. A struct inside a struct takes no bytes on the wire, so without this 32 MiB of
+/// `a(((…(y)…)))` would be gigabytes of tree. A `GetSecrets` reply for 10,000 items is
+/// about 7 MiB.
+const MAX_TREE: usize = 64 << 20;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WireError(pub String);
@@ -87,6 +92,8 @@ pub struct Reader<'a> {
     buf: &'a [u8],
     pub pos: usize,
     big_endian: bool,
+    /// How much more tree the values read may take ([`MAX_TREE`] in all).
+    tree_left: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -95,6 +102,7 @@ impl<'a> Reader<'a> {
             buf,
             pos,
             big_endian,
+            tree_left: MAX_TREE,
         }
     }
 
@@ -126,7 +134,19 @@ impl<'a> Reader<'a> {
         self.fixed::<4>().map(u32::from_le_bytes)
     }
 
+    /// Counts `bytes` more of tree against [`MAX_TREE`].
+    fn charge(&mut self, bytes: usize) -> Result<(), WireError> {
+        match self.tree_left.checked_sub(bytes) {
+            Some(left) => {
+                self.tree_left = left;
+                Ok(())
+            }
+            None => bad("more values than one message may hold"),
+        }
+    }
+
     fn text(&mut self, length: usize) -> Result<String, WireError> {
+        self.charge(length)?;
         let bytes = self.take(length)?;
         if self.take(1)? != [0] {
             return bad("a string without its terminating NUL");
@@ -187,6 +207,7 @@ impl<'a> Reader<'a> {
         if depth > MAX_DEPTH {
             return bad("containers nested too deep");
         }
+        self.charge(std::mem::size_of::<Value>())?;
         Ok(match signature[0] {
             b'y' => Value::Byte(self.take(1)?[0]),
             b'b' => match self.u32()? {
@@ -259,8 +280,10 @@ impl<'a> Reader<'a> {
         }
         self.align(alignment(element[0]))?;
         if element == b"y" {
+            self.charge(length)?;
             return Ok(Value::Bytes(Zeroizing::new(self.take(length)?.to_vec())));
         }
+        self.charge(element.len())?;
         let end = self.pos.saturating_add(length);
         if end > self.buf.len() {
             return bad("an array runs past the end of the message");
@@ -390,6 +413,31 @@ mod tests {
         assert!(check_signature(deep.as_bytes()).is_err());
         assert!(check_signature(b"a{vs}").is_err());
         assert!(check_signature(b"()").is_err());
+    }
+
+    #[test]
+    fn nesting_that_takes_no_bytes_cannot_grow_the_tree_without_bound() {
+        // An array of structs nested 32 deep around one byte: 8 bytes an item on the wire
+        // (a struct starts 8-aligned and adds nothing), 33 values an item in the tree.
+        let depth = 32;
+        let signature = format!("a{}y{}", "(".repeat(depth), ")".repeat(depth));
+        let array = |items: usize| {
+            let mut bytes = ((items as u32 - 1) * 8 + 1).to_le_bytes().to_vec();
+            bytes.resize(8 + items * 8 - 7, 0); // padding to the first item, then the items
+            bytes
+        };
+        // Control: such nesting reads as long as the tree stays within its bound.
+        let values = Reader::new(&array(1000), 0, false).values(&signature);
+        assert_eq!(
+            values.unwrap()[0].as_array().map(<[Value]>::len),
+            Some(1000)
+        );
+        let past = MAX_TREE / ((depth + 1) * std::mem::size_of::<Value>()) + 1;
+        assert!(
+            Reader::new(&array(past), 0, false)
+                .values(&signature)
+                .is_err()
+        );
     }
 
     #[test]
