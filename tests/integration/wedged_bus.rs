@@ -13,7 +13,9 @@
 use std::process::Command;
 
 use crate::rig::{Rig, StoreUnderTest};
-use crate::support::{Output, SecretServiceSession, WedgedBus, fake_api_token};
+use crate::support::{
+    Output, SecretServiceSession, TestEnv, WedgedBus, fake_api_token, helper_bin, skip_or_panic,
+};
 
 /// Seconds after which git is killed: only a hang gets there.
 const HANG_SECONDS: &str = "30";
@@ -144,4 +146,60 @@ fn a_bus_killed_while_the_helper_waits_for_the_secret_means_a_prompt_and_the_tok
     session.restart();
     rig.env.use_secret_service(&session);
     assert_eq!(rig.stored().as_deref(), Some(stored.as_str()));
+}
+
+/// A session bus with no Secret Service on it (a server's user bus, say) says so at once, and
+/// the helper leaves it then (it used to wait 2 s more, for the reply to a call it never
+/// sent). Watched with `strace`, not timed: the last read from the bus must be the one that
+/// brought the answer, not one that waited in vain.
+#[test]
+fn a_bus_without_a_secret_service_is_left_as_soon_as_it_says_so() {
+    let Some(session) = SecretServiceSession::start_or_skip() else {
+        return;
+    };
+    session.kill_keyring();
+    let mut env = TestEnv::new();
+    env.use_secret_service(&session);
+    let log = env.home().join("strace.log");
+    let out = Output::run(
+        env.command("strace")
+            .args(["-qq", "-e", "trace=connect,read,recvfrom,close", "-o"])
+            .arg(&log)
+            .arg(helper_bin())
+            .args(["--store", "secret-service", "get"]),
+        "protocol=https\nhost=bitbucket.org\n\n",
+    );
+    if out.stderr.contains("strace") && !out.success() {
+        skip_or_panic("strace", &out.stderr);
+        return;
+    }
+    out.assert_success();
+    // Control: the bus did answer, and said there is no Secret Service.
+    assert!(
+        out.stderr.contains("no Secret Service on the session bus"),
+        "{out:?}"
+    );
+    let log = std::fs::read_to_string(&log).unwrap();
+    let socket = session.bus_socket().display().to_string();
+    let connected = log
+        .lines()
+        .find(|line| line.starts_with("connect(") && line.contains(&socket))
+        .unwrap_or_else(|| panic!("no connection to the bus: {log}"));
+    let fd = connected["connect(".len()..].split(',').next().unwrap();
+    let reads: Vec<&str> = log
+        .lines()
+        .skip_while(|line| *line != connected)
+        .take_while(|line| !line.starts_with(&format!("close({fd})")))
+        .filter(|line| {
+            line.starts_with(&format!("read({fd},")) || line.starts_with(&format!("recvfrom({fd},"))
+        })
+        .collect();
+    let last = reads.last().unwrap_or_else(|| panic!("no read: {log}"));
+    let returned = last.rsplit_once(" = ").map(|(_, returned)| returned);
+    assert!(
+        returned
+            .and_then(|n| n.parse::<usize>().ok())
+            .is_some_and(|n| n > 0),
+        "the helper waited on the bus after its answer: {reads:#?}"
+    );
 }

@@ -14,6 +14,9 @@ use crate::store::StoreError;
 
 /// The plain session: requested while connecting, its reply read when first needed.
 enum Session {
+    /// Nothing to wait for: not requested yet (the greeting comes first), or its reply was
+    /// taken and was not a session.
+    None,
     Requested(u32),
     Open(String),
 }
@@ -56,7 +59,7 @@ impl Bus {
         let connection = session_bus::connect().map_err(|reason| unavailable(no_access(reason)))?;
         let mut bus = Bus {
             connection,
-            session: Session::Requested(0),
+            session: Session::None,
             collection_checked: false,
         };
         bus.greet().map_err(unavailable)?;
@@ -154,13 +157,14 @@ impl Bus {
 
     pub(super) fn session(&mut self) -> Result<String> {
         if let Session::Requested(serial) = self.session {
+            self.session = Session::None; // its reply is taken here, whatever it says
             let reply = self.wait(serial)?;
             let path = reply.get(1).and_then(path_of).ok_or_else(bad_reply)?;
             self.session = Session::Open(path);
         }
         match &self.session {
             Session::Open(path) => Ok(path.clone()),
-            Session::Requested(_) => Err(no_access("no session was opened".into())),
+            _ => Err(no_access("no session was opened".into())),
         }
     }
 
