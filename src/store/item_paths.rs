@@ -51,12 +51,16 @@ impl ItemPaths {
     }
 
     /// The remembered item for `service`/`username`, if the file names exactly that entry.
+    /// Only a regular file is read: no symlink is followed, and a FIFO planted there is opened
+    /// without waiting for a writer (it would hold `get` forever), then left.
     pub fn lookup(&self, service: &str, username: &str) -> Option<Hint> {
+        let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
         let file = fs::OpenOptions::new()
             .read(true)
-            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+            .custom_flags(flags.bits() as i32)
             .open(self.file(service, username))
-            .ok()?;
+            .ok()
+            .filter(|file| file.metadata().is_ok_and(|m| m.is_file()))?;
         let mut text = String::new();
         file.take(MAX_FILE).read_to_string(&mut text).ok()?;
         let mut lines = text.split('\n');
@@ -231,6 +235,15 @@ mod tests {
         fs::write(&elsewhere, &good).unwrap();
         std::os::unix::fs::symlink(&elsewhere, &file).unwrap();
         assert!(paths.lookup("svc", "bitbucket.org").is_none());
+        fs::remove_file(&file).unwrap();
+        // A FIFO is a miss at once, not a wait for a writer (looked up apart: a hang fails).
+        let mode = rustix::fs::Mode::from_raw_mode(0o600);
+        rustix::fs::mknodat(rustix::fs::CWD, &file, rustix::fs::FileType::Fifo, mode, 0).unwrap();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let looking = paths.clone();
+        std::thread::spawn(move || sender.send(looking.lookup("svc", "bitbucket.org").is_some()));
+        let found = receiver.recv_timeout(std::time::Duration::from_secs(30));
+        assert_eq!(found, Ok(false), "a FIFO held the lookup");
         fs::remove_file(&file).unwrap();
 
         paths.remember("svc", "bitbucket.org", "/y", b"t");
