@@ -17,7 +17,7 @@
 use std::ffi::OsStr;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustix::net::{AddressFamily, SocketAddrUnix, SocketFlags, SocketType, sockopt};
 
@@ -36,9 +36,15 @@ pub fn connect() -> Result<Connection, String> {
         std::env::var_os("DBUS_SESSION_BUS_ADDRESS").as_deref(),
         std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from),
     )?;
+    let deadline = Instant::now() + CONNECT_TIMEOUT;
     let mut last_error = String::new();
     for entry in address.split(';') {
-        match connect_socket(entry) {
+        // One deadline for all the entries, not one each.
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        match connect_socket(entry, left) {
             Ok(stream) => {
                 return Ok(Connection::start(
                     stream,
@@ -51,8 +57,8 @@ pub fn connect() -> Result<Connection, String> {
     Err(format!("cannot connect to the session bus: {last_error}"))
 }
 
-/// Connects to one `unix:path=` or `unix:abstract=` entry, within [`CONNECT_TIMEOUT`].
-fn connect_socket(entry: &str) -> Result<UnixStream, String> {
+/// Connects to one `unix:path=` or `unix:abstract=` entry, within `timeout`.
+fn connect_socket(entry: &str, timeout: Duration) -> Result<UnixStream, String> {
     let keys = entry.strip_prefix("unix:").unwrap_or_default();
     let address = keys.split(',').find_map(|pair| {
         if let Some(path) = pair.strip_prefix("path=") {
@@ -73,7 +79,7 @@ fn connect_socket(entry: &str) -> Result<UnixStream, String> {
         None,
     )
     .map_err(|e| e.to_string())?;
-    sockopt::set_socket_timeout(&socket, sockopt::Timeout::Send, Some(CONNECT_TIMEOUT))
+    sockopt::set_socket_timeout(&socket, sockopt::Timeout::Send, Some(timeout))
         .map_err(|e| e.to_string())?;
     match rustix::net::connect(&socket, &address) {
         Ok(()) => Ok(UnixStream::from(socket)),

@@ -10,6 +10,7 @@
 //! No timing is asserted: git runs under `timeout`, far beyond the helper's bound, so that a
 //! hang fails the test instead of hanging the suite.
 
+use std::os::unix::net::UnixStream;
 use std::process::Command;
 
 use crate::rig::{Rig, StoreUnderTest};
@@ -202,4 +203,37 @@ fn a_bus_without_a_secret_service_is_left_as_soon_as_it_says_so() {
             .is_some_and(|n| n > 0),
         "the helper waited on the bus after its answer: {reads:#?}"
     );
+}
+
+/// A bus address listing several sockets that never accept (a stopped dbus-daemon whose listen
+/// queue is full) costs one connect deadline in all, not one per entry (it cost 2 s each).
+/// `timeout` is only a hang detector: 20 entries at 2 s each would pass it.
+#[test]
+fn many_sockets_that_never_accept_cost_one_connect_deadline_in_all() {
+    use rustix::net::{AddressFamily, SocketAddrUnix, SocketType};
+    let mut env = TestEnv::new();
+    let path = env.home().join("bus");
+    let listener = rustix::net::socket(AddressFamily::UNIX, SocketType::STREAM, None).unwrap();
+    rustix::net::bind(&listener, &SocketAddrUnix::new(&path).unwrap()).unwrap();
+    rustix::net::listen(&listener, 0).unwrap();
+    // Never accepted: it fills the queue, so the next connect waits.
+    let _queued = UnixStream::connect(&path).unwrap();
+    let entry = format!("unix:path={}", path.display());
+    env.set_env("DBUS_SESSION_BUS_ADDRESS", vec![entry; 20].join(";"));
+    let mut cmd = env.command("timeout");
+    cmd.args(["-s", "KILL", HANG_SECONDS])
+        .arg(helper_bin())
+        .args(["--store", "secret-service", "get"]);
+    let out = Output::run(&mut cmd, "protocol=https\nhost=bitbucket.org\n\n");
+    assert!(
+        out.status.code().is_some_and(|code| code != 128 + 9),
+        "the helper was still connecting after {HANG_SECONDS} s: {out:?}"
+    );
+    out.assert_success();
+    assert!(
+        out.stderr
+            .contains("the session bus did not answer within 2 s"),
+        "{out:?}"
+    );
+    assert_eq!(out.password(), None, "{out:?}");
 }
