@@ -52,13 +52,7 @@ impl Call {
         }
         let fields_length = (writer.buf.len() - fields_start) as u32;
         writer.patch_u32(12, fields_length);
-        writer.align(8);
-        let body_start = writer.buf.len();
-        for arg in args {
-            writer.value(arg);
-        }
-        let body_length = (writer.buf.len() - body_start) as u32;
-        writer.patch_u32(4, body_length);
+        writer.body(args);
         Ok(Call { bytes: writer.buf })
     }
 }
@@ -199,13 +193,7 @@ mod tests {
             element: "(yv)".into(),
             items: fields,
         });
-        writer.align(8);
-        let start = writer.buf.len();
-        for value in body {
-            writer.value(value);
-        }
-        let length = (writer.buf.len() - start) as u32;
-        writer.patch_u32(4, length);
+        writer.body(body);
         writer.buf.to_vec()
     }
 

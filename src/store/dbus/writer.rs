@@ -49,6 +49,18 @@ impl Writer {
         self.buf[at..at + 4].copy_from_slice(&value.to_le_bytes());
     }
 
+    /// The body of the message this writer holds: aligned to 8 after the header, `args` in
+    /// order, and its length patched into the header (offset 4).
+    pub fn body(&mut self, args: &[Value]) {
+        self.align(8);
+        let start = self.buf.len();
+        for arg in args {
+            self.value(arg);
+        }
+        let length = (self.buf.len() - start) as u32;
+        self.patch_u32(4, length);
+    }
+
     /// One header field `(yv)` whose value is a string, object path (`o`) or signature (`g`).
     pub fn header_field(&mut self, code: u8, type_code: u8, text: &str) {
         self.align(8);
