@@ -17,6 +17,7 @@ use crate::policy::{
     refusal, workspace_of,
 };
 use crate::protocol::{Request, Response};
+use crate::store::lock::WriterLock;
 use crate::store::{Backend, DataDir, EntryKey, Keychain, StoreError};
 use crate::token::{Token, TokenKind};
 
@@ -239,19 +240,10 @@ impl Helper<'_> {
         }
         // A lock that cannot be made (read-only data directory) leaves the write unlocked: a
         // store deletes nothing. One held by another writer past the wait means not saving.
-        let _serialised = match self.data_dir.map(|d| d.writer_lock(false)).transpose() {
-            Err(e) => {
-                outcome.notes.push(format!("the token was not saved: {e}"));
-                return;
-            }
-            Ok(lock) => lock.flatten(),
-        };
-        let keychain = match (self.open_store)() {
-            Ok(keychain) => keychain,
-            Err(e) => {
-                outcome.notes.push(format!("the token was not saved: {e}"));
-                return;
-            }
+        let Some((_serialised, keychain)) =
+            self.lock_and_open(false, outcome, |e| format!("the token was not saved: {e}"))
+        else {
+            return;
         };
         // A workspace whose token was erased or refused keeps a metadata record, so the token
         // git prompted for replaces the workspace's, not the host's. Asked only when the
@@ -285,6 +277,30 @@ enum Stored {
 }
 
 impl Helper<'_> {
+    /// The writer lock (`deleting`: see [`DataDir::writer_lock`]) and then the store, as every
+    /// change takes them; `None` when either fails, with `failed`'s words for why in the notes.
+    fn lock_and_open(
+        &self,
+        deleting: bool,
+        outcome: &mut Outcome,
+        failed: impl Fn(&dyn std::fmt::Display) -> String,
+    ) -> Option<(Option<WriterLock>, Keychain)> {
+        let lock = match self.data_dir.map(|d| d.writer_lock(deleting)).transpose() {
+            Ok(lock) => lock.flatten(),
+            Err(e) => {
+                outcome.notes.push(failed(&e));
+                return None;
+            }
+        };
+        match (self.open_store)() {
+            Ok(keychain) => Some((lock, keychain)),
+            Err(e) => {
+                outcome.notes.push(failed(&e));
+                None
+            }
+        }
+    }
+
     /// A new token's facts: saved now (git stores after a success, so it worked for this
     /// request's workspace), expiry unknown until the user tells us.
     fn record_facts(

@@ -37,22 +37,13 @@ impl Helper<'_> {
             );
             return;
         }
-        let _serialised = match self.data_dir.map(|d| d.writer_lock(true)).transpose() {
-            Err(e) => {
-                outcome.notes.push(format!(
-                    "nothing was removed: {e}. If Bitbucket revoked the token, run \
-                     `git-credential-bitbucket logout`."
-                ));
-                return;
-            }
-            Ok(lock) => lock.flatten(),
-        };
-        let keychain = match (self.open_store)() {
-            Ok(keychain) => keychain,
-            Err(e) => {
-                outcome.notes.push(format!("nothing was removed: {e}"));
-                return;
-            }
+        let Some((_serialised, keychain)) = self.lock_and_open(true, outcome, |e| {
+            format!(
+                "nothing was removed: {e}. If Bitbucket revoked the token, run \
+                 `git-credential-bitbucket logout`."
+            )
+        }) else {
+            return;
         };
         match holder_of(&keychain, keys, rejected) {
             Ok(Some(key)) if self.worked_before(&keychain, keys, &key, rejected) => {
