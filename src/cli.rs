@@ -19,11 +19,11 @@ use crate::commands::setup::ConfigScope;
 use crate::commands::status::StatusArgs;
 use crate::commands::{self, Context};
 use crate::diagnostics::note;
-use crate::environment::{STORE_ENV, env_token};
+use crate::environment::{STORE_ENV, UNLOCK_TIMEOUT_ENV, env_token};
 use crate::helper::{Helper, Operation};
 use crate::policy::{Scope, ServedHosts};
 use crate::protocol;
-use crate::store::{DataDir, Opening, StoreChoice, TokenStore};
+use crate::store::{DataDir, Opening, StoreChoice, TokenStore, UNLOCK_PATIENCE, Unlock};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -36,7 +36,8 @@ does this). git then runs it as `git credential-bitbucket get|store|erase`: it a
 with the username x-bitbucket-api-token-auth, hands back the stored API token, and refuses \
 legacy app passwords.",
     after_help = "Environment:\n  BITBUCKET_API_TOKEN             a token for CI; used by `get` \
-before any store, never saved\n  GIT_CREDENTIAL_BITBUCKET_STORE  the store when --store is not given"
+before any store, never saved\n  GIT_CREDENTIAL_BITBUCKET_STORE  the store when --store is not given\n  \
+GIT_CREDENTIAL_BITBUCKET_UNLOCK_TIMEOUT  seconds to wait for a keychain to be unlocked (0: never ask)"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -63,6 +64,17 @@ pub struct GlobalOptions {
     /// (repeatable). Loopback hosts named here may use plain http (test servers).
     #[arg(long = "host", global = true, value_name = "HOST[:PORT]")]
     pub hosts: Vec<String>,
+
+    /// How long to wait for you to unlock a locked keychain (the Secret Service shows its own
+    /// dialog on the desktop) [default: 60; 0 never asks: servers, CI].
+    #[arg(
+        long,
+        global = true,
+        env = UNLOCK_TIMEOUT_ENV,
+        value_name = "SECONDS",
+        value_parser = clap::value_parser!(u64).range(0..=MAX_UNLOCK_TIMEOUT)
+    )]
+    pub unlock_timeout: Option<u64>,
 
     /// (internal, for `login --verify`) answer `get` with the token read from this inherited
     /// file descriptor (a handle value on Windows) instead of any store.
@@ -117,6 +129,24 @@ const SETUP_EXAMPLES: &str = "Examples:
   git-credential-bitbucket setup
   git-credential-bitbucket --store keyutils setup --system";
 
+/// The longest wait for an unlock that may be asked for: an hour.
+const MAX_UNLOCK_TIMEOUT: u64 = 3600;
+
+impl GlobalOptions {
+    /// Whether and how long to wait for a person to unlock the keychain, and how to tell them:
+    /// on stderr, at once, with the program's prefix.
+    pub fn unlock(&self) -> Unlock {
+        Unlock {
+            patience: self
+                .unlock_timeout
+                .map_or(UNLOCK_PATIENCE, std::time::Duration::from_secs),
+            announce: Some(std::sync::Arc::new(|line: &str| {
+                note(&mut std::io::stderr(), line)
+            })),
+        }
+    }
+}
+
 impl Cli {
     /// The command lines git runs on every fetch and push, `[--store S] [--host H]...
     /// get|store|erase`, parsed by hand: clap builds its whole
@@ -126,10 +156,16 @@ impl Cli {
     /// two parsers to the same result.
     pub fn from_git_command_line(
         args: impl IntoIterator<Item = OsString>,
-        store_env: Option<OsString>,
+        env: &dyn Fn(&str) -> Option<OsString>,
     ) -> Option<Cli> {
         let store_named = |name: &str| <StoreChoice as clap::ValueEnum>::from_str(name, false).ok();
-        let (mut store, mut hosts, mut command) = (None, Vec::new(), None);
+        let seconds = |text: &str| {
+            text.parse::<u64>()
+                .ok()
+                .filter(|s| *s <= MAX_UNLOCK_TIMEOUT && text.bytes().all(|b| b.is_ascii_digit()))
+        };
+        let (mut store, mut hosts, mut command, mut unlock_timeout) =
+            (None, Vec::new(), None, None);
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let arg = arg.into_string().ok()?;
@@ -138,8 +174,10 @@ impl Cli {
                 _ => (arg.as_str(), None),
             };
             let value = match (name, inline) {
-                ("--store" | "--host", Some(value)) => value,
-                ("--store" | "--host", None) => args.next()?.into_string().ok()?,
+                ("--store" | "--host" | "--unlock-timeout", Some(value)) => value,
+                ("--store" | "--host" | "--unlock-timeout", None) => {
+                    args.next()?.into_string().ok()?
+                }
                 (_, Some(_)) => return None,
                 (_, None) => String::new(),
             };
@@ -153,19 +191,28 @@ impl Cli {
                 "store" if command.is_none() => command = Some(Command::Store),
                 "erase" if command.is_none() => command = Some(Command::Erase),
                 "--store" if store.is_none() => store = Some(store_named(&value)?),
+                "--unlock-timeout" if unlock_timeout.is_none() => {
+                    unlock_timeout = Some(seconds(&value)?)
+                }
                 "--host" => hosts.push(value),
                 _ => return None,
             }
         }
         if store.is_none()
-            && let Some(name) = store_env
+            && let Some(name) = env(STORE_ENV)
         {
             store = Some(store_named(name.to_str()?)?);
+        }
+        if unlock_timeout.is_none()
+            && let Some(text) = env(UNLOCK_TIMEOUT_ENV)
+        {
+            unlock_timeout = Some(seconds(text.to_str()?)?);
         }
         Some(Cli {
             options: GlobalOptions {
                 store,
                 hosts,
+                unlock_timeout,
                 token_fd: None,
             },
             command: command?,
@@ -193,6 +240,7 @@ impl Cli {
                 };
                 let mut ctx = Context {
                     store,
+                    unlock: self.options.unlock(),
                     extra_hosts: self.options.hosts,
                     hosts,
                     data_dir: DataDir::for_user(),
@@ -220,6 +268,7 @@ impl Cli {
         let data_dir = DataDir::for_user();
         let opening = Opening {
             data_dir: data_dir.as_ref(),
+            unlock: self.options.unlock(),
         };
         let open_store = || TokenStore::open(choice, &opening);
         let helper = Helper {
@@ -368,16 +417,29 @@ mod tests {
             &["--store=keyutils", "erase"],
             &["--host", "127.0.0.1:8080", "--host=h.example", "store"],
             &["--store", "file", "--host", "a", "--host", "b", "get"],
+            &["--unlock-timeout", "0", "get"],
+            &["--unlock-timeout=120", "--store", "keyutils", "erase"],
         ];
         for line in lines {
             let args = line.iter().map(OsString::from);
-            let fast = Cli::from_git_command_line(args, None).expect("a git command line");
+            let fast = Cli::from_git_command_line(args, &|_| None).expect("a git command line");
             let clap = Cli::try_parse_from(std::iter::once("x").chain(line.iter().copied()))
                 .expect("clap parses it too");
             assert_eq!(format!("{fast:?}"), format!("{clap:?}"), "{line:?}");
         }
-        let env = Cli::from_git_command_line([OsString::from("get")], Some("file".into()));
-        assert_eq!(env.unwrap().options.store, Some(StoreChoice::File));
+        let env = |store: &'static str, unlock: &'static str| {
+            move |name: &str| match name {
+                STORE_ENV => Some(OsString::from(store)),
+                UNLOCK_TIMEOUT_ENV => Some(OsString::from(unlock)),
+                _ => None,
+            }
+        };
+        let from_env = Cli::from_git_command_line([OsString::from("get")], &env("file", "7"));
+        let options = from_env.unwrap().options;
+        assert_eq!(
+            (options.store, options.unlock_timeout),
+            (Some(StoreChoice::File), Some(7))
+        );
         let refused: &[&[&str]] = &[
             &[],
             &["login"],
@@ -392,18 +454,25 @@ mod tests {
             &["--version"],
             &["get", "--store", "file"],
             &["--store", "file", "--host", "a", "get", "--host", "b"],
+            &["--unlock-timeout", "-1", "get"],
+            &["--unlock-timeout", "3601", "get"],
+            &["--unlock-timeout", "1", "--unlock-timeout", "2", "get"],
         ];
         for line in refused {
             let args = line.iter().map(OsString::from);
             assert!(
-                Cli::from_git_command_line(args, None).is_none(),
+                Cli::from_git_command_line(args, &|_| None).is_none(),
                 "{line:?} goes to clap"
             );
         }
-        let bad_env = Cli::from_git_command_line([OsString::from("get")], Some("bogus".into()));
-        assert!(
-            bad_env.is_none(),
-            "clap reports a bad GIT_CREDENTIAL_BITBUCKET_STORE"
-        );
+        for (store, unlock) in [
+            ("bogus", "5"),
+            ("file", "-1"),
+            ("file", "9999"),
+            ("file", "+3"),
+        ] {
+            let bad_env = Cli::from_git_command_line([OsString::from("get")], &env(store, unlock));
+            assert!(bad_env.is_none(), "clap reports a bad {store} or {unlock}");
+        }
     }
 }

@@ -13,6 +13,10 @@ pub const STORE_ENV: &str = "GIT_CREDENTIAL_BITBUCKET_STORE";
 /// that a hung git is found out in seconds.
 pub const GIT_DEADLINE_ENV: &str = "GIT_CREDENTIAL_BITBUCKET_GIT_DEADLINE";
 
+/// Seconds to wait for a person to unlock the keychain when `--unlock-timeout` is not given
+/// (`0`: never ask).
+pub const UNLOCK_TIMEOUT_ENV: &str = "GIT_CREDENTIAL_BITBUCKET_UNLOCK_TIMEOUT";
+
 /// The environment variable holding a token for CI; read by `get`, never written anywhere.
 pub const TOKEN_ENV: &str = "BITBUCKET_API_TOKEN";
 

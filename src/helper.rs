@@ -134,8 +134,25 @@ impl Helper<'_> {
                 .notes
                 .push(format!("{e}; git will ask for the token instead")),
             Ok(store) => {
-                if let Some((stored, token)) = first_usable_token(&store, keys, &mut outcome.notes)
+                let found = first_usable_token(&store, keys, &mut outcome.notes);
+                if found.is_none()
+                    && let Some(fallback) = store.fallback().filter(|f| f.locked)
                 {
+                    outcome.notes.push(format!(
+                        "no token in the kernel keyring, which auto uses because {}",
+                        fallback.reason
+                    ));
+                }
+                if let Some((stored, token)) = found {
+                    if stored.moved {
+                        outcome.notes.push(format!(
+                            "the token for {} was saved in the {} store while the Secret \
+                             Service was locked; it is now in the {} store",
+                            stored.key,
+                            stored.found_in.name(),
+                            store.backend().name()
+                        ));
+                    }
                     let here = match &stored.key == keys.first() {
                         true => stored.record.clone(),
                         false => store.facts(keys.first()),
@@ -232,7 +249,18 @@ impl Helper<'_> {
             return;
         };
         match store_unless_unchanged(&store, &writer, keys, password) {
-            Ok(notes) => outcome.notes.extend(notes),
+            Ok(notes) => {
+                if !notes.is_empty()
+                    && let Some(fallback) = store.fallback().filter(|f| f.locked)
+                {
+                    outcome.notes.push(format!(
+                        "auto saved the token in the kernel keyring because {}; once that is \
+                         unlocked, the next git operation moves the token there",
+                        fallback.reason
+                    ));
+                }
+                outcome.notes.extend(notes);
+            }
             Err(e) => outcome.notes.push(failed(&e)),
         }
         outcome.notes.extend(store.damage());

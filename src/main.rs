@@ -9,13 +9,12 @@ use std::process::ExitCode;
 use clap::Parser;
 use git_credential_bitbucket::cli::Cli;
 use git_credential_bitbucket::diagnostics::note;
-use git_credential_bitbucket::environment::STORE_ENV;
 
 fn main() -> ExitCode {
     make_undumpable();
-    let store_env = std::env::var_os(STORE_ENV);
-    let cli = Cli::from_git_command_line(std::env::args_os().skip(1), store_env)
-        .unwrap_or_else(Cli::parse);
+    let cli =
+        Cli::from_git_command_line(std::env::args_os().skip(1), &|name| std::env::var_os(name))
+            .unwrap_or_else(Cli::parse);
     let mut stdin = std::io::stdin().lock();
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr().lock();

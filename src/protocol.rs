@@ -212,7 +212,11 @@ fn apply_url(request: &mut Request, url: &str) -> Option<()> {
 /// is not UTF-8 or holds a byte git would refuse.
 fn percent_decode(text: &str) -> Option<String> {
     let decoded = crate::percent::decode(text);
-    if decoded.bytes.iter().any(|&b| matches!(b, 0 | b'\n' | b'\r')) {
+    if decoded
+        .bytes
+        .iter()
+        .any(|&b| matches!(b, 0 | b'\n' | b'\r'))
+    {
         return None;
     }
     String::from_utf8(decoded.bytes.to_vec()).ok()

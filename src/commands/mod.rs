@@ -18,7 +18,7 @@ use anyhow::Context as _;
 
 use crate::policy::{BITBUCKET_HOST, HostKey, ServedHosts};
 use crate::store::lock::LockError;
-use crate::store::{DataDir, EntryKey, Opening, StoreChoice, TokenStore, Writer};
+use crate::store::{DataDir, EntryKey, Opening, StoreChoice, TokenStore, Unlock, Writer};
 
 /// The store of the helper git runs for https://bitbucket.org (`auto` when it names none);
 /// `None` when git does not run this helper there; an error when git hung reading its
@@ -54,6 +54,8 @@ pub fn store_flag(choice: StoreChoice) -> String {
 /// What every command gets: the options, the user's data directory and the streams.
 pub struct Context<'a> {
     pub store: StoreChoice,
+    /// Whether and how long to wait for a person to unlock the keychain.
+    pub unlock: Unlock,
     pub extra_hosts: Vec<String>,
     pub hosts: ServedHosts,
     pub data_dir: Option<DataDir>,
@@ -72,6 +74,7 @@ impl Context<'_> {
     pub fn open_store(&self, choice: StoreChoice) -> anyhow::Result<TokenStore> {
         let opening = Opening {
             data_dir: self.data_dir.as_ref(),
+            unlock: self.unlock.clone(),
         };
         TokenStore::open(choice, &opening)
             .context("cannot open the token store (choose another with --store)")

@@ -9,7 +9,7 @@ use super::Context;
 use super::logout::stored_entries;
 use crate::dates;
 use crate::policy::refusal;
-use crate::store::{EntryFacts, EntryKey, TokenStore};
+use crate::store::{EntryFacts, EntryKey, Stored, TokenStore};
 use crate::token::{Token, TokenKind};
 
 #[derive(Debug, clap::Args)]
@@ -25,6 +25,8 @@ pub struct StatusArgs {
 
 /// One stored entry as shown.
 struct Row {
+    /// The store it is in.
+    store: &'static str,
     key: EntryKey,
     kind: &'static str,
     fingerprint: String,
@@ -32,63 +34,37 @@ struct Row {
     usable: bool,
 }
 
+/// What status found: the store it looked in, what is stored (`None`: it could not be read,
+/// which is never said as "no tokens"), and what is wrong.
+struct Report {
+    store: String,
+    rows: Option<Vec<Row>>,
+    problems: Vec<String>,
+}
+
 pub fn run(ctx: &mut Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let now = dates::now();
     let env_token = crate::environment::env_token();
     let opened = ctx.token_store();
-    let (store, rows, problem) = match &opened {
-        Err(e) => (
-            super::store_flag(ctx.store),
-            Vec::new(),
-            Some(format!("{e:#}")),
-        ),
-        Ok(token_store) => {
-            let mut rows = Vec::new();
-            let mut problem = None;
-            match stored_entries(ctx, token_store) {
-                Ok(entries) => {
-                    for stored in entries {
-                        let key = stored.key.clone();
-                        let facts = stored.facts().cloned();
-                        let Some(token) = stored.token else {
-                            problem = Some(format!("the entry for {key} is not text"));
-                            continue;
-                        };
-                        let kind = TokenKind::of_token(&token);
-                        let expired = facts
-                            .as_ref()
-                            .and_then(|f| f.expires_at)
-                            .is_some_and(|at| at <= now);
-                        rows.push(Row {
-                            kind: kind.label(),
-                            fingerprint: token.fingerprint(),
-                            usable: refusal(kind).is_none()
-                                && kind != TokenKind::ApiTokenBadChecksum
-                                && !expired,
-                            facts,
-                            key,
-                        });
-                    }
-                }
-                Err(e) => problem = Some(format!("{e:#}")),
-            }
-            if let Some(why) = token_store.fallback_reason() {
-                // Not an error, but worth knowing: these tokens last until reboot.
-                problem.get_or_insert_with(|| format!("auto chose keyutils because {why}"));
-            }
-            (token_store.backend().name().to_owned(), rows, problem)
-        }
+    let report = match &opened {
+        Err(e) => Report {
+            store: super::store_flag(ctx.store),
+            rows: None,
+            problems: vec![format!("{e:#}")],
+        },
+        Ok(token_store) => read(ctx, token_store, now),
     };
     let text = if args.json {
-        json(&store, &rows, problem.as_deref(), env_token.as_ref(), now)
+        json(&report, env_token.as_ref(), now)
     } else {
-        plain(&store, &rows, problem.as_deref(), env_token.as_ref(), now)
+        plain(&report, env_token.as_ref(), now)
     };
     ctx.say(text.trim_end());
     let env_usable = env_token
         .as_ref()
         .is_some_and(|t| refusal(TokenKind::of_token(t)).is_none());
-    let mut ok = opened.is_ok() && (env_usable || rows.iter().any(|r| r.usable));
+    let usable = report.rows.iter().flatten().any(|r| r.usable);
+    let mut ok = opened.is_ok() && (env_usable || usable);
     if let (Some(url), Ok(token_store)) = (&args.check, &opened) {
         ok &= check(ctx, url, token_store, env_token.as_ref())?;
     }
@@ -97,6 +73,65 @@ pub fn run(ctx: &mut Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Everything the store holds, and what `auto` left in its fallback store meanwhile.
+fn read(ctx: &Context, token_store: &TokenStore, now: u64) -> Report {
+    let mut problems = Vec::new();
+    if let Some(fallback) = token_store.fallback() {
+        // Not an error, but worth knowing: these tokens last until reboot.
+        problems.push(format!("auto chose keyutils because {}", fallback.reason));
+    }
+    let rows = match stored_entries(ctx, token_store) {
+        Ok(entries) => Some(rows_of(entries, now, &mut problems)),
+        Err(e) => {
+            problems.push(format!("{e:#}"));
+            None
+        }
+    };
+    let mut report = Report {
+        store: token_store.backend().name().to_owned(),
+        rows,
+        problems,
+    };
+    if let Some(Ok(stray)) = token_store.stray_entries(&ctx.served_hosts())
+        && !stray.is_empty()
+    {
+        let stray = rows_of(stray, now, &mut report.problems);
+        report.problems.push(format!(
+            "{} token(s) are in the {} store, where auto saved them while the Secret Service \
+             was locked; the next git operation that needs one moves it here",
+            stray.len(),
+            stray[0].store
+        ));
+        report.rows.get_or_insert_with(Vec::new).extend(stray);
+    }
+    report
+}
+
+fn rows_of(entries: Vec<Stored>, now: u64, problems: &mut Vec<String>) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for stored in entries {
+        let facts = stored.facts().cloned();
+        let Some(token) = stored.token else {
+            problems.push(format!("the entry for {} is not text", stored.key));
+            continue;
+        };
+        let kind = TokenKind::of_token(&token);
+        let expired = facts
+            .as_ref()
+            .and_then(|f| f.expires_at)
+            .is_some_and(|at| at <= now);
+        rows.push(Row {
+            store: stored.found_in.name(),
+            kind: kind.label(),
+            fingerprint: token.fingerprint(),
+            usable: refusal(kind).is_none() && kind != TokenKind::ApiTokenBadChecksum && !expired,
+            facts,
+            key: stored.key,
+        });
+    }
+    rows
 }
 
 /// `--check URL`: the token `get` would hand git for `url` (the CI variable, the workspace
@@ -147,34 +182,35 @@ fn expiry_text(facts: Option<&EntryFacts>, now: u64) -> String {
     }
 }
 
-fn plain(
-    store: &str,
-    rows: &[Row],
-    problem: Option<&str>,
-    env: Option<&Token>,
-    now: u64,
-) -> String {
-    let mut text = format!("store: {store}\n");
-    if let Some(problem) = problem {
+fn plain(report: &Report, env: Option<&Token>, now: u64) -> String {
+    let mut text = format!("store: {}\n", report.store);
+    for problem in &report.problems {
         text.push_str(&format!("problem: {problem}\n"));
     }
-    if rows.is_empty() {
-        text.push_str("no tokens stored\n");
-    }
-    for row in rows {
-        let saved = row
-            .facts
-            .as_ref()
-            .map(|f| format!("saved {}, ", dates::format_date(f.saved_at)))
-            .unwrap_or_default();
-        let workspace = row.key.workspace.as_deref().unwrap_or("(all workspaces)");
-        text.push_str(&format!(
-            "{}  {workspace}  {}  {}  {saved}{}\n",
-            row.key.host.as_str(),
-            row.kind,
-            row.fingerprint,
-            expiry_text(row.facts.as_ref(), now)
-        ));
+    match &report.rows {
+        None => text.push_str("tokens: not known, the store could not be read\n"),
+        Some(rows) if rows.is_empty() => text.push_str("no tokens stored\n"),
+        Some(rows) => {
+            for row in rows {
+                let saved = row
+                    .facts
+                    .as_ref()
+                    .map(|f| format!("saved {}, ", dates::format_date(f.saved_at)))
+                    .unwrap_or_default();
+                let workspace = row.key.workspace.as_deref().unwrap_or("(all workspaces)");
+                let elsewhere = match row.store == report.store {
+                    true => String::new(),
+                    false => format!("  (in the {} store)", row.store),
+                };
+                text.push_str(&format!(
+                    "{}  {workspace}  {}  {}  {saved}{}{elsewhere}\n",
+                    row.key.host.as_str(),
+                    row.kind,
+                    row.fingerprint,
+                    expiry_text(row.facts.as_ref(), now)
+                ));
+            }
+        }
     }
     match env {
         Some(token) => text.push_str(&format!(
@@ -187,65 +223,40 @@ fn plain(
     text
 }
 
-fn json(store: &str, rows: &[Row], problem: Option<&str>, env: Option<&Token>, now: u64) -> String {
-    let entries: Vec<String> = rows
+fn json(report: &Report, env: Option<&Token>, now: u64) -> String {
+    let entries: Vec<serde_json::Value> = report
+        .rows
         .iter()
+        .flatten()
         .map(|row| {
             let facts = row.facts.as_ref();
             let expires = facts.and_then(|f| f.expires_at);
-            format!(
-                "{{\"host\":{},\"workspace\":{},\"store\":{},\"kind\":{},\"fingerprint\":{},\
-                 \"saved\":{},\"expires\":{},\"days_left\":{}}}",
-                quote(row.key.host.as_str()),
-                row.key.workspace.as_deref().map_or("null".into(), quote),
-                quote(store),
-                quote(row.kind),
-                quote(&row.fingerprint),
-                facts.map_or("null".into(), |f| quote(&dates::format_date(f.saved_at))),
-                expires.map_or("null".into(), |at| quote(&dates::format_date(at))),
-                expires.map_or("null".into(), |at| dates::days_until(at, now).to_string()),
-            )
+            serde_json::json!({
+                "host": row.key.host.as_str(),
+                "workspace": row.key.workspace,
+                "store": row.store,
+                "kind": row.kind,
+                "fingerprint": row.fingerprint,
+                "saved": facts.map(|f| dates::format_date(f.saved_at)),
+                "expires": expires.map(dates::format_date),
+                "days_left": expires.map(|at| dates::days_until(at, now)),
+            })
         })
         .collect();
     let env = match env {
-        Some(token) => format!(
-            "{{\"set\":true,\"kind\":{},\"fingerprint\":{}}}",
-            quote(TokenKind::of_token(token).label()),
-            quote(&token.fingerprint())
-        ),
-        None => "{\"set\":false}".to_owned(),
+        Some(token) => serde_json::json!({
+            "set": true,
+            "kind": TokenKind::of_token(token).label(),
+            "fingerprint": token.fingerprint(),
+        }),
+        None => serde_json::json!({ "set": false }),
     };
-    format!(
-        "{{\"store\":{},\"problem\":{},\"entries\":[{}],\"env_token\":{env}}}",
-        quote(store),
-        problem.map_or("null".into(), quote),
-        entries.join(",")
-    )
-}
-
-/// A JSON string literal.
-fn quote(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::quote;
-
-    #[test]
-    fn json_strings_are_escaped() {
-        assert_eq!(quote("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");
-        assert_eq!(quote("ATATT…1A2B"), "\"ATATT…1A2B\"");
-    }
+    serde_json::json!({
+        "store": report.store,
+        "readable": report.rows.is_some(),
+        "problem": (!report.problems.is_empty()).then(|| report.problems.join("; ")),
+        "entries": entries,
+        "env_token": env,
+    })
+    .to_string()
 }

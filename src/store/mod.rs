@@ -35,14 +35,53 @@ pub use key::EntryKey;
 pub use keychain::{Keychain, Listed};
 pub use tokens::{OnRemove, Stored, TokenStore, Writer};
 
+use std::sync::Arc;
+use std::time::Duration;
+
 /// The keychain `service` under which every entry of this helper is filed.
 pub const SERVICE: &str = "git-credential-bitbucket";
 
 /// What opening a keychain may use besides the choice.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Clone, Default)]
 pub struct Opening<'a> {
     /// The user's data directory (the file store's home, the Secret Service hints).
     pub data_dir: Option<&'a DataDir>,
+    /// Whether and how long to wait for a person to unlock a locked keychain.
+    pub unlock: Unlock,
+}
+
+/// How long a locked keychain may wait for a person to unlock it (the Secret Service shows its
+/// own dialog on the desktop), and how the person is told.
+#[derive(Clone)]
+pub struct Unlock {
+    /// Zero: never ask (servers, CI).
+    pub patience: Duration,
+    /// Says at once (on stderr) what the helper waits for, while it waits.
+    pub announce: Option<Announce>,
+}
+
+/// Something that tells the person a line, at once.
+pub type Announce = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// How long a person has to unlock the keychain, unless told otherwise.
+pub const UNLOCK_PATIENCE: Duration = Duration::from_secs(60);
+
+impl Default for Unlock {
+    fn default() -> Self {
+        Unlock {
+            patience: UNLOCK_PATIENCE,
+            announce: None,
+        }
+    }
+}
+
+impl Unlock {
+    /// Tells the person `message`, if there is someone to tell.
+    pub fn say(&self, message: &str) {
+        if let Some(announce) = &self.announce {
+            announce(message);
+        }
+    }
 }
 
 /// The backends: one row each, `Variant = "store-name", folder, cfg(platforms);`. The row
@@ -118,11 +157,26 @@ backends! {
     Wincred = "wincred", windows, cfg(windows);
 }
 
-/// An opened keychain, and why `auto` chose it when that is worth saying.
+/// An opened keychain, and for `auto`, what else it should know.
 pub struct Opened {
     pub keychain: Box<dyn Keychain>,
     /// Why `auto` did not pick the Secret Service, when it fell back to keyutils.
-    pub fallback_reason: Option<String>,
+    pub fallback: Option<Fallback>,
+    /// `auto` on the Secret Service: the store it falls back to when the Secret Service is
+    /// locked, opened only if asked. A token saved there meanwhile is found, and moved.
+    pub stray: Option<Opener>,
+}
+
+/// Opens one backend.
+pub type Opener = fn(&Opening) -> Result<Box<dyn Keychain>, StoreError>;
+
+/// Why `auto` fell back from the platform keychain.
+#[derive(Debug, Clone)]
+pub struct Fallback {
+    pub reason: String,
+    /// The keychain is there but locked (and was not unlocked): tokens saved now land in the
+    /// fallback store until it is unlocked.
+    pub locked: bool,
 }
 
 /// Opens the store the user chose. Only called once a request is known to be ours.
@@ -130,23 +184,33 @@ pub fn open(choice: StoreChoice, opening: &Opening) -> Result<Opened, StoreError
     match choice.backend() {
         Some(backend) => Ok(Opened {
             keychain: open_backend(backend, opening)?,
-            fallback_reason: None,
+            fallback: None,
+            stray: None,
         }),
         None => open_platform_default(opening),
     }
 }
 
-/// `auto`: the Secret Service when one answers, else the kernel keyring.
+/// `auto`: the Secret Service when one answers (and is unlocked, or unlocked by the person
+/// when asked), else the kernel keyring.
 #[cfg(target_os = "linux")]
 fn open_platform_default(opening: &Opening) -> Result<Opened, StoreError> {
+    fn keyutils(opening: &Opening) -> Result<Box<dyn Keychain>, StoreError> {
+        open_backend(Backend::Keyutils, opening)
+    }
     match secret_service::open_for_auto(opening) {
         Ok(keychain) => Ok(Opened {
             keychain,
-            fallback_reason: None,
+            fallback: None,
+            stray: Some(keyutils),
         }),
         Err(why) => Ok(Opened {
-            keychain: open_backend(Backend::Keyutils, opening)?,
-            fallback_reason: Some(why.to_string()),
+            keychain: keyutils(opening)?,
+            fallback: Some(Fallback {
+                locked: why.is_locked(),
+                reason: why.to_string(),
+            }),
+            stray: None,
         }),
     }
 }

@@ -7,10 +7,15 @@
 //! with another process's: no caller takes the lock, opens the keychain and updates the facts
 //! file by hand, and no delete happens without the lock.
 
+use std::cell::OnceCell;
+
 use super::facts::FactsFile;
 use super::keychain::Keychain;
 use super::lock::{LockError, WriterLock};
-use super::{Backend, DataDir, EntryFacts, EntryKey, Opened, Opening, StoreChoice, StoreError};
+use super::{
+    Backend, DataDir, EntryFacts, EntryKey, Fallback, Opened, Opener, Opening, StoreChoice,
+    StoreError, Unlock,
+};
 use crate::dates::SECONDS_PER_DAY;
 use crate::policy::HostKey;
 use crate::token::Token;
@@ -23,6 +28,11 @@ pub struct Stored {
     pub token: Option<Token>,
     /// The entry's record, whatever token it describes: it may mark a refusal of this token.
     pub record: Option<EntryFacts>,
+    /// The keychain it was found in: for `auto`, the fallback store when the token was saved
+    /// there while the Secret Service was locked.
+    pub found_in: Backend,
+    /// It was found in the fallback store and has now been moved into the store in use.
+    pub moved: bool,
 }
 
 impl Stored {
@@ -39,7 +49,15 @@ pub struct TokenStore {
     keychain: Box<dyn Keychain>,
     facts: Option<FactsFile>,
     data_dir: Option<DataDir>,
-    fallback_reason: Option<String>,
+    fallback: Option<Fallback>,
+    /// `auto` on the Secret Service: the store it falls back to while the Secret Service is
+    /// locked, opened on first need (a token saved there meanwhile is found, and moved).
+    stray: Option<Stray>,
+}
+
+struct Stray {
+    open: Opener,
+    opened: OnceCell<Option<Box<dyn Keychain>>>,
 }
 
 impl TokenStore {
@@ -47,14 +65,19 @@ impl TokenStore {
     pub fn open(choice: StoreChoice, opening: &Opening) -> Result<TokenStore, StoreError> {
         let Opened {
             keychain,
-            fallback_reason,
+            fallback,
+            stray,
         } = super::open(choice, opening)?;
         let data_dir = opening.data_dir.cloned();
         Ok(TokenStore {
             keychain,
             facts: data_dir.as_ref().map(|dir| FactsFile::in_dir(&dir.0)),
             data_dir,
-            fallback_reason,
+            fallback,
+            stray: stray.map(|open| Stray {
+                open,
+                opened: OnceCell::new(),
+            }),
         })
     }
 
@@ -64,7 +87,8 @@ impl TokenStore {
             keychain,
             facts: Some(facts),
             data_dir: None,
-            fallback_reason: None,
+            fallback: None,
+            stray: None,
         }
     }
 
@@ -73,8 +97,25 @@ impl TokenStore {
     }
 
     /// Why `auto` did not pick the Secret Service, when it fell back to keyutils.
-    pub fn fallback_reason(&self) -> Option<&str> {
-        self.fallback_reason.as_deref()
+    pub fn fallback(&self) -> Option<&Fallback> {
+        self.fallback.as_ref()
+    }
+
+    /// The fallback store of `auto`, opened now if it was not yet (`None` when there is none,
+    /// or it cannot be opened).
+    fn stray(&self) -> Option<&dyn Keychain> {
+        let stray = self.stray.as_ref()?;
+        let opened = stray.opened.get_or_init(|| {
+            let opening = Opening {
+                data_dir: self.data_dir.as_ref(),
+                unlock: Unlock {
+                    patience: std::time::Duration::ZERO,
+                    announce: None,
+                },
+            };
+            (stray.open)(&opening).ok()
+        });
+        opened.as_deref()
     }
 
     /// What the keychain found wrong on the way (damaged lines of the tokens file), by place.
@@ -87,34 +128,110 @@ impl TokenStore {
         self.keychain.get(key)
     }
 
-    /// The token stored under `key` and the record of its entry.
+    /// The token stored under `key` and the record of its entry. With `auto` on the Secret
+    /// Service, an entry it lacks is looked for in the fallback store too, where it was saved
+    /// while the Secret Service was locked; found there, it is moved (when no writer holds the
+    /// lock right now) so that it lives in one store again.
     pub fn read(&self, key: &EntryKey) -> Result<Option<Stored>, StoreError> {
-        let Some(token) = self.keychain.get(key)? else {
+        if let Some(token) = self.keychain.get(key)? {
+            return Ok(Some(Stored {
+                key: key.clone(),
+                token: Some(token),
+                record: self.facts(key),
+                found_in: self.backend(),
+                moved: false,
+            }));
+        }
+        let Some(stray) = self.stray() else {
             return Ok(None);
         };
+        let Ok(Some(token)) = stray.get(key) else {
+            return Ok(None); // a fallback store that fails changes nothing here
+        };
+        let record = self.facts_of(stray.backend(), key);
+        let moved = self.adopt(stray, key, &token, record.as_ref());
         Ok(Some(Stored {
             key: key.clone(),
             token: Some(token),
-            record: self.facts(key),
+            record,
+            found_in: stray.backend(),
+            moved,
         }))
+    }
+
+    /// Moves a token found in the fallback store into the store in use, with its record:
+    /// written and read back here before it is removed there. Only if the writer lock is free
+    /// now (a `get` never waits); true when it moved.
+    fn adopt(
+        &self,
+        stray: &dyn Keychain,
+        key: &EntryKey,
+        token: &Token,
+        record: Option<&EntryFacts>,
+    ) -> bool {
+        let _lock = match &self.data_dir {
+            Some(dir) => match dir.lock_if_free() {
+                Some(lock) => Some(lock),
+                None => return false,
+            },
+            None => None,
+        };
+        let kept = self.keychain.set(key, token).is_ok()
+            && self
+                .keychain
+                .get(key)
+                .ok()
+                .flatten()
+                .is_some_and(|back| back.constant_time_eq(token));
+        if !kept {
+            return false;
+        }
+        if let Some(facts) = &self.facts {
+            if let Some(record) = record {
+                let _ = facts.modify(self.backend(), key, &mut |_| Some(record.clone()));
+            }
+            let _ = facts.remove_many(stray.backend(), std::slice::from_ref(key));
+        }
+        let _ = stray.delete(key);
+        true
     }
 
     /// The record kept for `key`, whatever token it describes: a workspace whose token was
     /// erased keeps one, and a refusal is noted on the entry a request would use first.
     pub fn facts(&self, key: &EntryKey) -> Option<EntryFacts> {
-        self.facts.as_ref()?.get(self.backend(), key)
+        self.facts_of(self.backend(), key)
+    }
+
+    fn facts_of(&self, backend: Backend, key: &EntryKey) -> Option<EntryFacts> {
+        self.facts.as_ref()?.get(backend, key)
     }
 
     /// Every entry of ours with its token and facts, sorted: the keychain's own listing, or for
     /// a keychain that cannot be listed, a read of each entry the facts index or `hosts` names.
     pub fn entries(&self, hosts: &[HostKey]) -> Result<Vec<Stored>, StoreError> {
-        let records = self.records();
-        let listed = match self.keychain.list() {
+        self.entries_in(self.keychain.as_ref(), hosts)
+    }
+
+    /// The entries `auto` left in its fallback store while the Secret Service was locked
+    /// (`None`: no such store, or it cannot be opened): shown beside the others, so that a
+    /// token is never in two stores unannounced.
+    pub fn stray_entries(&self, hosts: &[HostKey]) -> Option<Result<Vec<Stored>, StoreError>> {
+        let stray = self.stray()?;
+        Some(self.entries_in(stray, hosts))
+    }
+
+    fn entries_in(
+        &self,
+        keychain: &dyn Keychain,
+        hosts: &[HostKey],
+    ) -> Result<Vec<Stored>, StoreError> {
+        let records = self.records_of(keychain.backend());
+        let listed = match keychain.list() {
             Some(listed) => listed?,
             None => {
                 let mut listed = Vec::new();
                 for key in self.indexed_keys(hosts, &records) {
-                    if let Some(token) = self.keychain.get(&key)? {
+                    if let Some(token) = keychain.get(&key)? {
                         listed.push((key, Some(token)));
                     }
                 }
@@ -128,7 +245,13 @@ impl TokenStore {
                     .iter()
                     .find(|(k, _)| *k == key)
                     .map(|(_, facts)| facts.clone());
-                Stored { key, token, record }
+                Stored {
+                    key,
+                    token,
+                    record,
+                    found_in: keychain.backend(),
+                    moved: false,
+                }
             })
             .collect();
         entries.sort_by(|a, b| a.key.cmp(&b.key));
@@ -138,7 +261,7 @@ impl TokenStore {
     /// Every key this store may hold a token under: what the keychain lists (or, where it
     /// cannot list, what the facts index names), plus the host entries of `hosts`.
     pub fn keys(&self, hosts: &[HostKey]) -> Result<Vec<EntryKey>, StoreError> {
-        let records = self.records();
+        let records = self.records_of(self.backend());
         let mut keys = match self.keychain.list() {
             Some(listed) => listed?.into_iter().map(|(key, _)| key).collect(),
             None => Vec::new(),
@@ -149,12 +272,12 @@ impl TokenStore {
         Ok(keys)
     }
 
-    /// The records of this backend, read once.
-    fn records(&self) -> Vec<(EntryKey, EntryFacts)> {
+    /// The records of `backend`, read once.
+    fn records_of(&self, backend: Backend) -> Vec<(EntryKey, EntryFacts)> {
         let Some(facts) = &self.facts else {
             return Vec::new();
         };
-        let backend = self.backend().name();
+        let backend = backend.name();
         facts
             .all()
             .unwrap_or_default()

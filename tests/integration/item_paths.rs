@@ -15,7 +15,8 @@ use crate::support::{Output, SecretServiceSession, TestEnv, fake_api_token};
 const GET: &str = "protocol=https\nhost=bitbucket.org\n\n";
 const CANARY: &str = "someone-elses-secret-canary";
 
-/// The one hint file our entry has after a `get` (its name is a checksum of the entry).
+/// The one hint file our entry has after a `get` (its name is a checksum of the entry; the
+/// digest key sits beside it).
 fn hint_file(env: &TestEnv) -> PathBuf {
     let dir = env
         .home()
@@ -23,6 +24,7 @@ fn hint_file(env: &TestEnv) -> PathBuf {
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| entry.unwrap().path())
+        .filter(|path| !path.ends_with("key"))
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
     files.remove(0)
@@ -114,7 +116,7 @@ fn a_hint_naming_another_item_never_hands_out_its_secret() {
     let acme_hint = std::fs::read_dir(hint.parent().unwrap())
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|p| *p != hint)
+        .find(|p| *p != hint && !p.ends_with("key"))
         .expect("the workspace entry's hint");
     let acme_lines: Vec<String> = std::fs::read_to_string(&acme_hint)
         .unwrap()

@@ -115,7 +115,8 @@ fn a_secret_service_get_is_three_calls_with_no_search_and_storing_the_same_token
     ];
     assert_eq!(calls, get, "the calls of one get");
 
-    // Without the remembered path: a search, which remembers it again.
+    // Without the remembered path: the collections' locks read together (a locked one is
+    // never searched: KeePassXC would hold the search), one search, which remembers the path.
     let hints = env
         .home()
         .join(".local/share/git-credential-bitbucket/secret-service-items");
@@ -124,9 +125,12 @@ fn a_secret_service_get_is_three_calls_with_no_search_and_storing_the_same_token
         let out = helper("get", GET_BITBUCKET);
         assert_eq!(out.password(), Some(token.clone()));
     });
+    // gnome-keyring here has two collections, `login` and `session`.
     let searched = [
         "org.freedesktop.DBus.Properties.Get",
         "org.freedesktop.Secret.Service.OpenSession",
+        "org.freedesktop.DBus.Properties.Get",
+        "org.freedesktop.DBus.Properties.Get",
         "org.freedesktop.Secret.Service.SearchItems",
         "org.freedesktop.Secret.Item.GetSecret",
     ];

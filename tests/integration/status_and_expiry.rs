@@ -37,9 +37,15 @@ fn status_exits_non_zero_when_nothing_usable_or_no_store_and_names_stores_as_fla
     cmd.args(["--store", "secret-service", "status", "--json"])
         .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
     let json = Output::run(&mut cmd, "");
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(report["store"], "secret-service", "{json:?}");
+    assert_eq!(
+        report["readable"], false,
+        "never 'no tokens' of a store not read: {json:?}"
+    );
     assert!(
-        json.stdout.starts_with("{\"store\":\"secret-service\""),
-        "{json:?}"
+        !closed.stdout.contains("no tokens stored") && closed.stdout.contains("not known"),
+        "{closed:?}"
     );
 }
 

@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use super::Context;
 use crate::policy::refusal;
 use crate::scan::Scan;
+use crate::store::StoreError;
 use crate::token::TokenKind;
 
 mod git_config;
@@ -36,6 +37,28 @@ pub(super) fn check(level: Level, message: impl Into<String>, fix: Option<&str>)
 }
 
 const FIX_SETUP: &str = "git-credential-bitbucket setup";
+const UNLOCK: &str = "unlock your keyring on the desktop (log in, or open it in Seahorse, \
+KeePassXC or KWallet Manager); tokens auto saved meanwhile move there by themselves";
+
+/// The fix for a store that cannot be used, as fits where doctor runs: a locked keychain is
+/// unlocked; on a desktop, its keyring is started; on a server (no desktop session), a
+/// store that needs no desktop is chosen.
+pub(super) fn fix_for(error: Option<&StoreError>) -> String {
+    if error.is_some_and(StoreError::is_locked) {
+        return UNLOCK.to_owned();
+    }
+    let desktop = ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
+    match desktop {
+        true => "start your desktop's keyring (GNOME Keyring, KeePassXC with its Secret Service \
+                 integration, or KWallet), or: git-credential-bitbucket --store keyutils setup"
+            .to_owned(),
+        false => "git-credential-bitbucket --store keyutils setup   (a server without a \
+                  desktop; --store file keeps tokens across reboots)"
+            .to_owned(),
+    }
+}
 const FIX_MIGRATE: &str = "git-credential-bitbucket migrate";
 
 pub fn run(ctx: &mut Context) -> anyhow::Result<ExitCode> {
@@ -45,17 +68,23 @@ pub fn run(ctx: &mut Context) -> anyhow::Result<ExitCode> {
     checks.extend(git_config::helper_order(&scan, &scope));
     checks.extend(git_config::leaks(&scan));
     match ctx.token_store() {
-        Err(e) => checks.push(check(
-            Level::Fail,
-            format!("{e:#}"),
-            Some("git-credential-bitbucket --store file setup   (or unlock your keyring)"),
-        )),
+        Err(e) => {
+            let fix = fix_for(e.downcast_ref::<StoreError>());
+            checks.push(check(Level::Fail, format!("{e:#}"), Some(&fix)));
+        }
         Ok(store) => {
-            if let Some(why) = store.fallback_reason() {
+            if let Some(fallback) = store.fallback() {
+                let fix = match fallback.locked {
+                    true => UNLOCK.to_owned(),
+                    false => fix_for(None),
+                };
                 checks.push(check(
                     Level::Warn,
-                    format!("auto chose keyutils (tokens last until reboot) because {why}"),
-                    Some("unlock your keyring, or: git-credential-bitbucket --store file setup"),
+                    format!(
+                        "auto chose keyutils (tokens last until reboot) because {}",
+                        fallback.reason
+                    ),
+                    Some(&fix),
                 ));
             }
             checks.push(tokens::round_trip(&store));

@@ -36,21 +36,38 @@ pub(super) fn round_trip(store: &TokenStore) -> Check {
             format!("the {name} store did not give back what was saved"),
             Some("git-credential-bitbucket --store file setup"),
         ),
-        Err(e) => check(
-            Level::Fail,
-            e.to_string(),
-            Some("git-credential-bitbucket --store file setup   (or unlock your keyring)"),
-        ),
+        Err(e) => {
+            let fix = super::fix_for(Some(&e));
+            check(Level::Fail, e.to_string(), Some(&fix))
+        }
     }
 }
 
 pub(super) fn stored(ctx: &Context, store: &TokenStore) -> Vec<Check> {
     let now = dates::now();
     let mut checks = Vec::new();
-    let entries = match store.entries(&ctx.served_hosts()) {
+    let mut entries = match store.entries(&ctx.served_hosts()) {
         Ok(entries) => entries,
-        Err(e) => return vec![check(Level::Fail, e.to_string(), None)],
+        Err(e) => {
+            let fix = super::fix_for(Some(&e));
+            return vec![check(Level::Fail, e.to_string(), Some(&fix))];
+        }
     };
+    if let Some(Ok(stray)) = store.stray_entries(&ctx.served_hosts())
+        && !stray.is_empty()
+    {
+        checks.push(check(
+            Level::Warn,
+            format!(
+                "{} token(s) are in the {} store, where auto saved them while the Secret \
+                 Service was locked; the next git operation that needs one moves it",
+                stray.len(),
+                stray[0].found_in.name()
+            ),
+            None,
+        ));
+        entries.extend(stray);
+    }
     for stored in entries {
         let key = stored.key.clone();
         let expires = stored.facts().and_then(|f| f.expires_at);

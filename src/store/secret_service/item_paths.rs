@@ -6,27 +6,34 @@
 //! one small file each under the data directory (`secret-service-items/`), and `get` asks for
 //! the secret there first: one `GetSecret`, no search.
 //!
-//! The file is only a hint and is never trusted. Beside the path it keeps a SHA-256 digest of
-//! the entry's name and the secret the item held; the secret read at the path is handed out
-//! only if it has exactly that digest, so the hint can only ever give back the very token this
-//! entry stored there. A file planted or changed in the data directory cannot make `get`
-//! hand out another item's secret (forging the digest needs that secret; another entry's
-//! digest names another entry), nor can an item replaced since: any mismatch, a missing or
-//! unreadable item, or a damaged file means a search, as before, and the secret read is
-//! dropped (zeroed) unused. Checking the secret rather than the item's attributes saves a call
-//! that, in gnome-keyring, scans every item again. Writing is best effort (temp file and
-//! rename, no lock: the last writer wins and every reader checks); a failure to write changes
-//! nothing but speed.
+//! The file is only a hint and is never trusted. Beside the path it keeps a digest of the
+//! entry's name and the secret the item held (HMAC-SHA-256 under a random key of this user's,
+//! `secret-service-items/key`, 0600); the secret read at the path is handed out only if it has
+//! exactly that digest, so the hint can only ever give back the very token this entry stored
+//! there. A file planted or changed in the data directory cannot make `get` hand out another
+//! item's secret (forging the digest needs that secret and the key; another entry's digest
+//! names another entry), nor can an item replaced since: any mismatch, a missing or unreadable
+//! item, or a damaged file means a search, as before, and the secret read is dropped (zeroed)
+//! unused. Because the digest is keyed, a copy of the hint files alone cannot confirm a guessed
+//! token offline. Checking the secret rather than the item's attributes saves a call that, in
+//! gnome-keyring, scans every item again. Writing is best effort (temp file and rename, no
+//! lock: the last writer wins and every reader checks); a failure to write changes nothing but
+//! speed, and without a key there are no hints at all.
 
 use std::fs;
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use zeroize::Zeroizing;
 
 /// A file longer than this is not ours.
 const MAX_FILE: u64 = 4096;
+/// The digest key's length and file name.
+const KEY_BYTES: usize = 32;
+const KEY_FILE: &str = "key";
 
 #[derive(Debug, Clone)]
 pub struct ItemPaths {
@@ -38,6 +45,31 @@ impl ItemPaths {
         ItemPaths {
             dir: data_dir.join("secret-service-items"),
         }
+    }
+
+    /// The user's digest key: read, or made (random, 0600) when there is none. `None` when it
+    /// can be neither read nor made: then no hint is used or written.
+    fn key(&self, make: bool) -> Option<Zeroizing<[u8; KEY_BYTES]>> {
+        let path = self.dir.join(KEY_FILE);
+        if let Some(key) = read_regular(&path, KEY_BYTES as u64 + 1)
+            .filter(|bytes| bytes.len() == KEY_BYTES)
+        {
+            let mut out = Zeroizing::new([0u8; KEY_BYTES]);
+            out.copy_from_slice(&key);
+            return Some(out);
+        }
+        if !make {
+            return None;
+        }
+        let mut key = Zeroizing::new([0u8; KEY_BYTES]);
+        fs::File::open("/dev/urandom")
+            .and_then(|mut random| random.read_exact(&mut key[..]))
+            .ok()?;
+        crate::private_file::create_private_dir(&self.dir).ok()?;
+        let temp = self.dir.join(format!("{KEY_FILE}.tmp{}", std::process::id()));
+        crate::private_file::replace(&temp, &path, &key[..]).ok()?;
+        // Another process may have made its own meanwhile: the one on disk is the key.
+        self.key(false)
     }
 
     /// One file per entry, named by a checksum of its attributes (the name stays short and
@@ -54,15 +86,8 @@ impl ItemPaths {
     /// Only a regular file is read: no symlink is followed, and a FIFO planted there is opened
     /// without waiting for a writer (it would hold `get` forever), then left.
     pub fn lookup(&self, service: &str, username: &str) -> Option<Hint> {
-        let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
-        let file = fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(flags.bits() as i32)
-            .open(self.file(service, username))
-            .ok()
-            .filter(|file| file.metadata().is_ok_and(|m| m.is_file()))?;
-        let mut text = String::new();
-        file.take(MAX_FILE).read_to_string(&mut text).ok()?;
+        let bytes = read_regular(&self.file(service, username), MAX_FILE)?;
+        let text = String::from_utf8(bytes.to_vec()).ok()?;
         let mut lines = text.split('\n');
         let fields = (
             lines.next(),
@@ -80,6 +105,7 @@ impl ItemPaths {
         Some(Hint {
             path: path.to_owned(),
             digest: from_hex(digest)?,
+            key: self.key(false)?,
         })
     }
 
@@ -88,10 +114,13 @@ impl ItemPaths {
         if [service, username, path].iter().any(|s| s.contains('\n')) {
             return;
         }
-        let digest = digest(service, username, secret);
+        let Some(key) = self.key(true) else {
+            return;
+        };
+        let digest = digest(&key, service, username, secret);
         if let Some(hint) = self.lookup(service, username)
             && hint.path == path
-            && hint.digest == digest
+            && hint.holds(service, username, secret)
         {
             return;
         }
@@ -123,30 +152,49 @@ impl ItemPaths {
 pub struct Hint {
     pub path: String,
     digest: [u8; 32],
+    key: Zeroizing<[u8; KEY_BYTES]>,
 }
 
 impl Hint {
     /// `secret` is what this entry stored at this path (compared in constant time).
     pub fn holds(&self, service: &str, username: &str, secret: &[u8]) -> bool {
-        let digest = digest(service, username, secret);
-        digest
-            .iter()
-            .zip(self.digest)
-            .fold(0u8, |differ, (a, b)| differ | (a ^ b))
-            == 0
+        let mut mac = keyed(&self.key, service, username);
+        mac.update(secret);
+        mac.verify_slice(&self.digest).is_ok()
     }
 }
 
-/// SHA-256 of the entry's name and its secret, domain-separated from any other use.
-fn digest(service: &str, username: &str, secret: &[u8]) -> [u8; 32] {
-    let mut hasher = Sha256::new();
-    hasher.update(b"git-credential-bitbucket secret-service item hint\0");
-    hasher.update(service.as_bytes());
-    hasher.update([0]);
-    hasher.update(username.as_bytes());
-    hasher.update([0]);
-    hasher.update(secret);
-    hasher.finalize().into()
+/// The MAC of the entry's name, domain-separated from any other use, ready for the secret.
+fn keyed(key: &[u8; KEY_BYTES], service: &str, username: &str) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(b"git-credential-bitbucket secret-service item hint\0");
+    mac.update(service.as_bytes());
+    mac.update(&[0]);
+    mac.update(username.as_bytes());
+    mac.update(&[0]);
+    mac
+}
+
+/// HMAC-SHA-256 of the entry's name and its secret under the user's key.
+fn digest(key: &[u8; KEY_BYTES], service: &str, username: &str, secret: &[u8]) -> [u8; 32] {
+    let mut mac = keyed(key, service, username);
+    mac.update(secret);
+    mac.finalize().into_bytes().into()
+}
+
+/// A regular file's bytes (at most `limit`): no symlink is followed, and a FIFO planted there
+/// is opened without waiting for a writer (it would hold `get` forever), then left.
+fn read_regular(path: &Path, limit: u64) -> Option<Zeroizing<Vec<u8>>> {
+    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags.bits() as i32)
+        .open(path)
+        .ok()
+        .filter(|file| file.metadata().is_ok_and(|m| m.is_file()))?;
+    let mut bytes = Zeroizing::new(Vec::new());
+    file.take(limit).read_to_end(&mut bytes).ok()?;
+    Some(bytes)
 }
 
 fn from_hex(text: &str) -> Option<[u8; 32]> {
@@ -232,6 +280,19 @@ mod tests {
         let found = receiver.recv_timeout(std::time::Duration::from_secs(30));
         assert_eq!(found, Ok(false), "a FIFO held the lookup");
         fs::remove_file(&file).unwrap();
+
+        // The digest is keyed: another key (a copy of the hints alone, or a key replaced)
+        // confirms nothing, and without the key no hint is used.
+        paths.remember("svc", "bitbucket.org", PATH, b"token-a");
+        let key_file = paths.dir.join(KEY_FILE);
+        let key = fs::read(&key_file).unwrap();
+        assert_eq!(key.len(), KEY_BYTES);
+        assert_eq!(fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+        assert!(paths.lookup("svc", "bitbucket.org").unwrap().holds("svc", "bitbucket.org", b"token-a"), "control");
+        fs::write(&key_file, [7u8; KEY_BYTES]).unwrap();
+        assert!(!paths.lookup("svc", "bitbucket.org").unwrap().holds("svc", "bitbucket.org", b"token-a"));
+        fs::remove_file(&key_file).unwrap();
+        assert!(paths.lookup("svc", "bitbucket.org").is_none());
 
         paths.remember("svc", "bitbucket.org", "/y", b"t");
         paths.forget("svc", "bitbucket.org");

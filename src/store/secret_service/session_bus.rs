@@ -12,7 +12,12 @@
 //!   exec a program of the environment's choosing, `autolaunch:` execs `dbus-launch`, and
 //!   `tcp:` would carry our plain (unencrypted) session over a network. Only `unix:path=` and
 //!   `unix:abstract=` entries are followed, in order; with the variable unset, only
-//!   `$XDG_RUNTIME_DIR/bus`, where a systemd login session puts it.
+//!   `$XDG_RUNTIME_DIR/bus`, where a systemd login session puts it;
+//! - only our own bus. A stale `unix:abstract=` name, a re-created `/tmp/dbus-*` path or a
+//!   `bus` planted in a shared runtime directory can be a socket another local user listens
+//!   on, who would then be handed the token. So, as libdbus does, `$XDG_RUNTIME_DIR/bus` must
+//!   be a socket we own, and before anything is sent the peer of every socket must be this
+//!   user or root (`SO_PEERCRED`, which the kernel fills in and no peer can forge).
 
 use std::ffi::OsStr;
 use std::os::unix::net::UnixStream;
@@ -44,7 +49,7 @@ pub fn connect() -> Result<Connection, String> {
         if left.is_zero() {
             break;
         }
-        match connect_socket(entry, left) {
+        match connect_socket(entry, left).and_then(ours) {
             Ok(stream) => {
                 return Ok(Connection::start(
                     stream,
@@ -55,6 +60,21 @@ pub fn connect() -> Result<Connection, String> {
         }
     }
     Err(format!("cannot connect to the session bus: {last_error}"))
+}
+
+/// The socket, if the process at its other end runs as this user or as root.
+fn ours(stream: UnixStream) -> Result<UnixStream, String> {
+    let me = rustix::process::geteuid().as_raw();
+    let peer = sockopt::socket_peercred(&stream)
+        .map_err(|e| format!("cannot tell who listens on the session bus socket: {e}"))?;
+    let uid = peer.uid.as_raw();
+    if uid != me && uid != 0 {
+        return Err(format!(
+            "the session bus socket is served by uid {uid}, not by you (uid {me}) or root: \
+             not used (check DBUS_SESSION_BUS_ADDRESS)"
+        ));
+    }
+    Ok(stream)
 }
 
 /// Connects to one `unix:path=` or `unix:abstract=` entry, within `timeout`.
@@ -112,6 +132,7 @@ fn local_address(
             .map(|dir| dir.join("bus"))
             .filter(|bus| bus.exists())
             .ok_or("no session bus (DBUS_SESSION_BUS_ADDRESS is not set)")?;
+        owned_socket(&socket)?;
         let path = socket.to_str().ok_or("the session bus path is not UTF-8")?;
         return Ok(format!("unix:path={}", escape(path)));
     };
@@ -130,6 +151,20 @@ fn local_address(
         );
     }
     Ok(local.join(";"))
+}
+
+/// `$XDG_RUNTIME_DIR/bus` is used only if it is a socket of this user's (not a symlink).
+fn owned_socket(path: &std::path::Path) -> Result<(), String> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let meta = std::fs::symlink_metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let me = rustix::process::geteuid().as_raw();
+    if !meta.file_type().is_socket() || meta.uid() != me {
+        return Err(format!(
+            "{} is not a socket of yours (uid {me}): not used as the session bus",
+            path.display()
+        ));
+    }
+    Ok(())
 }
 
 /// `unix:path=…` or `unix:abstract=…` (with any other keys, such as `guid=`).
@@ -193,7 +228,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert!(local_address(None, Some(dir.path().to_owned())).is_err());
         assert!(local_address(None, None).is_err());
+        // A plain file is not a socket: refused.
         std::fs::write(dir.path().join("bus"), "").unwrap();
+        let refused = local_address(Some(OsStr::new("")), Some(dir.path().to_owned()));
+        assert!(refused.unwrap_err().contains("not a socket of yours"));
+        std::fs::remove_file(dir.path().join("bus")).unwrap();
+        let _listener = std::os::unix::net::UnixListener::bind(dir.path().join("bus")).unwrap();
         let address = local_address(Some(OsStr::new("")), Some(dir.path().to_owned())).unwrap();
         assert!(address.starts_with("unix:path=/"), "{address}");
         assert!(address.ends_with("/bus"), "{address}");

@@ -1,12 +1,16 @@
 //! One private connection to a message bus: authentication, `Hello`, calls and their replies,
-//! every wait bounded by a deadline.
+//! the one signal a caller waits for, every wait bounded by a deadline.
 //!
 //! Calls are written only when a reply is awaited, so everything sent before a wait leaves in
 //! one write: the authentication (`AUTH EXTERNAL` and `BEGIN` together, as the specification
 //! allows and sd-bus does), `Hello`, and the caller's first calls share one round trip, where
 //! libdbus waited for each authentication line and for `Hello` before sending anything else.
+//!
+//! What the peer sends is bounded: a reply is kept only for a call we sent and have not yet
+//! had answered, a signal only if it is the one awaited (the others are skipped unread), and a
+//! message's buffer is sized once to its length rather than doubled as it arrives.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{ErrorKind, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
@@ -15,10 +19,12 @@ use zeroize::Zeroizing;
 
 use super::message::{self, Call, Incoming};
 use super::value::Value;
-use super::writer::put;
+use super::writer::{put, reserve};
 
 const BUS_NAME: &str = "org.freedesktop.DBus";
 const BUS_PATH: &str = "/org/freedesktop/DBus";
+/// Signals of the awaited kind kept before the caller takes them: a service sends one.
+const MAX_SIGNALS: usize = 4;
 
 /// Why a call got no answer.
 #[derive(Debug)]
@@ -30,7 +36,7 @@ pub enum CallError {
     },
     /// The connection is unusable: closed, unreadable, or an answer came too late.
     Broken(String),
-    /// No answer within the deadline. The connection is then given up: no later call waits.
+    /// No answer before the deadline. The connection is then given up: no later call waits.
     Late,
 }
 
@@ -48,6 +54,22 @@ impl std::fmt::Display for CallError {
     }
 }
 
+/// A signal that came: who sent it (the bus fills this in; a peer cannot forge it) and its
+/// values.
+#[derive(Debug)]
+pub struct Signal {
+    pub sender: Option<String>,
+    pub body: Vec<Value>,
+}
+
+/// The one kind of signal a caller waits for.
+struct Awaited {
+    path: String,
+    interface: String,
+    member: String,
+    came: Vec<Signal>,
+}
+
 pub struct Connection {
     stream: UnixStream,
     /// Calls not yet written (zeroed when dropped: a call may carry a secret).
@@ -57,8 +79,11 @@ pub struct Connection {
     /// The bus's `OK` line has been read.
     authenticated: bool,
     next_serial: u32,
+    /// Calls sent and not yet answered: only their replies are kept.
+    pending: HashSet<u32>,
     /// Replies that came before they were waited for.
     early: HashMap<u32, Result<Vec<Value>, CallError>>,
+    awaited: Option<Awaited>,
     late: bool,
     hello: u32,
 }
@@ -83,21 +108,16 @@ impl Connection {
             incoming: Zeroizing::new(Vec::with_capacity(4096)),
             authenticated: false,
             next_serial: 1,
+            pending: HashSet::new(),
             early: HashMap::new(),
+            awaited: None,
             late: false,
             hello: 0,
         };
-        let hello = connection.call_bus("Hello");
-        connection.hello = hello;
+        connection.hello = connection
+            .send_to_bus("Hello", &[])
+            .expect("a new connection is not late");
         connection
-    }
-
-    fn call_bus(&mut self, member: &str) -> u32 {
-        let serial = self.serial();
-        let call = Call::new(BUS_NAME, BUS_PATH, BUS_NAME, member, &[], serial)
-            .expect("a constant, valid call");
-        put(&mut self.outgoing, &call.bytes);
-        serial
     }
 
     fn serial(&mut self) -> u32 {
@@ -127,16 +147,22 @@ impl Connection {
         let call = Call::new(destination, path, interface, member, args, serial)
             .map_err(|e| CallError::Broken(e.to_string()))?;
         put(&mut self.outgoing, &call.bytes);
+        self.pending.insert(serial);
         Ok(serial)
     }
 
-    /// Writes what is queued, then reads until the reply to `serial` is in, for at most
-    /// `timeout`. Replies to other calls are kept for their own wait.
-    pub fn wait(&mut self, serial: u32, timeout: Duration) -> Result<Vec<Value>, CallError> {
+    /// Queues a call to the bus itself (`Hello`, `AddMatch`, `GetNameOwner`, ...).
+    pub fn send_to_bus(&mut self, member: &str, args: &[Value]) -> Result<u32, CallError> {
+        self.send(BUS_NAME, BUS_PATH, BUS_NAME, member, args)
+    }
+
+    /// Writes what is queued, then reads until the reply to `serial` is in, until `deadline`.
+    /// Replies to other calls are kept for their own wait. A deadline that passes gives the
+    /// connection up: the peer is wedged, and nothing waits on it again.
+    pub fn wait(&mut self, serial: u32, deadline: Instant) -> Result<Vec<Value>, CallError> {
         if self.late {
             return Err(CallError::Late);
         }
-        let deadline = Instant::now() + timeout;
         let result = self.wait_until(serial, deadline);
         if matches!(result, Err(CallError::Late)) {
             self.late = true;
@@ -152,6 +178,39 @@ impl Connection {
             }
             if !self.take_messages()? {
                 self.read_more(deadline)?;
+            }
+        }
+    }
+
+    /// From now on, keeps the signal `member` of `interface` sent on `path` (the caller has
+    /// asked the bus for it with `AddMatch`); every other signal is still skipped unread.
+    pub fn await_signal(&mut self, path: &str, interface: &str, member: &str) {
+        self.awaited = Some(Awaited {
+            path: path.to_owned(),
+            interface: interface.to_owned(),
+            member: member.to_owned(),
+            came: Vec::new(),
+        });
+    }
+
+    /// The awaited signal, once it comes; `Ok(None)` when `deadline` passes first. A person
+    /// who does not answer a dialog is not a wedged bus, so the connection stays usable.
+    pub fn wait_signal(&mut self, deadline: Instant) -> Result<Option<Signal>, CallError> {
+        if self.late {
+            return Err(CallError::Late);
+        }
+        self.flush(deadline)?;
+        loop {
+            if let Some(awaited) = self.awaited.as_mut()
+                && !awaited.came.is_empty()
+            {
+                return Ok(Some(awaited.came.remove(0)));
+            }
+            if !self.take_messages()? {
+                match self.read_more(deadline) {
+                    Err(CallError::Late) => return Ok(None),
+                    other => other?,
+                }
             }
         }
     }
@@ -180,6 +239,12 @@ impl Connection {
         self.stream
             .set_read_timeout(Some(left))
             .map_err(|e| broken("cannot set a read deadline", &e))?;
+        // A message whose length is known gets a buffer of exactly that size, once.
+        if self.authenticated
+            && let Ok(Some(total)) = message::total_length(&self.incoming)
+        {
+            reserve(&mut self.incoming, total);
+        }
         let mut chunk = Zeroizing::new([0u8; 4096]);
         loop {
             match self.stream.read(&mut chunk[..]) {
@@ -207,24 +272,39 @@ impl Connection {
             let Some(total) = total.filter(|&t| t <= self.incoming.len()) else {
                 return Ok(took);
             };
-            let parsed = message::parse(&self.incoming[..total]);
+            let awaited = &self.awaited;
+            let wanted = |path: &str, interface: &str, member: &str| {
+                awaited.as_ref().is_some_and(|a| {
+                    a.came.len() < MAX_SIGNALS
+                        && a.path == path
+                        && a.interface == interface
+                        && a.member == member
+                })
+            };
+            let parsed = message::parse(&self.incoming[..total], &wanted);
             // Zero the bytes taken before they leave the buffer.
             zeroize::Zeroize::zeroize(&mut self.incoming[..total]);
             self.incoming.drain(..total);
             took = true;
             match parsed.map_err(|e| CallError::Broken(e.to_string()))? {
-                Incoming::Reply { serial, body } => {
+                Incoming::Reply { serial, body } if self.pending.remove(&serial) => {
                     self.early.insert(serial, Ok(body));
                 }
                 Incoming::Error {
                     serial,
                     name,
                     message,
-                } => {
+                } if self.pending.remove(&serial) => {
                     self.early
                         .insert(serial, Err(CallError::Remote { name, message }));
                 }
-                Incoming::Other => {}
+                Incoming::Signal { sender, body, .. } => {
+                    if let Some(awaited) = self.awaited.as_mut() {
+                        awaited.came.push(Signal { sender, body });
+                    }
+                }
+                // A reply to nothing we asked (or asked and had answered) is dropped.
+                _ => {}
             }
             if let Some(hello) = self.early.remove(&self.hello) {
                 hello.map_err(|e| CallError::Broken(format!("the bus refused Hello: {e}")))?;

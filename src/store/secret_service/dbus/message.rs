@@ -7,7 +7,7 @@ use super::wire::{Reader, WireError, check_signature, split_type, valid_object_p
 use super::writer::Writer;
 
 /// The largest message we read: a `GetSecrets` reply for 10,000 items is about 3 MiB.
-pub const MAX_MESSAGE: usize = 32 << 20;
+pub const MAX_MESSAGE: usize = 16 << 20;
 /// The fixed part of every header: endianness, type, flags, version, body length, serial, and
 /// the length of the header-field array.
 pub const FIXED_HEADER: usize = 16;
@@ -15,6 +15,7 @@ pub const FIXED_HEADER: usize = 16;
 const METHOD_CALL: u8 = 1;
 const METHOD_RETURN: u8 = 2;
 const ERROR: u8 = 3;
+const SIGNAL: u8 = 4;
 
 /// A method call, marshalled and ready to send (zeroed when dropped: it may carry a secret).
 pub struct Call {
@@ -57,7 +58,8 @@ impl Call {
     }
 }
 
-/// What came in: a reply to one of our calls (or an error reply), or something else.
+/// What came in: a reply to one of our calls (or an error reply), a signal we wait for, or
+/// something else.
 #[derive(Debug)]
 pub enum Incoming {
     Reply {
@@ -69,9 +71,17 @@ pub enum Incoming {
         name: String,
         message: Option<String>,
     },
-    /// A signal (`NameAcquired` after `Hello`), or a call to us: not waited for.
+    /// A signal the caller said it waits for (its body read), with who sent it.
+    Signal {
+        sender: Option<String>,
+        body: Vec<Value>,
+    },
+    /// Another signal (`NameAcquired` after `Hello`), or a call to us: skipped unread.
     Other,
 }
+
+/// Which signals are worth reading: `(path, interface, member)` → true.
+pub type SignalFilter<'a> = &'a dyn Fn(&str, &str, &str) -> bool;
 
 /// The length of the message at the start of `buf`, once its fixed header is there.
 pub fn total_length(buf: &[u8]) -> Result<Option<usize>, WireError> {
@@ -102,13 +112,13 @@ pub fn total_length(buf: &[u8]) -> Result<Option<usize>, WireError> {
     Ok(Some(total))
 }
 
-/// Reads one whole message (`buf` is exactly [`total_length`] long). Only replies and errors
-/// are taken apart (and of their header fields, only the three we use); a signal or a call
-/// to us is skipped unread.
-pub fn parse(buf: &[u8]) -> Result<Incoming, WireError> {
+/// Reads one whole message (`buf` is exactly [`total_length`] long). Only replies, errors and
+/// the signals `wanted` names are taken apart (and of their header fields, only those we use);
+/// any other signal, and a call to us, has its body skipped unread.
+pub fn parse(buf: &[u8], wanted: SignalFilter) -> Result<Incoming, WireError> {
     let big_endian = buf[0] == b'B';
     let kind = buf[1];
-    if kind != METHOD_RETURN && kind != ERROR {
+    if kind != METHOD_RETURN && kind != ERROR && kind != SIGNAL {
         return Ok(Incoming::Other);
     }
     let mut reader = Reader::new(buf, 12, big_endian);
@@ -123,11 +133,16 @@ pub fn parse(buf: &[u8]) -> Result<Incoming, WireError> {
     let mut reply_serial = None;
     let mut error_name = None;
     let mut signature = String::new();
+    let (mut path, mut interface, mut member, mut sender) = (None, None, None, None);
     while reader.pos < fields_end {
         reader.align(8)?;
         let code = reader.byte()?;
         let type_code = reader.signature_bytes()?;
         match (code, type_code) {
+            (1, b"o") if kind == SIGNAL => path = Some(reader.string()?),
+            (2, b"s") if kind == SIGNAL => interface = Some(reader.string()?),
+            (3, b"s") if kind == SIGNAL => member = Some(reader.string()?),
+            (7, b"s") => sender = Some(reader.string()?),
             (4, b"s") => error_name = Some(reader.string()?),
             (5, b"u") => reply_serial = Some(reader.u32()?),
             (8, b"g") => {
@@ -147,6 +162,20 @@ pub fn parse(buf: &[u8]) -> Result<Incoming, WireError> {
     }
     if reader.pos != fields_end {
         return Err(WireError("header fields overrun their length".into()));
+    }
+    if kind == SIGNAL {
+        let (Some(path), Some(interface), Some(member)) = (path, interface, member) else {
+            return Ok(Incoming::Other);
+        };
+        if !wanted(&path, &interface, &member) {
+            return Ok(Incoming::Other);
+        }
+        reader.align(8)?;
+        let body = reader.values(&signature)?;
+        if reader.pos != buf.len() {
+            return Err(WireError("a message body longer than its signature".into()));
+        }
+        return Ok(Incoming::Signal { sender, body });
     }
     reader.align(8)?;
     let body = reader.values(&signature)?;
@@ -211,7 +240,7 @@ mod tests {
         let bytes = &call.bytes;
         assert_eq!(total_length(bytes).unwrap(), Some(bytes.len()));
         // Read back as if it came in: a call is neither a reply nor an error.
-        assert!(matches!(parse(bytes).unwrap(), Incoming::Other));
+        assert!(matches!(parse(bytes, &|_, _, _| true).unwrap(), Incoming::Other));
         // Its header fields, read by the general reader, are exactly what was asked for.
         let mut reader = Reader::new(bytes, 12, false);
         let fields = reader.values("a(yv)").unwrap();
@@ -241,7 +270,7 @@ mod tests {
     fn replies_and_errors_are_read() {
         let bytes = reply(2, 3, None, &[Value::paths(["/a"]), Value::paths([])]);
         assert_eq!(total_length(&bytes).unwrap(), Some(bytes.len()));
-        let Incoming::Reply { serial: 3, body } = parse(&bytes).unwrap() else {
+        let Incoming::Reply { serial: 3, body } = parse(&bytes, &|_, _, _| true).unwrap() else {
             panic!("not a reply");
         };
         assert_eq!(body, vec![Value::paths(["/a"]), Value::paths([])]);
@@ -251,7 +280,7 @@ mod tests {
             serial: 4,
             name,
             message,
-        } = parse(&bytes).unwrap()
+        } = parse(&bytes, &|_, _, _| true).unwrap()
         else {
             panic!("not an error");
         };
@@ -273,7 +302,7 @@ mod tests {
             let prefix = &bytes[..cut];
             match total_length(prefix) {
                 Ok(Some(total)) if total <= prefix.len() => {
-                    let _ = parse(&prefix[..total]);
+                    let _ = parse(&prefix[..total], &|_, _, _| true);
                 }
                 _ => {}
             }
@@ -285,7 +314,7 @@ mod tests {
                 if let Ok(Some(total)) = total_length(&corrupt)
                     && total == corrupt.len()
                 {
-                    let _ = parse(&corrupt);
+                    let _ = parse(&corrupt, &|_, _, _| true);
                 }
             }
         }
@@ -306,7 +335,7 @@ mod tests {
             if let Ok(Some(total)) = total_length(&bytes)
                 && total <= bytes.len()
             {
-                let _ = parse(&bytes[..total]);
+                let _ = parse(&bytes[..total], &|_, _, _| true);
             }
         }
     }

@@ -18,11 +18,15 @@ use super::writer::Writer;
 pub const MAX_DEPTH: usize = 64;
 /// The specification's limit on one array.
 const MAX_ARRAY: usize = 64 << 20;
-/// The memory the values read from one message may take: each value's own size and the text
-/// it holds. A struct inside a struct takes no bytes on the wire, so without this 32 MiB of
-/// `a(((…(y)…)))` would be gigabytes of tree. A `GetSecrets` reply for 10,000 items is
-/// about 7 MiB.
-const MAX_TREE: usize = 64 << 20;
+/// The memory the values read from one message may take, counted as it is allocated: every
+/// buffer a container, box or string gets (an array's each time it grows, old and new), plus
+/// the allocator's own bytes for each. A struct inside a struct takes no bytes on the wire, so
+/// without this 16 MiB of `a(((…(y)…)))` would be gigabytes of tree. A `GetSecrets` reply for
+/// 10,000 items takes about 7 MiB.
+const MAX_TREE: usize = 32 << 20;
+/// What the allocator keeps beside each allocation (glibc: 8 to 16 bytes; rounded up).
+const PER_ALLOCATION: usize = 16;
+const VALUE: usize = std::mem::size_of::<Value>();
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WireError(pub String);
@@ -146,7 +150,7 @@ impl<'a> Reader<'a> {
     }
 
     fn text(&mut self, length: usize) -> Result<String, WireError> {
-        self.charge(length)?;
+        self.charge(length.saturating_add(PER_ALLOCATION))?;
         let bytes = self.take(length)?;
         if self.take(1)? != [0] {
             return bad("a string without its terminating NUL");
@@ -192,14 +196,33 @@ impl<'a> Reader<'a> {
 
     /// Every complete type of `signature`, in order (a message body).
     pub fn values(&mut self, signature: &str) -> Result<Vec<Value>, WireError> {
-        let mut rest = signature.as_bytes();
-        let mut values = Vec::new();
+        self.sequence(signature.as_bytes(), 0)
+    }
+
+    /// The complete types of `signature` one after another (a body or a struct's fields), in
+    /// a buffer allocated once for all of them.
+    fn sequence(&mut self, signature: &[u8], depth: usize) -> Result<Vec<Value>, WireError> {
+        let mut count = 0;
+        let mut rest = signature;
         while !rest.is_empty() {
-            let (one, after) = split_type(rest, 0)?;
-            values.push(self.value(one, 0)?);
+            rest = split_type(rest, depth)?.1;
+            count += 1;
+        }
+        self.charge(count * VALUE + PER_ALLOCATION)?;
+        let mut values = Vec::with_capacity(count);
+        let mut rest = signature;
+        while !rest.is_empty() {
+            let (one, after) = split_type(rest, depth)?;
+            values.push(self.value(one, depth)?);
             rest = after;
         }
         Ok(values)
+    }
+
+    /// A value in a box of its own (a variant's, a dict entry's key and value).
+    fn boxed(&mut self, signature: &[u8], depth: usize) -> Result<Box<Value>, WireError> {
+        self.charge(VALUE + PER_ALLOCATION)?;
+        Ok(Box::new(self.value(signature, depth)?))
     }
 
     /// One value of the complete type `signature`.
@@ -207,7 +230,6 @@ impl<'a> Reader<'a> {
         if depth > MAX_DEPTH {
             return bad("containers nested too deep");
         }
-        self.charge(std::mem::size_of::<Value>())?;
         Ok(match signature[0] {
             b'y' => Value::Byte(self.take(1)?[0]),
             b'b' => match self.u32()? {
@@ -246,28 +268,18 @@ impl<'a> Reader<'a> {
                 if !rest.is_empty() {
                     return bad("a variant holding more than one type");
                 }
-                Value::Variant(Box::new(self.value(one, depth + 1)?))
+                Value::Variant(self.boxed(one, depth + 1)?)
             }
             b'a' => self.array(&signature[1..], depth)?,
             b'(' => {
                 self.align(8)?;
-                let mut rest = &signature[1..signature.len() - 1];
-                let mut fields = Vec::new();
-                while !rest.is_empty() {
-                    let (one, after) = split_type(rest, depth + 1)?;
-                    fields.push(self.value(one, depth + 1)?);
-                    rest = after;
-                }
-                Value::Struct(fields)
+                Value::Struct(self.sequence(&signature[1..signature.len() - 1], depth + 1)?)
             }
             b'{' => {
                 self.align(8)?;
                 let (key, rest) = split_type(&signature[1..], depth + 1)?;
                 let (value, _) = split_type(rest, depth + 1)?;
-                Value::DictEntry(
-                    Box::new(self.value(key, depth + 1)?),
-                    Box::new(self.value(value, depth + 1)?),
-                )
+                Value::DictEntry(self.boxed(key, depth + 1)?, self.boxed(value, depth + 1)?)
             }
             _ => return bad("an unknown type code"),
         })
@@ -280,16 +292,22 @@ impl<'a> Reader<'a> {
         }
         self.align(alignment(element[0]))?;
         if element == b"y" {
-            self.charge(length)?;
+            self.charge(length.saturating_add(PER_ALLOCATION))?;
             return Ok(Value::Bytes(Zeroizing::new(self.take(length)?.to_vec())));
         }
-        self.charge(element.len())?;
+        self.charge(element.len() + PER_ALLOCATION)?;
         let end = self.pos.saturating_add(length);
         if end > self.buf.len() {
             return bad("an array runs past the end of the message");
         }
         let mut items = Vec::new();
         while self.pos < end {
+            if items.len() == items.capacity() {
+                // Each new buffer is charged whole: the old one is alive while it is filled.
+                let grown = (items.capacity() * 2).max(4);
+                self.charge(grown * VALUE + PER_ALLOCATION)?;
+                items.reserve_exact(grown - items.len());
+            }
             items.push(self.value(element, depth + 1)?);
         }
         if self.pos != end {

@@ -18,6 +18,16 @@ pub fn put(buf: &mut Zeroizing<Vec<u8>>, bytes: &[u8]) {
     buf.extend_from_slice(bytes);
 }
 
+/// Makes room for `total` bytes in all, in one move to a buffer of exactly that size (the old
+/// one zeroed as it drops), so a long message is not copied again and again as it arrives.
+pub fn reserve(buf: &mut Zeroizing<Vec<u8>>, total: usize) {
+    if total > buf.capacity() {
+        let mut exact = Zeroizing::new(Vec::with_capacity(total));
+        exact.extend_from_slice(buf);
+        *buf = exact;
+    }
+}
+
 /// Appends marshalled values to a message buffer (zeroed when dropped: it may hold a secret).
 pub struct Writer {
     pub buf: Zeroizing<Vec<u8>>,
