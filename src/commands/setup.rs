@@ -41,30 +41,23 @@ impl ConfigScope {
     }
 }
 
-/// How git should run this helper: `bitbucket` when git will find this very binary on PATH,
-/// else its full path; then the options chosen now.
+/// How git should run this helper: the absolute path of this very binary, then the options
+/// chosen now. Never the bare name, whatever PATH says: a name is looked up on PATH at every git
+/// call, and cron, systemd units and CI runners start git with a PATH (`/usr/bin:/bin`) that
+/// lacks `~/.local/bin`, where git then says the helper "is not a git command"
+/// (docs/servers-and-ci.md). `gh auth setup-git` writes its full path for the same reason.
 pub fn helper_command(store: StoreChoice, extra_hosts: &[String]) -> anyhow::Result<String> {
-    let exe = std::env::current_exe().context("cannot find this program")?;
-    let exe = exe.canonicalize().unwrap_or(exe);
-    let on_path = std::env::var_os("PATH")
-        .map(|path| {
-            std::env::split_paths(&path)
-                .map(|dir| dir.join("git-credential-bitbucket"))
-                .find(|candidate| candidate.is_file())
-                .and_then(|found| found.canonicalize().ok())
-                .is_some_and(|found| found == exe)
-        })
-        .unwrap_or(false);
-    let mut command = if on_path {
-        "bitbucket".to_owned()
+    let exe = this_program()?;
+    let path = exe
+        .to_str()
+        .context("the path of this program is not UTF-8: move it to a plain directory")?;
+    let quoted = shell_quote(path);
+    // git runs a value that is an absolute path through the shell as it stands; a path that
+    // needs quoting (a space) would no longer start with `/`, so it takes the `!` form.
+    let mut command = if quoted == path {
+        quoted
     } else {
-        let path = exe.to_string_lossy();
-        let quoted = shell_quote(&path);
-        if quoted == path {
-            quoted
-        } else {
-            format!("!{quoted}")
-        }
+        format!("!{quoted}")
     };
     if store != StoreChoice::Auto {
         command.push_str(&format!(" --store {}", super::store_flag(store)));
@@ -73,6 +66,29 @@ pub fn helper_command(store: StoreChoice, extra_hosts: &[String]) -> anyhow::Res
         command.push_str(&format!(" --host {}", shell_quote(host)));
     }
     Ok(command)
+}
+
+/// This binary's absolute path, chosen as `gh auth setup-git` chooses its own: the PATH entry
+/// that leads to this very file, if one does (a package manager's link, such as Homebrew's
+/// `/opt/homebrew/bin/…` into a versioned Cellar directory, outlives upgrades; the file behind it
+/// does not), else the file itself with every link resolved. Windows keeps the path as found:
+/// canonicalizing there yields a `\\?\` path that git's shell cannot run.
+fn this_program() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("cannot find this program")?;
+    if cfg!(windows) {
+        return Ok(exe);
+    }
+    let exe = exe.canonicalize().unwrap_or(exe);
+    let Some(file_name) = exe.file_name() else {
+        return Ok(exe);
+    };
+    let on_path = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .filter(|dir| dir.is_absolute())
+            .map(|dir| dir.join(file_name))
+            .find(|candidate| candidate.canonicalize().is_ok_and(|found| found == exe))
+    });
+    Ok(on_path.unwrap_or(exe))
 }
 
 pub fn run_setup(ctx: &mut Context, scope: &ConfigScope) -> anyhow::Result<ExitCode> {

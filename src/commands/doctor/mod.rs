@@ -11,6 +11,8 @@ use crate::policy::refusal;
 use crate::scan::Scan;
 use crate::token::TokenKind;
 
+#[cfg(unix)]
+mod cron_path;
 mod git_config;
 mod tokens;
 
