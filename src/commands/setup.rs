@@ -181,11 +181,21 @@ fn warn_about_helpers_after_ours(ctx: &mut Context, url: &str) -> anyhow::Result
     Ok(())
 }
 
+/// Removes what `setup` wrote for every served host and for every other host whose section in
+/// this file runs this helper (a `--host` given to an earlier `setup` and not now): left behind,
+/// such a section makes every fetch from that host fail once the binary is gone (git drops a
+/// section header when its last key goes). The data directory stays (it may hold the file store's tokens); the last
+/// line says where it is and how to remove it.
 pub fn run_teardown(ctx: &mut Context, scope: &ConfigScope) -> anyhow::Result<ExitCode> {
     let scope_args = scope.git_args();
+    let mut urls: Vec<String> = ctx.served_hosts().iter().map(scope_url).collect();
+    for url in sections_running_this_helper(&scope_args)? {
+        if !urls.iter().any(|u| u.eq_ignore_ascii_case(&url)) {
+            urls.push(url);
+        }
+    }
     let mut changed = false;
-    for host in ctx.served_hosts() {
-        let url = scope_url(&host);
+    for url in &urls {
         for key in [
             format!("credential.{url}.helper"),
             format!("credential.{url}.useHttpPath"),
@@ -200,7 +210,30 @@ pub fn run_teardown(ctx: &mut Context, scope: &ConfigScope) -> anyhow::Result<Ex
     if !changed {
         ctx.say("nothing to remove: git was not configured for this helper there");
     }
+    if let Some(dir) = ctx.data_dir.as_ref().filter(|dir| dir.0.is_dir()) {
+        let path = dir.0.to_string_lossy();
+        ctx.say(format!(
+            "kept {path} (token expiry dates, the writer lock, Secret Service hints, and the \
+             file store's tokens if you used it): after `git-credential-bitbucket logout --all`, \
+             remove it with: rm -r {}",
+            shell_quote(&path)
+        ));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The URLs of `credential.<url>` sections in this file whose helper runs this program.
+fn sections_running_this_helper(scope_args: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut urls: Vec<String> = Vec::new();
+    for entry in crate::scan::config::scope(scope_args)? {
+        if let ("credential", Some(url), "helper") = entry.parts()
+            && crate::scan::helpers::is_this_helper(entry.value())
+            && !urls.iter().any(|u| u == url)
+        {
+            urls.push(url.to_owned());
+        }
+    }
+    Ok(urls)
 }
 
 /// `git config SCOPE ARGS`; `missing_ok` for an `--unset-all` of a key that may not exist.

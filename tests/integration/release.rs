@@ -201,8 +201,10 @@ fn the_tarball_installs_a_static_binary_without_cargo_that_serves_git() {
     );
 
     let prefix = env.home().join("root/usr/local");
+    // Under dash: the installer is POSIX sh (macOS's bash 3.2 is no bash 4).
     let install = run(env
-        .command(top.join("install.sh"))
+        .command("dash")
+        .arg(top.join("install.sh"))
         .arg("--prefix")
         .arg(&prefix));
     install.assert_success();
@@ -258,21 +260,40 @@ fn the_tarball_uninstalls_every_file_it_installed() {
         version()
     ));
     let prefix = env.home().join("prefix");
-    let refused = run(env
-        .command(&script)
-        .args(["--store", "nonsense", "--prefix"])
-        .arg(&prefix));
+    let dash = |args: &[&str]| {
+        let mut cmd = env.command("dash");
+        cmd.arg(&script).args(args).arg("--prefix").arg(&prefix);
+        run(&mut cmd)
+    };
+    let refused = dash(&["--store", "nonsense"]);
     refused.assert_failure();
     assert!(
         !prefix.exists(),
         "a bad --store installs nothing: {refused:?}"
     );
-    run(env.command(&script).arg("--prefix").arg(&prefix)).assert_success();
+    // --no-setup copies files and says git is not configured yet (no "asks once").
+    let gitconfig_before = std::fs::read(env.home().join(".gitconfig")).expect("read .gitconfig");
+    let copied = dash(&["--no-setup"]);
+    copied.assert_success();
+    assert!(
+        copied.stdout.contains("git is not configured yet")
+            && copied
+                .stdout
+                .contains("bin/git-credential-bitbucket setup'")
+            && !copied.stdout.contains("asks once")
+            && !copied.stdout.contains("set credential"),
+        "{copied:?}"
+    );
+    assert_eq!(
+        std::fs::read(env.home().join(".gitconfig")).expect("read .gitconfig"),
+        gitconfig_before,
+        "--no-setup changed git's configuration"
+    );
+    let installed = dash(&[]);
+    installed.assert_success();
+    assert!(installed.stdout.contains("asks once"), "{installed:?}");
     assert!(files_under(&prefix).len() > 5, "{:?}", files_under(&prefix));
-    let undo = run(env
-        .command(&script)
-        .args(["--uninstall", "--prefix"])
-        .arg(&prefix));
+    let undo = dash(&["--uninstall"]);
     undo.assert_success();
     assert_eq!(files_under(&prefix), Vec::<String>::new(), "{undo:?}");
     let helpers = env.git(&[
