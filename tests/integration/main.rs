@@ -13,6 +13,7 @@ mod rig; // first: its `on_every_store!` is used by the modules below
 mod boundaries;
 mod child_environment;
 mod commands;
+mod completion;
 mod concurrency;
 mod cron;
 mod faults;
