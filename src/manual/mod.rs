@@ -1,10 +1,14 @@
-//! The man pages and shell completions, generated from the clap definition of the command line.
+//! The man pages and shell completions, generated from the clap definition of the command line,
+//! and the text they share with `--help` (the examples, the stores, the environment).
 //!
 //! Why generated: a hand-written man page drifts from `--help` the first time an option is
 //! added. The release scripts (scripts/dist.sh) run the hidden `generate-docs DIR` command of
 //! the very binary they package, so the pages and completions describe exactly that binary.
 
 mod completions;
+pub mod examples;
+mod pages;
+pub mod reference;
 
 use std::fs;
 use std::io;
@@ -17,11 +21,7 @@ pub fn generate(command: clap::Command, dir: &Path) -> io::Result<Vec<PathBuf>> 
     let completions_dir = dir.join("completions");
     fs::create_dir_all(&man_dir)?;
     fs::create_dir_all(&completions_dir)?;
-    // clap's own `help` command would add a page per command (`…-help-login.1`) saying nothing.
-    clap_mangen::generate_to(command.clone().disable_help_subcommand(true), &man_dir)?;
-    let mut written: Vec<PathBuf> = fs::read_dir(&man_dir)?
-        .map(|entry| entry.map(|e| e.path()))
-        .collect::<io::Result<_>>()?;
+    let mut written = pages::generate(&command, &man_dir)?;
     written.extend(completions::generate(&command, &completions_dir)?);
     written.sort();
     Ok(written)

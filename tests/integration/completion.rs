@@ -1,6 +1,7 @@
 //! The shell completions `generate-docs` writes, tried by completing, in each shell's own way:
 //! bash calls the function its script registers with `complete -F` (COMP_WORDS, COMP_CWORD set,
-//! COMPREPLY read back); zsh runs in a pseudo-terminal (zsh/zpty) with compinit, a Tab is typed,
+//! COMPREPLY read back); zsh runs in a pseudo-terminal (zsh/zpty) with compinit, the line is
+//! typed and completed (`complete-word`, Tab's widget, bound to a key that also marks its end),
 //! and every candidate handed to `compadd` is written down; fish answers `complete -C LINE`.
 //! PowerShell (`pwsh`) is not installable here, so its script is checked as text: one case per
 //! command path offering what bash completes there, and the `--store` values block.
@@ -47,10 +48,14 @@ compadd() {
   builtin compadd "$@"
 }
 finished() { printf '\003%s\n' "$1"; }
+# ^X: complete as Tab does, then say so, so the driver waits for the completion to end.
+complete-then-mark() { zle complete-word; printf '\003%s\n' COMPLETED; }
+zle -N complete-then-mark
+bindkey '^X' complete-then-mark
 "#;
 
-/// Types the words and a Tab into an interactive zsh on a pseudo-terminal; prints what it
-/// showed. Every read has a deadline (10 s); the line is killed (^U), never run.
+/// Types the words and ^X (complete, as Tab, then print a mark) into an interactive zsh on a
+/// pseudo-terminal; prints what it showed. Every read has a deadline (10 s); the line is killed (^U), never run.
 const ZSH_DRIVER: &str = r#"zmodload zsh/zpty || exit 2
 fdir=$1 rc=$2; shift 2
 out=""
@@ -71,10 +76,11 @@ zpty -b z zsh -f -i
 zpty -w z "fpath=(${(q)fdir} \$fpath); autoload -U compinit; compinit -u -D; source ${(q)rc}; finished READY"
 read_until READY || exit 3
 out=""
-zpty -n -w z "${(j: :)@}"$'\t'
+zpty -n -w z "${(j: :)@}"$'\x18'
+read_until COMPLETED || exit 4
 zpty -n -w z $'\x15'
 zpty -w z 'finished END'
-read_until END || exit 4
+read_until END || exit 5
 zpty -d z
 print -r -- "$out"
 "#;
@@ -201,11 +207,12 @@ fn long_options_of(command: &str) -> Vec<String> {
         .assert_success()
         .stdout
         .lines()
-        .map(str::trim_start)
-        .filter(|l| l.starts_with('-'))
+        // An option's own line is indented 2 or 6 columns; its wrapped help, further.
+        .filter(|l| l.starts_with("  -") || l.starts_with("      --"))
         .flat_map(|l| {
-            l.split([',', ' ', '='])
-                .map(str::to_owned)
+            l.split_whitespace()
+                .take(3)
+                .map(|w| w.trim_end_matches(',').to_owned())
                 .collect::<Vec<_>>()
         })
         .filter(|w| w.starts_with("--") && w.len() > 2)

@@ -131,21 +131,20 @@ fn the_readme_example_changes_the_store_after_install() {
     assert!(values.stdout.ends_with("--store keyutils\n"), "{values:?}");
 }
 
-/// The store names the binary's `--store` takes, read from its `--help`
-/// ("Possible values:" lines of the form `- NAME: description`).
+/// The store names the binary's `--store` takes, read from its `--help` (the "Stores" list:
+/// lines of the form `  NAME: description`).
 fn stores_the_binary_takes() -> Vec<String> {
     let out = TestEnv::new().run_helper(&["--help"], "");
     let listing = out
         .stdout
-        .split("Possible values:")
+        .split("\nStores (")
         .nth(1)
         .expect("--help lists the --store values");
     listing
         .lines()
-        .map(str::trim)
-        .skip_while(|line| line.is_empty())
+        .skip(1)
         .take_while(|line| !line.is_empty())
-        .filter_map(|line| line.strip_prefix("- ")?.split(':').next())
+        .filter_map(|line| line.trim().split(':').next())
         .map(str::to_owned)
         .collect()
 }
