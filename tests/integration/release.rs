@@ -381,7 +381,7 @@ fn the_deb_installs_configures_nothing_serves_git_and_removes_cleanly() {
 }
 
 #[test]
-fn the_windows_zip_holds_the_exe_and_its_licenses() {
+fn the_windows_zip_holds_the_exe_its_licenses_and_the_docs_its_readme_links_to() {
     let zip = artifact(&format!("{NAME}-{}-x86_64-pc-windows-gnu.zip", version()));
     let listing = run(Command::new("unzip").arg("-Z1").arg(&zip));
     listing.assert_success();
@@ -402,6 +402,29 @@ fn the_windows_zip_holds_the_exe_and_its_licenses() {
         .arg(&zip)
         .arg(format!("{top}{NAME}.exe")));
     assert!(exe.stdout.starts_with("MZ"), "a Windows executable");
+    // Every file README and the docs link to is in the zip (they link to docs/*.md).
+    let mut links = 0;
+    for page in ["README.md", "docs/windows.md", "docs/getting-started.md"] {
+        let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(page))
+            .expect("read a page");
+        let base = Path::new(page).parent().expect("a directory");
+        for target in text
+            .split("](")
+            .skip(1)
+            .filter_map(|rest| rest.split(')').next())
+            .filter(|t| !t.starts_with("http") && !t.starts_with('#'))
+            .map(|t| t.split('#').next().unwrap_or(t))
+        {
+            links += 1;
+            let path = base.join(target);
+            let entry = format!("{top}{}", path.display());
+            assert!(
+                listing.stdout.lines().any(|l| l == entry),
+                "{page} links to {target}, not in the zip: {listing:?}"
+            );
+        }
+    }
+    assert!(links > 5, "README and the docs link to the docs");
 }
 
 /// The subcommands `--help` lists (clap's own `help` aside).
