@@ -21,7 +21,6 @@ use crate::commands::{self, Context};
 use crate::diagnostics::note;
 use crate::environment::{STORE_ENV, env_token};
 use crate::helper::{Helper, Operation};
-use crate::manual::{self, examples};
 use crate::metadata::Metadata;
 use crate::policy::{Scope, ServedHosts};
 use crate::protocol;
@@ -37,7 +36,11 @@ keychain.\n\n`git-credential-bitbucket setup` (which install.sh runs) configures
 for bitbucket.org only, by its full path. git then runs it with get, store or erase: it always \
 answers with the username x-bitbucket-api-token-auth, hands back the stored API token, and \
 refuses legacy app passwords.",
-    after_help = format!("{}\n\n{}", manual::reference::help_notes(), examples::PROGRAM)
+    after_help = format!(
+        "{}\n\n{}",
+        crate::manual::reference::help_notes(),
+        crate::manual::examples::PROGRAM
+    )
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -77,38 +80,38 @@ pub struct GlobalOptions {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// (git) Answer git's request for credentials on stdin.
-    #[command(after_help = examples::GET)]
+    #[command(after_help = crate::manual::examples::GET)]
     Get,
     /// (git) Save the token git just used successfully.
-    #[command(after_help = examples::STORE)]
+    #[command(after_help = crate::manual::examples::STORE)]
     Store,
     /// (git) Forget a token Bitbucket rejected.
-    #[command(after_help = examples::ERASE)]
+    #[command(after_help = crate::manual::examples::ERASE)]
     Erase,
     /// Save an API token you paste (or pipe in with --stdin), after checking it.
-    #[command(after_help = examples::LOGIN)]
+    #[command(after_help = crate::manual::examples::LOGIN)]
     Login(LoginArgs),
     /// Record when the stored token expires, without pasting it again.
-    #[command(after_help = examples::EXPIRY)]
+    #[command(after_help = crate::manual::examples::EXPIRY)]
     Expiry(ExpiryArgs),
     /// Remove stored tokens.
-    #[command(after_help = examples::LOGOUT)]
+    #[command(after_help = crate::manual::examples::LOGOUT)]
     Logout(LogoutArgs),
     /// Show stored tokens (masked), their store, kind and expiry.
-    #[command(after_help = examples::STATUS)]
+    #[command(after_help = crate::manual::examples::STATUS)]
     Status(StatusArgs),
     /// Configure git to use this helper for bitbucket.org only (idempotent).
-    #[command(after_help = examples::SETUP)]
+    #[command(after_help = crate::manual::examples::SETUP)]
     Setup(ConfigScope),
     /// Remove the configuration `setup` wrote.
-    #[command(after_help = examples::TEARDOWN)]
+    #[command(after_help = crate::manual::examples::TEARDOWN)]
     Teardown(ConfigScope),
     /// Check this machine and repository; every FAIL comes with the command that fixes it.
-    #[command(after_help = examples::DOCTOR)]
+    #[command(after_help = crate::manual::examples::DOCTOR)]
     Doctor,
     /// Move tokens out of everywhere git reads them in plain text (remote and submodule URLs,
     /// insteadOf bases, extraHeader, ~/.git-credentials) into the store.
-    #[command(after_help = examples::MIGRATE)]
+    #[command(after_help = crate::manual::examples::MIGRATE)]
     Migrate(MigrateArgs),
     /// (packaging) Write the man pages and shell completions into DIR.
     #[command(hide = true)]

@@ -185,19 +185,11 @@ impl Completions {
     }
 }
 
-/// The commands `--help` lists (clap's `help` included: it completes too).
+/// The commands `--help` lists, and clap's `help`: it completes too.
 fn commands_in_help() -> Vec<String> {
-    let help = Output::run(Command::new(helper_bin()).arg("--help"), "");
-    help.stdout
-        .split("Commands:\n")
-        .nth(1)
-        .expect("a Commands section")
-        .lines()
-        .take_while(|l| l.starts_with("  "))
-        .filter(|l| !l.starts_with("   "))
-        .filter_map(|l| l.split_whitespace().next())
-        .map(str::to_owned)
-        .collect()
+    let mut commands = crate::release::subcommands_in_help();
+    commands.push("help".to_owned());
+    commands
 }
 
 /// The long options `NAME COMMAND --help` lists.

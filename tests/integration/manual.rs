@@ -6,7 +6,7 @@
 //! Controls: clap_mangen's own page for the same command line fails the section and footer
 //! checks, and a page without `.nh` shows the hyphenated URL the check looks for.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use clap::CommandFactory;
@@ -64,16 +64,12 @@ fn problems(rendered: &str) -> Vec<String> {
     found
 }
 
-fn man_or_skip(env: &TestEnv) -> bool {
-    let ok = Output::run(env.command("man").arg("--version"), "").success();
-    ok || !skip_or_panic("man", "not installed (apt-get install man-db)")
-}
-
-#[test]
-fn every_man_page_has_the_sections_and_the_version_in_its_footer() {
-    let env = TestEnv::new();
-    if !man_or_skip(&env) {
-        return;
+/// The pages `generate-docs` writes into `env`'s HOME, sorted; `None` when `man` is missing
+/// and skipping is allowed.
+fn generated_pages(env: &TestEnv) -> Option<Vec<PathBuf>> {
+    let man = Output::run(env.command("man").arg("--version"), "").success();
+    if !man && skip_or_panic("man", "not installed (apt-get install man-db)") {
+        return None;
     }
     let dir = env.home().join("generated");
     Output::run(
@@ -81,12 +77,21 @@ fn every_man_page_has_the_sections_and_the_version_in_its_footer() {
         "",
     )
     .assert_success();
-    let mut pages: Vec<_> = std::fs::read_dir(dir.join("man"))
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(dir.join("man"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     pages.sort();
     assert!(pages.len() > 10, "{pages:?}");
+    Some(pages)
+}
+
+#[test]
+fn every_man_page_has_the_sections_and_the_version_in_its_footer() {
+    let env = TestEnv::new();
+    let Some(pages) = generated_pages(&env) else {
+        return;
+    };
     for page in &pages {
         let out = render(&env, page, 80);
         out.assert_success();
@@ -124,18 +129,11 @@ fn every_man_page_has_the_sections_and_the_version_in_its_footer() {
 #[test]
 fn no_url_is_split_across_lines_even_in_a_narrow_terminal() {
     let env = TestEnv::new();
-    if !man_or_skip(&env) {
+    let Some(pages) = generated_pages(&env) else {
         return;
-    }
-    let dir = env.home().join("generated");
-    Output::run(
-        Command::new(helper_bin()).arg("generate-docs").arg(&dir),
-        "",
-    )
-    .assert_success();
+    };
     let mut urls_seen = 0;
-    for entry in std::fs::read_dir(dir.join("man")).unwrap() {
-        let page = entry.unwrap().path();
+    for page in pages {
         let source = std::fs::read_to_string(&page).unwrap().replace("\\-", "-");
         let out = render(&env, &page, 50);
         assert!(

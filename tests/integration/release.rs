@@ -428,7 +428,7 @@ fn the_windows_zip_holds_the_exe_its_licenses_and_the_docs_its_readme_links_to()
 }
 
 /// The subcommands `--help` lists (clap's own `help` aside).
-fn subcommands_in_help() -> Vec<String> {
+pub fn subcommands_in_help() -> Vec<String> {
     let help = run(Command::new(helper_bin()).arg("--help"));
     let listed: Vec<String> = help
         .assert_success()
