@@ -9,7 +9,12 @@
 # DIR defaults to /usr/local as root, else ~/.local. --system writes git's system-wide
 # configuration instead of your own; --no-setup only copies files. STORE is one of auto,
 # secret-service, keyutils, file, keychain, wincred. Stored tokens are never touched: remove
-# them first with `git-credential-bitbucket logout --all` if you want them gone.
+# them first with `git-credential-bitbucket logout --all` if you want them gone. --uninstall
+# also removes the sections of other hosts set up with --host, and keeps the data directory
+# (token expiry dates, lock, hints): it prints its path and the command that removes it.
+#
+# POSIX sh (checked with `shellcheck -s sh`, run under dash by the tests): macOS's /bin/bash is
+# 3.2, where `set -u` and an empty array abort the script, so no bash features at all.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 name=git-credential-bitbucket
@@ -20,7 +25,7 @@ scope="--global"
 setup=true
 uninstall=false
 for arg in "$@"; do
-  case "$arg" in -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+  case "$arg" in -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 done
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -61,7 +66,8 @@ files() {
 }
 
 if $uninstall; then
-  # The bundled binary undoes setup even when the installed one is gone already.
+  # The bundled binary undoes setup (every host's section) even when the installed one is gone
+  # already, and says where the data directory it keeps is.
   if command -v git >/dev/null; then
     said=$("$here/$name" teardown "$scope")
     printf '%s\n' "$said" | sed 's/^/install.sh: /'
@@ -89,7 +95,7 @@ if $setup; then
     exit 1
   fi
   # `setup` writes the host-scoped configuration (credential.https://bitbucket.org.helper reset
-  # to "" then this helper, by name when git finds it on PATH, else by full path) and prints it.
+  # to "" then this helper by its full path, so git run from cron finds it too) and prints it.
   # Captured first: a pipe into sed would hide setup's exit status from `set -e`.
   if [ -n "$store" ]; then
     said=$("$bin" --store "$store" setup "$scope")
@@ -100,7 +106,12 @@ if $setup; then
 fi
 case ":$PATH:" in
   *":$prefix/bin:"*) ;;
-  *) say "note: $prefix/bin is not on your PATH; git was configured with the full path" ;;
+  *) say "note: $prefix/bin is not on your PATH: add it to run $name by name" ;;
 esac
-say "done. The next git clone/fetch/push to https://bitbucket.org asks once for your API token"
-say "(username: x-bitbucket-api-token-auth)."
+if $setup; then
+  say "done. The next git clone/fetch/push to https://bitbucket.org asks once for your API token"
+  say "(username: x-bitbucket-api-token-auth)."
+else
+  say "done. git is not configured yet: as each user who runs git, run '$bin setup'"
+  say "(or once for every user of this machine: '$bin setup --system')."
+fi

@@ -4,7 +4,8 @@
 #       completions, README, licenses, install.sh (installs the binary, runs setup; no cargo)
 #   git-credential-bitbucket_VERSION_amd64.deb    the same static binary in /usr/bin, man pages,
 #       completions, docs; configures nothing (its postinst says to run `setup`)
-#   git-credential-bitbucket-VERSION-x86_64-pc-windows-gnu.zip
+#   git-credential-bitbucket-VERSION-x86_64-pc-windows-gnu.zip  the .exe, README and docs/,
+#       licenses, PowerShell completions
 #   SHA256SUMS
 # On a fresh Debian machine (as root) it installs what it needs: musl-tools, the MinGW-w64 cross
 # compiler, zip, and the two rustup targets. The archives are reproducible: file times are the
@@ -99,6 +100,9 @@ dir="$stage/$name-$version-$windows"
 mkdir -p "$dir"
 install -m 0755 "target/$windows/release/$name.exe" "$dir/"
 install -m 0644 README.md LICENSE-MIT LICENSE-APACHE "$stage/generated/completions/_$name.ps1" "$dir/"
+# README links to docs/: ship them, as the tarball does.
+mkdir -p "$dir/docs"
+install -m 0644 docs/*.md "$dir/docs/"
 find "$dir" -exec touch -d "@$SOURCE_DATE_EPOCH" {} +
 zipfile="$name-$version-$windows.zip"
 rm -f "$out/$zipfile"

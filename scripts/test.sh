@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh Debian machine: installs the system packages the tests
 # drive for real (git, D-Bus, GNOME Keyring, keyutils; GNU time and strace measure the helper's
-# memory and the programs it runs; the release tests need musl-tools, MinGW-w64, zip and two
-# rustup targets to build scripts/dist.sh's artifacts, and actionlint for .github/workflows;
+# memory and the programs it runs; dash and shellcheck hold the installers to POSIX sh; bash,
+# zsh and fish complete with the generated scripts; man renders the pages; the
+# release tests need musl-tools, MinGW-w64, zip and two rustup targets to build
+# scripts/dist.sh's artifacts, and actionlint for .github/workflows;
 # Wine runs the Windows helper), then every unit and integration test, then the macOS and
 # Windows type-checks.
 # The tests start their own private D-Bus session, keyring daemon, session keyrings and a
@@ -13,7 +15,8 @@ cd "$(dirname "$0")/.."
 
 # gcc and libc6-dev: rustc links through cc (and bench/peak-rss.c is C).
 packages=(gcc libc6-dev git dbus-daemon dbus-bin gnome-keyring keyutils libsecret-tools procps util-linux e2fsprogs ca-certificates time strace
-  musl-tools gcc-mingw-w64-x86-64 zip python3 python3-venv wine64 bsdutils)
+  musl-tools gcc-mingw-w64-x86-64 zip python3 python3-venv wine64 bsdutils
+  dash shellcheck zsh fish man-db)
 ensure_packages test.sh "${packages[@]}"
 ensure_rust_targets x86_64-unknown-linux-musl x86_64-pc-windows-gnu
 

@@ -31,13 +31,15 @@ use crate::store::{DataDir, Opening, StoreChoice, TokenStore, UNLOCK_PATIENCE, U
     version,
     about = "A git credential helper for Bitbucket Cloud API tokens, kept in your OS keychain.",
     long_about = "A git credential helper for Bitbucket Cloud API tokens, kept in your OS \
-keychain.\n\nConfigure it with `credential.https://bitbucket.org.helper=bitbucket` (install.sh \
-does this). git then runs it as `git credential-bitbucket get|store|erase`: it always answers \
-with the username x-bitbucket-api-token-auth, hands back the stored API token, and refuses \
-legacy app passwords.",
-    after_help = "Environment:\n  BITBUCKET_API_TOKEN             a token for CI; used by `get` \
-before any store, never saved\n  GIT_CREDENTIAL_BITBUCKET_STORE  the store when --store is not given\n  \
-GIT_CREDENTIAL_BITBUCKET_UNLOCK_TIMEOUT  seconds to wait for a keychain to be unlocked (0: never ask)"
+keychain.\n\n`git-credential-bitbucket setup` (which install.sh runs) configures git to use it \
+for bitbucket.org only, by its full path. git then runs it with get, store or erase: it always \
+answers with the username x-bitbucket-api-token-auth, hands back the stored API token, and \
+refuses legacy app passwords.",
+    after_help = format!(
+        "{}\n\n{}",
+        crate::manual::reference::help_notes(),
+        crate::manual::examples::PROGRAM
+    )
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -49,12 +51,15 @@ pub struct Cli {
 /// Options every command takes, before or after the command name.
 #[derive(Debug, Args)]
 pub struct GlobalOptions {
-    /// Where tokens are kept [default: auto; commands for people default to the store named in
-    /// the helper git is configured with, so `login` saves where `get` will look].
+    /// Where tokens are kept: a store listed in `git-credential-bitbucket --help` [default:
+    /// auto; commands for people default to the store of the helper git is configured with].
+    // The values are listed once, at the top level (manual::reference::help_notes): a global
+    // option's list would otherwise fill every command's --help.
     #[arg(
         long,
         global = true,
         value_enum,
+        hide_possible_values = true,
         env = STORE_ENV,
         value_name = "STORE"
     )]
@@ -85,29 +90,38 @@ pub struct GlobalOptions {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// (git) Answer git's request for credentials on stdin.
+    #[command(after_help = crate::manual::examples::GET)]
     Get,
     /// (git) Save the token git just used successfully.
+    #[command(after_help = crate::manual::examples::STORE)]
     Store,
     /// (git) Forget a token Bitbucket rejected.
+    #[command(after_help = crate::manual::examples::ERASE)]
     Erase,
     /// Save an API token you paste (or pipe in with --stdin), after checking it.
-    #[command(after_help = LOGIN_EXAMPLES)]
+    #[command(after_help = crate::manual::examples::LOGIN)]
     Login(LoginArgs),
     /// Record when the stored token expires, without pasting it again.
+    #[command(after_help = crate::manual::examples::EXPIRY)]
     Expiry(ExpiryArgs),
     /// Remove stored tokens.
+    #[command(after_help = crate::manual::examples::LOGOUT)]
     Logout(LogoutArgs),
     /// Show stored tokens (masked), their store, kind and expiry.
+    #[command(after_help = crate::manual::examples::STATUS)]
     Status(StatusArgs),
     /// Configure git to use this helper for bitbucket.org only (idempotent).
-    #[command(after_help = SETUP_EXAMPLES)]
+    #[command(after_help = crate::manual::examples::SETUP)]
     Setup(ConfigScope),
     /// Remove the configuration `setup` wrote.
+    #[command(after_help = crate::manual::examples::TEARDOWN)]
     Teardown(ConfigScope),
     /// Check this machine and repository; every FAIL comes with the command that fixes it.
+    #[command(after_help = crate::manual::examples::DOCTOR)]
     Doctor,
     /// Move tokens out of everywhere git reads them in plain text (remote and submodule URLs,
     /// insteadOf bases, extraHeader, ~/.git-credentials) into the store.
+    #[command(after_help = crate::manual::examples::MIGRATE)]
     Migrate(MigrateArgs),
     /// (packaging) Write the man pages and shell completions into DIR.
     #[command(hide = true)]
@@ -119,15 +133,6 @@ pub enum Command {
     #[command(external_subcommand)]
     Unknown(Vec<OsString>),
 }
-
-const LOGIN_EXAMPLES: &str = "Examples:
-  git-credential-bitbucket login --expires 2027-03-31
-  git-credential-bitbucket login --workspace acme --verify https://bitbucket.org/acme/app.git
-  vault read -field=token secret/bitbucket | git-credential-bitbucket login --stdin";
-
-const SETUP_EXAMPLES: &str = "Examples:
-  git-credential-bitbucket setup
-  git-credential-bitbucket --store keyutils setup --system";
 
 /// The longest wait for an unlock that may be asked for: an hour.
 const MAX_UNLOCK_TIMEOUT: u64 = 3600;

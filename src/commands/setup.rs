@@ -41,30 +41,23 @@ impl ConfigScope {
     }
 }
 
-/// How git should run this helper: `bitbucket` when git will find this very binary on PATH,
-/// else its full path; then the options chosen now.
+/// How git should run this helper: the absolute path of this very binary, then the options
+/// chosen now. Never the bare name, whatever PATH says: a name is looked up on PATH at every git
+/// call, and cron, systemd units and CI runners start git with a PATH (`/usr/bin:/bin`) that
+/// lacks `~/.local/bin`, where git then says the helper "is not a git command"
+/// (docs/servers-and-ci.md). `gh auth setup-git` writes its full path for the same reason.
 pub fn helper_command(store: StoreChoice, extra_hosts: &[String]) -> anyhow::Result<String> {
-    let exe = std::env::current_exe().context("cannot find this program")?;
-    let exe = exe.canonicalize().unwrap_or(exe);
-    let on_path = std::env::var_os("PATH")
-        .map(|path| {
-            std::env::split_paths(&path)
-                .map(|dir| dir.join("git-credential-bitbucket"))
-                .find(|candidate| candidate.is_file())
-                .and_then(|found| found.canonicalize().ok())
-                .is_some_and(|found| found == exe)
-        })
-        .unwrap_or(false);
-    let mut command = if on_path {
-        "bitbucket".to_owned()
+    let exe = this_program()?;
+    let path = exe
+        .to_str()
+        .context("the path of this program is not UTF-8: move it to a plain directory")?;
+    let quoted = shell_quote(path);
+    // git runs a value that is an absolute path through the shell as it stands; a path that
+    // needs quoting (a space) would no longer start with `/`, so it takes the `!` form.
+    let mut command = if quoted == path {
+        quoted
     } else {
-        let path = exe.to_string_lossy();
-        let quoted = shell_quote(&path);
-        if quoted == path {
-            quoted
-        } else {
-            format!("!{quoted}")
-        }
+        format!("!{quoted}")
     };
     if store != StoreChoice::Auto {
         command.push_str(&format!(" --store {}", super::store_flag(store)));
@@ -73,6 +66,29 @@ pub fn helper_command(store: StoreChoice, extra_hosts: &[String]) -> anyhow::Res
         command.push_str(&format!(" --host {}", shell_quote(host)));
     }
     Ok(command)
+}
+
+/// This binary's absolute path, chosen as `gh auth setup-git` chooses its own: the PATH entry
+/// that leads to this very file, if one does (a package manager's link, such as Homebrew's
+/// `/opt/homebrew/bin/…` into a versioned Cellar directory, outlives upgrades; the file behind it
+/// does not), else the file itself with every link resolved. Windows keeps the path as found:
+/// canonicalizing there yields a `\\?\` path that git's shell cannot run.
+fn this_program() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("cannot find this program")?;
+    if cfg!(windows) {
+        return Ok(exe);
+    }
+    let exe = exe.canonicalize().unwrap_or(exe);
+    let Some(file_name) = exe.file_name() else {
+        return Ok(exe);
+    };
+    let on_path = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .filter(|dir| dir.is_absolute())
+            .map(|dir| dir.join(file_name))
+            .find(|candidate| candidate.canonicalize().is_ok_and(|found| found == exe))
+    });
+    Ok(on_path.unwrap_or(exe))
 }
 
 pub fn run_setup(ctx: &mut Context, scope: &ConfigScope) -> anyhow::Result<ExitCode> {
@@ -165,11 +181,21 @@ fn warn_about_helpers_after_ours(ctx: &mut Context, url: &str) -> anyhow::Result
     Ok(())
 }
 
+/// Removes what `setup` wrote for every served host and for every other host whose section in
+/// this file runs this helper (a `--host` given to an earlier `setup` and not now): left behind,
+/// such a section makes every fetch from that host fail once the binary is gone (git drops a
+/// section header when its last key goes). The data directory stays (it may hold the file store's tokens); the last
+/// line says where it is and how to remove it.
 pub fn run_teardown(ctx: &mut Context, scope: &ConfigScope) -> anyhow::Result<ExitCode> {
     let scope_args = scope.git_args();
+    let mut urls: Vec<String> = ctx.served_hosts().iter().map(scope_url).collect();
+    for url in sections_running_this_helper(&scope_args)? {
+        if !urls.iter().any(|u| u.eq_ignore_ascii_case(&url)) {
+            urls.push(url);
+        }
+    }
     let mut changed = false;
-    for host in ctx.served_hosts() {
-        let url = scope_url(&host);
+    for url in &urls {
         for key in [
             format!("credential.{url}.helper"),
             format!("credential.{url}.useHttpPath"),
@@ -184,7 +210,30 @@ pub fn run_teardown(ctx: &mut Context, scope: &ConfigScope) -> anyhow::Result<Ex
     if !changed {
         ctx.say("nothing to remove: git was not configured for this helper there");
     }
+    if let Some(dir) = ctx.data_dir.as_ref().filter(|dir| dir.0.is_dir()) {
+        let path = dir.0.to_string_lossy();
+        ctx.say(format!(
+            "kept {path} (token expiry dates, the writer lock, Secret Service hints, and the \
+             file store's tokens if you used it): after `git-credential-bitbucket logout --all`, \
+             remove it with: rm -r {}",
+            shell_quote(&path)
+        ));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The URLs of `credential.<url>` sections in this file whose helper runs this program.
+fn sections_running_this_helper(scope_args: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut urls: Vec<String> = Vec::new();
+    for entry in crate::scan::config::scope(scope_args)? {
+        if let ("credential", Some(url), "helper") = entry.parts()
+            && crate::scan::helpers::is_this_helper(entry.value())
+            && !urls.iter().any(|u| u == url)
+        {
+            urls.push(url.to_owned());
+        }
+    }
+    Ok(urls)
 }
 
 /// `git config SCOPE ARGS`; `missing_ok` for an `--unset-all` of a key that may not exist.

@@ -4,7 +4,8 @@
 //! Every git child is made here, by [`command`], so that one place keeps `BITBUCKET_API_TOKEN`
 //! out of its environment: git, and whatever git runs (hooks, credential helpers, `core.askPass`,
 //! a `!` alias, an `ssh` command), never inherits the CI token this process was given. Every
-//! one is also waited for here, by [`run`], within a deadline (see `deadline.rs`).
+//! one is also waited for here, by [`run`], within a deadline (see `deadline.rs`). The one
+//! other child, doctor's [`minimal_shell`], gets an environment built from nothing.
 
 mod deadline;
 
@@ -40,6 +41,29 @@ where
         .env_remove(crate::environment::TOKEN_ENV);
     if let Some(dir) = dir {
         cmd.current_dir(dir);
+    }
+    cmd
+}
+
+/// The PATH cron gives its jobs (and many service managers theirs): no `~/.local/bin`, no
+/// `/usr/local/bin`, no profile read.
+pub const MINIMAL_PATH: &str = "/usr/bin:/bin";
+
+/// `/bin/sh -c SCRIPT` in the environment cron gives a job: nothing but [`MINIMAL_PATH`] and
+/// HOME. For doctor's check that git can still run its configured helper there; stdin closed.
+#[cfg(unix)]
+pub fn minimal_shell(script: &str) -> Command {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the cron check needs a shell, with an environment built from nothing (no token)"
+    )]
+    let mut cmd = Command::new("/bin/sh");
+    cmd.args(["-c", script])
+        .env_clear()
+        .env("PATH", MINIMAL_PATH)
+        .stdin(Stdio::null());
+    if let Some(home) = std::env::var_os("HOME") {
+        cmd.env("HOME", home);
     }
     cmd
 }

@@ -142,8 +142,13 @@ fn doctor_fails_once_per_planted_leak_and_passes_after_migrate_with_nothing_left
         .lines()
         .filter(|l| l.starts_with("FAIL"))
         .collect();
+    // The clone lives in the test's HOME under the temporary directory, wherever TMPDIR puts it.
+    let origin_in_clone = format!(
+        "(remote.origin.url) in {}",
+        std::env::temp_dir().join("gcb-test-").display()
+    );
     for expected in [
-        "(remote.origin.url) in /tmp/gcb-test-",
+        origin_in_clone.as_str(),
         "remote 'origin' (remote.origin.pushurl) in",
         "remote 'inc' (remote.inc.url) in",
         "remote 'work' (remote.work.url) in",
@@ -158,10 +163,10 @@ fn doctor_fails_once_per_planted_leak_and_passes_after_migrate_with_nothing_left
     ] {
         assert_eq!(
             fails.iter().filter(|l| l.contains(expected)).count(),
-            match expected {
-                "submodule 'lib' (submodule.lib.url) in"
-                | "(remote.origin.url) in /tmp/gcb-test-" => 2,
-                _ => 1,
+            if expected == "submodule 'lib' (submodule.lib.url) in" || expected == origin_in_clone {
+                2
+            } else {
+                1
             },
             "{expected:?} in {doctor:?}"
         );

@@ -13,7 +13,9 @@ mod rig; // first: its `on_every_store!` is used by the modules below
 mod boundaries;
 mod child_environment;
 mod commands;
+mod completion;
 mod concurrency;
+mod cron;
 mod faults;
 mod file_reads;
 mod file_store;
@@ -28,6 +30,7 @@ mod leaks;
 mod listing;
 mod login_checks;
 mod login_prompt;
+mod manual;
 mod performance_facts;
 mod release;
 mod revocation;

@@ -201,8 +201,10 @@ fn the_tarball_installs_a_static_binary_without_cargo_that_serves_git() {
     );
 
     let prefix = env.home().join("root/usr/local");
+    // Under dash: the installer is POSIX sh (macOS's bash 3.2 is no bash 4).
     let install = run(env
-        .command(top.join("install.sh"))
+        .command("dash")
+        .arg(top.join("install.sh"))
         .arg("--prefix")
         .arg(&prefix));
     install.assert_success();
@@ -258,21 +260,40 @@ fn the_tarball_uninstalls_every_file_it_installed() {
         version()
     ));
     let prefix = env.home().join("prefix");
-    let refused = run(env
-        .command(&script)
-        .args(["--store", "nonsense", "--prefix"])
-        .arg(&prefix));
+    let dash = |args: &[&str]| {
+        let mut cmd = env.command("dash");
+        cmd.arg(&script).args(args).arg("--prefix").arg(&prefix);
+        run(&mut cmd)
+    };
+    let refused = dash(&["--store", "nonsense"]);
     refused.assert_failure();
     assert!(
         !prefix.exists(),
         "a bad --store installs nothing: {refused:?}"
     );
-    run(env.command(&script).arg("--prefix").arg(&prefix)).assert_success();
+    // --no-setup copies files and says git is not configured yet (no "asks once").
+    let gitconfig_before = std::fs::read(env.home().join(".gitconfig")).expect("read .gitconfig");
+    let copied = dash(&["--no-setup"]);
+    copied.assert_success();
+    assert!(
+        copied.stdout.contains("git is not configured yet")
+            && copied
+                .stdout
+                .contains("bin/git-credential-bitbucket setup'")
+            && !copied.stdout.contains("asks once")
+            && !copied.stdout.contains("set credential"),
+        "{copied:?}"
+    );
+    assert_eq!(
+        std::fs::read(env.home().join(".gitconfig")).expect("read .gitconfig"),
+        gitconfig_before,
+        "--no-setup changed git's configuration"
+    );
+    let installed = dash(&[]);
+    installed.assert_success();
+    assert!(installed.stdout.contains("asks once"), "{installed:?}");
     assert!(files_under(&prefix).len() > 5, "{:?}", files_under(&prefix));
-    let undo = run(env
-        .command(&script)
-        .args(["--uninstall", "--prefix"])
-        .arg(&prefix));
+    let undo = dash(&["--uninstall"]);
     undo.assert_success();
     assert_eq!(files_under(&prefix), Vec::<String>::new(), "{undo:?}");
     let helpers = env.git(&[
@@ -360,7 +381,7 @@ fn the_deb_installs_configures_nothing_serves_git_and_removes_cleanly() {
 }
 
 #[test]
-fn the_windows_zip_holds_the_exe_and_its_licenses() {
+fn the_windows_zip_holds_the_exe_its_licenses_and_the_docs_its_readme_links_to() {
     let zip = artifact(&format!("{NAME}-{}-x86_64-pc-windows-gnu.zip", version()));
     let listing = run(Command::new("unzip").arg("-Z1").arg(&zip));
     listing.assert_success();
@@ -381,10 +402,33 @@ fn the_windows_zip_holds_the_exe_and_its_licenses() {
         .arg(&zip)
         .arg(format!("{top}{NAME}.exe")));
     assert!(exe.stdout.starts_with("MZ"), "a Windows executable");
+    // Every file README and the docs link to is in the zip (they link to docs/*.md).
+    let mut links = 0;
+    for page in ["README.md", "docs/windows.md", "docs/getting-started.md"] {
+        let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(page))
+            .expect("read a page");
+        let base = Path::new(page).parent().expect("a directory");
+        for target in text
+            .split("](")
+            .skip(1)
+            .filter_map(|rest| rest.split(')').next())
+            .filter(|t| !t.starts_with("http") && !t.starts_with('#'))
+            .map(|t| t.split('#').next().unwrap_or(t))
+        {
+            links += 1;
+            let path = base.join(target);
+            let entry = format!("{top}{}", path.display());
+            assert!(
+                listing.stdout.lines().any(|l| l == entry),
+                "{page} links to {target}, not in the zip: {listing:?}"
+            );
+        }
+    }
+    assert!(links > 5, "README and the docs link to the docs");
 }
 
 /// The subcommands `--help` lists (clap's own `help` aside).
-fn subcommands_in_help() -> Vec<String> {
+pub fn subcommands_in_help() -> Vec<String> {
     let help = run(Command::new(helper_bin()).arg("--help"));
     let listed: Vec<String> = help
         .assert_success()

@@ -1,6 +1,7 @@
 //! doctor's checks of git's configuration: which helpers git asks for https://bitbucket.org
-//! and in which files they stand, and one FAIL for every place a Bitbucket secret sits in
-//! plain text (from the scan `migrate` shares), each with its fix.
+//! and in which files they stand, whether git still runs ours with cron's PATH, and one FAIL
+//! for every place a Bitbucket secret sits in plain text (from the scan `migrate` shares),
+//! each with its fix.
 
 use super::{Check, FIX_MIGRATE, FIX_SETUP, Level, check};
 use crate::commands::verify::shell_quote;
@@ -77,6 +78,11 @@ pub(super) fn helper_order(scan: &Scan, scope: &str) -> Vec<Check> {
             None,
         ));
     }
+    #[cfg(unix)]
+    checks.push(super::cron_path::git_finds_helper(
+        &order.helpers[ours],
+        &setup_in(our_origin),
+    ));
     checks
 }
 

@@ -12,6 +12,8 @@ use crate::scan::Scan;
 use crate::store::StoreError;
 use crate::token::TokenKind;
 
+#[cfg(unix)]
+mod cron_path;
 mod git_config;
 mod tokens;
 

@@ -102,7 +102,7 @@ impl Wine {
         // this every helper call would boot Wine's services again (seconds each).
         let started = Command::new("timeout")
             .args(["60", WINESERVER, "-p"])
-            .env("WINEPREFIX", &path)
+            .envs(wine_vars(&path))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -141,17 +141,21 @@ impl Drop for WinePrefix {
     fn drop(&mut self) {
         let _ = Command::new("timeout")
             .args(["30", WINESERVER, "-k"])
-            .env("WINEPREFIX", &self.path)
+            .envs(wine_vars(&self.path))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
     }
 }
 
-/// No debug chatter, no Mono or Gecko installer, no display.
+/// No debug chatter, no Mono or Gecko installer, no display; and one `TMPDIR` for every Wine
+/// command of a prefix, whatever environment it otherwise gets: Debian's Wine keeps the
+/// wineserver's socket under `TMPDIR`, so a command that saw another one (a test's cleared
+/// environment has none) would start a second server instead of finding the first.
 fn wine_vars(prefix: &Path) -> Vec<(OsString, OsString)> {
     vec![
         ("WINEPREFIX".into(), prefix.into()),
+        ("TMPDIR".into(), std::env::temp_dir().into()),
         ("WINEDEBUG".into(), "-all".into()),
         ("WINEDLLOVERRIDES".into(), "mscoree,mshtml=".into()),
     ]
@@ -161,7 +165,7 @@ fn wine_vars(prefix: &Path) -> Vec<(OsString, OsString)> {
 fn boot_template(template: &Path) -> Result<(), String> {
     let _ = Command::new("timeout")
         .args(["60", WINESERVER, "-k"])
-        .env("WINEPREFIX", template)
+        .envs(wine_vars(template))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
@@ -181,7 +185,7 @@ fn boot_template(template: &Path) -> Result<(), String> {
     // Let the boot's wineserver save the registry and exit before it is copied.
     let _ = Command::new("timeout")
         .args(["60", WINESERVER, "-w"])
-        .env("WINEPREFIX", template)
+        .envs(wine_vars(template))
         .status();
     if !status.success() || !template.join("system.reg").is_file() {
         return Err(format!(
