@@ -29,6 +29,7 @@ mod listing;
 mod login_checks;
 mod login_prompt;
 mod performance_facts;
+mod providers;
 mod release;
 mod revocation;
 mod server_smoke;
