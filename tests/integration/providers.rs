@@ -12,6 +12,11 @@ use std::time::{Duration, Instant};
 
 use crate::support::{Output, PromptOutcome, PrompterMode, Provider, SecretServiceSession};
 
+/// KeePassXC as users have it (UnlockBeforeSearch is on by default).
+const KEEPASSXC: Provider = Provider::KeePassXc {
+    unlock_before_search: true,
+};
+
 /// How long a call is given before it is taken to hang on a dialog nobody can see.
 const HANG: Duration = Duration::from_secs(3);
 
@@ -31,10 +36,26 @@ fn args<'a>(verb: &'a [&'a str], attrs: &'a [String]) -> Vec<&'a str> {
         .collect()
 }
 
+fn store_args(attrs: &[String]) -> Vec<&str> {
+    args(&["store", "--label=gcb providers"], attrs)
+}
+
 fn store(session: &SecretServiceSession, attrs: &[String], secret: &str) {
     session
-        .secret_tool(&args(&["store", "--label=gcb providers"], attrs), secret)
+        .secret_tool(&store_args(attrs), secret)
         .assert_success();
+}
+
+/// A private session of `provider` holding one item (`label`) with `secret`.
+fn private_with_item(
+    provider: Provider,
+    label: &str,
+    secret: &str,
+) -> Option<(SecretServiceSession, Vec<String>)> {
+    let session = SecretServiceSession::start_provider_or_skip(provider)?;
+    let attrs = attrs(label);
+    store(&session, &attrs, secret);
+    Some((session, attrs))
 }
 
 fn lookup(session: &SecretServiceSession, attrs: &[String]) -> Output {
@@ -66,9 +87,7 @@ fn gnome_keyring_stores_looks_up_and_clears_with_secret_tool() {
 
 #[test]
 fn keepassxc_stores_looks_up_and_clears_with_secret_tool() {
-    round_trip(Provider::KeePassXc {
-        unlock_before_search: true,
-    });
+    round_trip(KEEPASSXC);
 }
 
 #[test]
@@ -105,19 +124,10 @@ fn keepassxc_version(session: &SecretServiceSession) -> (u32, u32, u32) {
 
 #[test]
 fn keepassxc_before_2_7_6_holds_a_store_that_replaces_an_item_another_client_made() {
-    let provider = Provider::KeePassXc {
-        unlock_before_search: true,
-    };
-    let Some(session) = SecretServiceSession::start_provider_or_skip(provider) else {
+    let Some((session, attrs)) = private_with_item(KEEPASSXC, "kpxc-replace", "first") else {
         return;
     };
-    let attrs = attrs("kpxc-replace");
-    store(&session, &attrs, "first");
-    let replaced = session.secret_tool_within(
-        &args(&["store", "--label=gcb providers"], &attrs),
-        "second",
-        HANG,
-    );
+    let replaced = session.secret_tool_within(&store_args(&attrs), "second", HANG);
     if keepassxc_version(&session) >= (2, 7, 6) {
         // Fixed upstream (its issue 9255): ConfirmAccessItem=false now covers this too.
         replaced.expect("replace answered").assert_success();
@@ -158,20 +168,16 @@ fn each_provider_runs_on_its_own_bus_and_names_its_own_default_collection() {
         ]
     );
     let mut buses: Vec<&str> = seen.iter().map(|(b, _)| b.as_str()).collect();
+    buses.sort_unstable();
     buses.dedup();
     assert_eq!(buses.len(), 3, "{seen:?}");
 }
 
 #[test]
 fn locked_keepassxc_that_unlocks_before_search_holds_a_lookup_until_its_database_is_opened() {
-    let provider = Provider::KeePassXc {
-        unlock_before_search: true,
-    };
-    let Some(session) = SecretServiceSession::start_provider_or_skip(provider) else {
+    let Some((session, attrs)) = private_with_item(KEEPASSXC, "kpxc-locked", "kept") else {
         return;
     };
-    let attrs = attrs("kpxc-locked");
-    store(&session, &attrs, "kept");
     assert_eq!(lookup(&session, &attrs).stdout, "kept", "control");
     session.lock_collection();
     assert!(session.is_locked());
@@ -197,11 +203,9 @@ fn locked_keepassxc_that_does_not_unlock_before_search_finds_nothing_and_holds_a
     let provider = Provider::KeePassXc {
         unlock_before_search: false,
     };
-    let Some(session) = SecretServiceSession::start_provider_or_skip(provider) else {
+    let Some((session, attrs)) = private_with_item(provider, "kpxc-no-unlock", "kept") else {
         return;
     };
-    let attrs = attrs("kpxc-no-unlock");
-    store(&session, &attrs, "kept");
     session.lock_collection();
 
     let started = Instant::now();
@@ -210,11 +214,7 @@ fn locked_keepassxc_that_does_not_unlock_before_search_finds_nothing_and_holds_a
     assert_eq!(nothing.stdout, "");
     assert!(started.elapsed() < HANG, "an empty search should be quick");
     // A store must unlock first, which waits on the invisible dialog; nothing is written.
-    let held = session.secret_tool_within(
-        &args(&["store", "--label=gcb providers"], &attrs),
-        "replaced",
-        HANG,
-    );
+    let held = session.secret_tool_within(&store_args(&attrs), "replaced", HANG);
     assert!(
         held.is_none(),
         "store on a locked KeePassXC answered: {held:?}"
@@ -259,11 +259,11 @@ fn kwallet_starts_locked_unlocks_silently_and_hands_out_empty_secrets_while_lock
 
 #[test]
 fn kwallet_keeps_its_items_across_a_restart_and_comes_back_locked() {
-    let Some(mut session) = SecretServiceSession::start_provider_or_skip(Provider::KWallet) else {
+    let Some((mut session, attrs)) =
+        private_with_item(Provider::KWallet, "kwallet-restart", "kept")
+    else {
         return;
     };
-    let attrs = attrs("kwallet-restart");
-    store(&session, &attrs, "kept");
     let before = session.bus_address().to_owned();
     session.restart();
     assert_ne!(session.bus_address(), before);
@@ -273,9 +273,7 @@ fn kwallet_keeps_its_items_across_a_restart_and_comes_back_locked() {
 
 /// A private gnome-keyring holding one item, then locked with the prompter in `mode`.
 fn locked_gnome_keyring(mode: PrompterMode) -> Option<(SecretServiceSession, Vec<String>)> {
-    let session = SecretServiceSession::start_or_skip()?;
-    let attrs = attrs("gnome-locked");
-    store(&session, &attrs, "kept");
+    let (session, attrs) = private_with_item(Provider::GnomeKeyring, "gnome-locked", "kept")?;
     if let Err(e) = session.set_prompter(mode) {
         crate::support::skip_or_panic("the stand-in prompter", &e);
         return None;
@@ -371,7 +369,7 @@ fn locked_gnome_keyring_with_no_prompter_dismisses_at_once() {
     };
     let started = Instant::now();
     lookup(&session, &attrs).assert_failure();
-    let refused = session.secret_tool(&args(&["store", "--label=gcb providers"], &attrs), "new");
+    let refused = session.secret_tool(&store_args(&attrs), "new");
     refused.assert_failure();
     assert_eq!(
         session.unlock_through_prompt(HANG),
