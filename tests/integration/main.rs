@@ -32,6 +32,7 @@ mod login_checks;
 mod login_prompt;
 mod manual;
 mod performance_facts;
+mod providers;
 mod release;
 mod revocation;
 mod server_smoke;

@@ -1,5 +1,5 @@
-//! Private keychains for tests: a Secret Service (gnome-keyring) on a private D-Bus, and named
-//! kernel session keyrings (keyutils).
+//! Private keychains for tests: a Secret Service (gnome-keyring, KeePassXC or KWallet) on a
+//! private D-Bus, and named kernel session keyrings (keyutils).
 //!
 //! Why: the helper keeps tokens in the OS keychain, and tests must show it really does so,
 //! without ever reading or writing the developer's own keychain. Each Secret Service here runs on
@@ -16,7 +16,9 @@ mod keyutils;
 mod secret_service;
 
 pub use keyutils::KeyutilsSession;
-pub use secret_service::SecretServiceSession;
+pub use secret_service::{
+    CLIENT_DEADLINE, PromptOutcome, PrompterMode, Provider, SecretServiceSession, run_within,
+};
 
 /// Set this to let tests skip (loudly) when a keychain cannot be started; CI must not set it.
 pub const ALLOW_SKIP_VAR: &str = "GCB_TEST_ALLOW_SKIP";

@@ -11,7 +11,8 @@
 //!   (with [`http`], the little HTTP/1.1 it needs, and [`gate`], which holds chosen requests
 //!   until the test lets them through);
 //! - [`git`]: `TestEnv`, real git in a throw-away HOME with an askpass stand-in that counts prompts;
-//! - [`keyrings`]: private Secret Service (gnome-keyring) and keyutils session keyrings;
+//! - [`keyrings`]: private Secret Services (gnome-keyring, locked or not, with a stand-in
+//!   prompter; KeePassXC; KWallet) and keyutils session keyrings;
 //! - [`tokens`]: well-formed fake API tokens and app passwords;
 //! - [`watched`]: the helper on hostile input, under a time limit, its peak memory measured;
 //! - [`mounts`]: a private mount namespace for full and read-only disks;
@@ -44,7 +45,10 @@ pub mod wedged_bus;
 pub mod wine;
 
 pub use git::{Output, TestEnv, helper_bin, shell_quote};
-pub use keyrings::{ALLOW_SKIP_VAR, KeyutilsSession, SecretServiceSession, skip_or_panic};
+pub use keyrings::{
+    ALLOW_SKIP_VAR, KeyutilsSession, PromptOutcome, PrompterMode, Provider, SecretServiceSession,
+    skip_or_panic,
+};
 pub use mounts::MountNamespace;
 pub use private::PrivateStore;
 pub use server::{

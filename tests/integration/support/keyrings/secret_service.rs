@@ -1,113 +1,163 @@
-//! The Secret Service half of [`super`]: gnome-keyring on a private D-Bus session bus.
+//! The Secret Service half of [`super`]: a real provider of `org.freedesktop.secrets` on a
+//! private D-Bus, started headless: gnome-keyring, KeePassXC or KWallet (kwalletd5).
 //!
-//! Why this way: gnome-keyring is the Secret Service most Linux desktops and CI images have; run
-//! with `--unlock` and a password on stdin it creates an unlocked `login` collection (alias
-//! `default`) with no GUI. The bus config has no service directories, so nothing can be
-//! auto-started behind the test's back. See [`super`] for how the daemons are cleaned up.
+//! Why several: the helper must work with what users run, and the providers differ where it
+//! matters (docs/testing.md has the details): gnome-keyring answers writes at once but is often
+//! locked and then needs a prompt; KeePassXC answers every write and delete with a prompt; KWallet
+//! starts locked and hands out empty secrets while locked. One [`SecretServiceSession`] type
+//! drives all of them, so a test can run the same flow on each ([`Provider::ALL`]).
+//!
+//! Each session runs in a [`sandbox`]: its own HOME, XDG directories and TMPDIR, a bus with no
+//! service directories (nothing can be auto-started behind the test's back), and a watchdog
+//! that kills the daemons and deletes the directory even if the test process dies.
+
+mod bus;
+mod deadline;
+mod gnome_keyring;
+mod keepassxc;
+mod kwallet;
+mod prompter;
+mod prompts;
+mod provider;
+mod sandbox;
+mod secret_tool;
+mod startup;
 
 use std::ffi::OsStr;
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Mutex, OnceLock, PoisonError};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::Duration;
+
+pub use deadline::{CLIENT_DEADLINE, run_within};
+pub use prompter::PrompterMode;
+pub use prompts::PromptOutcome;
+pub use provider::Provider;
 
 use super::{on_path, skip_or_panic};
-use crate::support::git::Output;
+use bus::object_paths;
+use sandbox::Sandbox;
+use startup::start_daemons;
 
-/// Password of the test `login` collection.
-const KEYRING_PASSWORD: &str = "test";
+const SERVICE: &str = "/org/freedesktop/secrets";
 const DEFAULT_ALIAS: &str = "/org/freedesktop/secrets/aliases/default";
+/// How long a provider may take to come up or change state on a loaded machine.
+const STATE_DEADLINE: Duration = Duration::from_secs(15);
 
-/// A gnome-keyring Secret Service with an unlocked `login` collection (alias `default`), on a
-/// private session bus. Use [`SecretServiceSession::shared`] unless the test locks the keychain.
+/// A Secret Service provider on a private session bus. Use [`shared`](Self::shared) (or
+/// [`shared_provider`](Self::shared_provider)) unless the test locks or disturbs it.
 pub struct SecretServiceSession {
-    dir: PathBuf,
+    provider: Provider,
     bus_address: String,
     dbus: Mutex<Child>,
-    keyring: Mutex<Child>,
-    watchdog: Mutex<Option<(Child, ChildStdin)>>,
+    daemon: Mutex<Child>,
+    /// The stand-in prompter (gnome-keyring only), when one is on the bus.
+    prompter: Mutex<Option<Child>>,
+    /// Last: dropped after [`Drop`] stopped the daemons, it deletes their directory.
+    sandbox: Sandbox,
 }
 
 impl SecretServiceSession {
-    /// The session shared by the whole test process, started on first use; `None` (with the reason
-    /// on stderr) if it cannot start. It is never locked by well-behaved tests.
+    /// The gnome-keyring session shared by the whole test process, started on first use; `None`
+    /// (with the reason on stderr) if it cannot start. Well-behaved tests never lock it.
     pub fn shared() -> Option<&'static SecretServiceSession> {
-        Self::shared_result().ok()
-    }
-
-    fn shared_result() -> Result<&'static SecretServiceSession, &'static str> {
-        static SHARED: OnceLock<Result<SecretServiceSession, String>> = OnceLock::new();
-        SHARED
-            .get_or_init(|| {
-                SecretServiceSession::start()
-                    .inspect_err(|e| eprintln!("Secret Service test session unavailable: {e}"))
-            })
-            .as_ref()
-            .map_err(String::as_str)
+        Self::shared_provider(Provider::GnomeKeyring)
     }
 
     /// [`shared`](Self::shared), or skip/panic per [`skip_or_panic`]. `None` means "skip".
     #[track_caller]
     pub fn shared_or_skip() -> Option<&'static SecretServiceSession> {
-        match Self::shared_result() {
+        Self::shared_provider_or_skip(Provider::GnomeKeyring)
+    }
+
+    /// A private gnome-keyring session, stopped on drop: for tests that lock or disturb it.
+    pub fn start() -> Result<SecretServiceSession, String> {
+        Self::start_provider(Provider::GnomeKeyring)
+    }
+
+    /// [`start`](Self::start), or `None` after saying why (see [`skip_or_panic`]).
+    #[track_caller]
+    pub fn start_or_skip() -> Option<SecretServiceSession> {
+        Self::start_provider_or_skip(Provider::GnomeKeyring)
+    }
+
+    /// The session of `provider` shared by the whole test process, started on first use.
+    /// A shared KWallet may be locked or unlocked: its first client unlocks it for everyone.
+    pub fn shared_provider(provider: Provider) -> Option<&'static SecretServiceSession> {
+        Self::shared_result(provider).ok()
+    }
+
+    /// [`shared_provider`](Self::shared_provider), or skip/panic per [`skip_or_panic`].
+    #[track_caller]
+    pub fn shared_provider_or_skip(provider: Provider) -> Option<&'static SecretServiceSession> {
+        match Self::shared_result(provider) {
             Ok(s) => Some(s),
             Err(e) => {
-                skip_or_panic("Secret Service (gnome-keyring)", e);
+                skip_or_panic(&format!("Secret Service ({provider})"), e);
                 None
             }
         }
     }
 
-    /// [`SecretServiceSession::start`], or `None` after saying why (see `skip_or_panic`).
-    pub fn start_or_skip() -> Option<SecretServiceSession> {
-        Self::start()
+    fn shared_result(provider: Provider) -> Result<&'static SecretServiceSession, &'static str> {
+        type Slot = OnceLock<Result<SecretServiceSession, String>>;
+        static SHARED: [Slot; 4] = [const { OnceLock::new() }; 4];
+        SHARED[provider.index()]
+            .get_or_init(|| {
+                SecretServiceSession::start_provider(provider).inspect_err(|e| {
+                    eprintln!("Secret Service test session ({provider}) unavailable: {e}");
+                })
+            })
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// [`start_provider`](Self::start_provider), or `None` after saying why.
+    #[track_caller]
+    pub fn start_provider_or_skip(provider: Provider) -> Option<SecretServiceSession> {
+        Self::start_provider(provider)
             .inspect_err(|e| {
-                skip_or_panic("Secret Service (gnome-keyring)", e);
+                skip_or_panic(&format!("Secret Service ({provider})"), e);
             })
             .ok()
     }
 
-    /// A private session, stopped on drop: for tests that lock or otherwise disturb the keychain.
-    pub fn start() -> Result<SecretServiceSession, String> {
-        for p in [
-            "dbus-daemon",
-            "gnome-keyring-daemon",
-            "dbus-send",
-            "secret-tool",
-            "sh",
-        ] {
-            if !on_path(p) {
-                return Err(format!("`{p}` is not on PATH"));
-            }
+    /// A private session of `provider`, stopped on drop, ready: a `secret-tool` store, lookup
+    /// and clear went through before it is returned.
+    pub fn start_provider(provider: Provider) -> Result<SecretServiceSession, String> {
+        let common = ["dbus-daemon", "dbus-send", "secret-tool", "sh", "kill"];
+        if let Some(p) = common
+            .iter()
+            .chain(provider.programs())
+            .find(|p| !on_path(p))
+        {
+            return Err(format!("`{p}` is not on PATH"));
         }
-        let dir = tempfile::Builder::new()
-            .prefix("gcb-secret-service-")
-            .tempdir()
-            .map_err(|e| format!("tempdir: {e}"))?
-            .keep();
-        // The watchdog comes first so that nothing started after it can be left behind.
-        let watchdog = spawn_watchdog(&dir).inspect_err(|_| {
-            let _ = std::fs::remove_dir_all(&dir);
-        })?;
-        // On any error below, the logs are read before the watchdog (dropped on return) or
-        // the session's Drop cleans up.
-        let (dbus, bus_address, keyring) = start_daemons(&dir).map_err(|e| with_logs(&dir, &e))?;
+        if provider == Provider::KWallet && !std::path::Path::new(prompts::SYSTEM_PYTHON).is_file()
+        {
+            // The wallet key is derived with Python's hashlib.
+            return Err(format!("{} is missing", prompts::SYSTEM_PYTHON));
+        }
+        let sandbox = Sandbox::new()?;
+        let (dbus, bus_address, daemon) =
+            start_daemons(provider, &sandbox, true).map_err(|e| sandbox.with_logs(&e))?;
         let session = SecretServiceSession {
-            dir: dir.clone(),
+            provider,
             bus_address,
             dbus: Mutex::new(dbus),
-            keyring: Mutex::new(keyring),
-            watchdog: Mutex::new(Some(watchdog)),
+            daemon: Mutex::new(daemon),
+            prompter: Mutex::new(None),
+            sandbox,
         };
-        let ready = session
-            .wait_until(|s| s.name_has_owner(), "org.freedesktop.secrets on the bus")
-            .and_then(|()| session.ensure_default_alias())
-            .and_then(|()| session.probe());
+        let ready = session.prepare_first_start().and_then(|()| session.probe());
         match ready {
             Ok(()) => Ok(session),
-            Err(e) => Err(with_logs(&dir, &e)),
+            Err(e) => Err(session.sandbox.with_logs(&e)),
         }
+    }
+
+    /// Which provider this is.
+    pub fn provider(&self) -> Provider {
+        self.provider
     }
 
     /// The bus to give the helper as DBUS_SESSION_BUS_ADDRESS.
@@ -116,372 +166,156 @@ impl SecretServiceSession {
     }
 
     /// The bus's socket (for a relay in front of it).
-    pub fn bus_socket(&self) -> PathBuf {
-        self.dir.join("bus")
+    pub fn bus_socket(&self) -> std::path::PathBuf {
+        self.sandbox.path("bus")
     }
 
     /// The pid of dbus-daemon (to stop it with SIGSTOP or kill it in a fault test).
     pub fn dbus_pid(&self) -> u32 {
-        self.dbus
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .id()
+        lock(&self.dbus).id()
     }
 
-    /// Kills both daemons (as a crash of the bus would) and starts new ones on the same files:
-    /// items survive, on disk. The bus address changes (its guid). Private sessions only.
-    pub fn restart(&mut self) {
-        for child in [&self.keyring, &self.dbus] {
-            let mut child = child.lock().unwrap_or_else(PoisonError::into_inner);
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let (dbus, bus_address, keyring) =
-            start_daemons(&self.dir).unwrap_or_else(|e| panic!("{}", with_logs(&self.dir, &e)));
-        self.bus_address = bus_address;
-        *self.dbus.lock().unwrap_or_else(PoisonError::into_inner) = dbus;
-        *self.keyring.lock().unwrap_or_else(PoisonError::into_inner) = keyring;
-        self.wait_until(
-            |s| s.locked_state() == Some(false),
-            "an unlocked collection",
-        )
-        .expect("restart");
+    /// The pid of the provider's daemon (to stop it with SIGSTOP in a fault test).
+    pub fn keyring_pid(&self) -> u32 {
+        lock(&self.daemon).id()
     }
 
-    /// A command with this session's environment (HOME, XDG_*, DBUS_SESSION_BUS_ADDRESS).
+    /// A command with this session's environment (HOME, XDG_*, TMPDIR, DBUS_SESSION_BUS_ADDRESS)
+    /// and nothing else: a client on this bus.
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
-        let mut cmd = Command::new(program);
-        cmd.env_clear()
-            .envs(base_env(&self.dir))
-            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus_address);
+        let mut cmd = self.sandbox.command(program);
+        cmd.env("DBUS_SESSION_BUS_ADDRESS", &self.bus_address);
         cmd
     }
 
-    /// Runs `secret-tool ARGS` on this session with `stdin` (where `store` reads the secret).
-    pub fn secret_tool(&self, args: &[&str], stdin: &str) -> Output {
-        Output::run(self.command("secret-tool").args(args), stdin)
-    }
-
-    /// Runs `dbus-send --session --print-reply --dest=org.freedesktop.secrets PATH METHOD ARGS`.
-    fn secrets_call(&self, path: &str, method: &str, args: &[&str]) -> Output {
-        let mut cmd = self.command("dbus-send");
-        cmd.args([
-            "--session",
-            "--print-reply",
-            "--dest=org.freedesktop.secrets",
-            path,
-            method,
-        ]);
-        Output::run(cmd.args(args), "")
-    }
-
-    fn name_has_owner(&self) -> bool {
-        let mut cmd = self.command("dbus-send");
-        cmd.args([
-            "--session",
-            "--print-reply",
-            "--dest=org.freedesktop.DBus",
-            "/org/freedesktop/DBus",
-            "org.freedesktop.DBus.NameHasOwner",
-            "string:org.freedesktop.secrets",
-        ]);
-        Output::run(&mut cmd, "").stdout.contains("boolean true")
-    }
-
-    fn wait_until(&self, ok: impl Fn(&Self) -> bool, what: &str) -> Result<(), String> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !ok(self) {
-            let mut keyring = self.keyring.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Ok(Some(status)) = keyring.try_wait() {
-                return Err(format!(
-                    "gnome-keyring-daemon exited ({status}) before {what}"
-                ));
-            }
-            drop(keyring);
-            if Instant::now() > deadline {
-                return Err(format!("timed out waiting for {what}"));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(())
-    }
-
-    /// gnome-keyring started with `--unlock` creates `login` and points `default` at it; if the
-    /// alias is missing anyway, point it there ourselves.
-    fn ensure_default_alias(&self) -> Result<(), String> {
-        let svc = "/org/freedesktop/secrets";
-        let alias = self.secrets_call(
-            svc,
-            "org.freedesktop.Secret.Service.ReadAlias",
-            &["string:default"],
-        );
-        if alias.success() && alias.stdout.contains("/collection/") {
-            return Ok(());
-        }
-        let set = self.secrets_call(
-            svc,
-            "org.freedesktop.Secret.Service.SetAlias",
-            &[
-                "string:default",
-                "objpath:/org/freedesktop/secrets/collection/login",
-            ],
-        );
-        if set.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "no default collection and SetAlias failed: {set:?}"
-            ))
-        }
-    }
-
-    /// Stores, reads back and clears an item, as the helper will.
-    fn probe(&self) -> Result<(), String> {
-        let attrs = ["service", "gcb-probe", "username", "probe"];
-        let mut store = vec!["store", "--label=gcb probe"];
-        store.extend(attrs);
-        let stored = self.secret_tool(&store, "probe-secret");
-        let lookup = self.secret_tool(&[&["lookup"][..], &attrs].concat(), "");
-        let cleared = self.secret_tool(&[&["clear"][..], &attrs].concat(), "");
-        if stored.success() && lookup.stdout == "probe-secret" && cleared.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "secret-tool probe failed: {stored:?}\n{lookup:?}\n{cleared:?}"
-            ))
-        }
+    /// The object path the `default` alias points at (each provider names it differently).
+    pub fn default_collection(&self) -> String {
+        let out = self.secrets_call(SERVICE, "Service.ReadAlias", &["string:default"]);
+        object_paths(&out.stdout)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no default collection: {out:?}"))
     }
 
     /// Is the `default` collection locked? Panics if the service does not answer.
     pub fn is_locked(&self) -> bool {
         self.locked_state()
-            .expect("Secret Service did not answer for the Locked property")
+            .unwrap_or_else(|| panic!("{} did not answer for Locked", self.provider))
     }
 
-    /// `Some(locked)`, or `None` if the service did not answer (e.g. while being replaced).
-    fn locked_state(&self) -> Option<bool> {
-        let out = self.secrets_call(
-            DEFAULT_ALIAS,
-            "org.freedesktop.DBus.Properties.Get",
-            &["string:org.freedesktop.Secret.Collection", "string:Locked"],
-        );
-        if out.stdout.contains("boolean true") {
-            Some(true)
-        } else if out.stdout.contains("boolean false") {
-            Some(false)
-        } else {
-            None
-        }
-    }
-
-    /// Locks the `default` collection (as a screen lock or timeout would). Affects every test
-    /// using this session: lock only a private one from [`start`](Self::start).
+    /// Locks the `default` collection, as a screen lock or a timeout would (no-op if it already
+    /// is: KWallet refuses to lock twice). Affects every test using this session: lock only a
+    /// private one. KeePassXC answers `Lock` with a prompt, which this follows.
     pub fn lock_collection(&self) {
+        self.try_lock_collection()
+            .unwrap_or_else(|e| panic!("{}", self.diagnostics_with(&e)));
+    }
+
+    pub(super) fn try_lock_collection(&self) -> Result<(), String> {
+        match self.locked_state() {
+            Some(true) => return Ok(()),
+            Some(false) => {}
+            None => return Err(format!("{} did not answer for Locked", self.provider)),
+        }
         let out = self.secrets_call(
-            "/org/freedesktop/secrets",
-            "org.freedesktop.Secret.Service.Lock",
+            SERVICE,
+            "Service.Lock",
             &[&format!("array:objpath:{DEFAULT_ALIAS}")],
         );
-        out.assert_success();
-        assert!(self.is_locked(), "collection still unlocked after Lock");
-    }
-
-    /// The pid of the running gnome-keyring-daemon (to stop it with SIGSTOP in a fault test).
-    pub fn keyring_pid(&self) -> u32 {
-        self.keyring
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .id()
-    }
-
-    /// The daemons' logs and whether gnome-keyring is still running, for a failure message.
-    pub fn diagnostics(&self) -> String {
-        let alive = self
-            .keyring
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .try_wait()
-            .map(|status| match status {
-                None => "gnome-keyring-daemon is running".to_owned(),
-                Some(status) => format!("gnome-keyring-daemon exited: {status}"),
-            })
-            .unwrap_or_else(|e| format!("gnome-keyring-daemon: {e}"));
-        with_logs(&self.dir, &alive)
-    }
-
-    /// Kills gnome-keyring-daemon (SIGKILL), as a crash would; its items stay on disk and
-    /// [`unlock_collection`](Self::unlock_collection) starts a new daemon. Private sessions only.
-    pub fn kill_keyring(&self) {
-        let mut keyring = self.keyring.lock().unwrap_or_else(PoisonError::into_inner);
-        let _ = keyring.kill();
-        let _ = keyring.wait();
-    }
-
-    /// Unlocks the `default` collection. Unlocking over D-Bus needs a GUI prompter, so this
-    /// replaces the daemon with a new one started with `--replace --unlock` and the password;
-    /// items survive (they are on disk). Clients connected meanwhile may see the service vanish.
-    pub fn unlock_collection(&self) {
-        let new = spawn_keyring(&self.dir, &self.bus_address, true).expect("restart gnome-keyring");
-        let mut old = std::mem::replace(
-            &mut *self.keyring.lock().unwrap_or_else(PoisonError::into_inner),
-            new,
-        );
-        // The old daemon hands over and exits; only then is the new one surely the owner.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while old.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
+        if !out.success() {
+            return Err(format!("Lock failed: {out:?}"));
         }
-        let _ = old.kill();
-        let _ = old.wait();
+        // The prompt is the last path of the reply; "/" when none is needed.
+        if let Some(prompt) = object_paths(&out.stdout).last().filter(|p| *p != "/") {
+            let prompted = self.secrets_call(prompt, "Prompt.Prompt", &["string:"]);
+            if !prompted.success() {
+                return Err(format!("the Lock prompt failed: {prompted:?}"));
+            }
+        }
+        self.wait_until(|s| s.locked_state() == Some(true), "a locked collection")
+    }
+
+    /// Unlocks the `default` collection without anyone at a prompt: gnome-keyring is replaced by
+    /// a daemon started with `--replace --unlock` (items survive on disk; clients connected
+    /// meanwhile may see the service vanish; also brings back a killed daemon); KeePassXC opens
+    /// its database again with the password; KWallet completes its `Unlock` prompt silently.
+    pub fn unlock_collection(&self) {
+        match self.provider {
+            Provider::GnomeKeyring => self.replace_keyring(),
+            Provider::KeePassXc { .. } => self.reopen_database(),
+            Provider::KWallet => {
+                let outcome = self.unlock_through_prompt(STATE_DEADLINE);
+                assert_eq!(
+                    outcome,
+                    PromptOutcome::Completed { dismissed: false },
+                    "{}",
+                    self.diagnostics()
+                );
+            }
+        }
         self.wait_until(
             |s| s.locked_state() == Some(false),
             "an unlocked collection",
         )
-        .expect("unlock");
+        .unwrap_or_else(|e| panic!("{}", self.diagnostics_with(&e)));
+    }
+
+    /// Kills every daemon (as a crash of the bus would) and starts new ones on the same files:
+    /// items survive, on disk. The bus address changes (its guid); a stand-in prompter comes
+    /// back on the new bus in its last mode. Private sessions only. KWallet is stopped with its
+    /// D-Bus `quit` first: killed, its last writes may be lost.
+    pub fn restart(&mut self) {
+        if self.provider == Provider::KWallet {
+            self.quit_kwallet();
+        }
+        let had_prompter = self.stop_prompter();
+        for child in [&self.daemon, &self.dbus] {
+            sandbox::kill(&mut lock(child));
+        }
+        let (dbus, bus_address, daemon) = start_daemons(self.provider, &self.sandbox, false)
+            .unwrap_or_else(|e| panic!("{}", self.sandbox.with_logs(&e)));
+        self.bus_address = bus_address;
+        *lock(&self.dbus) = dbus;
+        *lock(&self.daemon) = daemon;
+        self.wait_ready()
+            .unwrap_or_else(|e| panic!("restart: {}", self.diagnostics_with(&e)));
+        if had_prompter {
+            self.spawn_prompter()
+                .unwrap_or_else(|e| panic!("restart: {}", self.diagnostics_with(&e)));
+        }
+    }
+
+    /// Kills the provider's daemon (SIGKILL), as a crash would; its items stay on disk.
+    /// For gnome-keyring, [`unlock_collection`](Self::unlock_collection) starts a new one.
+    pub fn kill_keyring(&self) {
+        sandbox::kill(&mut lock(&self.daemon));
+    }
+
+    /// The daemons' logs and whether the provider is still running, for a failure message.
+    pub fn diagnostics(&self) -> String {
+        self.diagnostics_with("")
+    }
+
+    pub(super) fn diagnostics_with(&self, error: &str) -> String {
+        let alive = match lock(&self.daemon).try_wait() {
+            Ok(None) => format!("{} is running", self.provider),
+            Ok(Some(status)) => format!("{} exited: {status}", self.provider),
+            Err(e) => format!("{}: {e}", self.provider),
+        };
+        self.sandbox.with_logs(&format!("{error}\n{alive}"))
     }
 }
 
 impl Drop for SecretServiceSession {
     fn drop(&mut self) {
-        for child in [&self.keyring, &self.dbus] {
-            let mut child = child.lock().unwrap_or_else(PoisonError::into_inner);
-            let _ = child.kill();
-            let _ = child.wait();
+        self.stop_prompter();
+        for child in [&self.daemon, &self.dbus] {
+            sandbox::kill(&mut lock(child));
         }
-        // Nothing left to kill: empty the list, then let the watchdog delete the directory.
-        let _ = std::fs::write(self.dir.join("pids"), "");
-        if let Some((mut child, stdin)) = self
-            .watchdog
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-        {
-            drop(stdin);
-            let _ = child.wait();
-        }
+        // `sandbox` is dropped next and deletes the directory.
     }
 }
 
-/// Starts dbus-daemon (returning it and its address) and gnome-keyring-daemon in `dir`.
-fn start_daemons(dir: &Path) -> Result<(Child, String, Child), String> {
-    for sub in ["home", "data", "config", "cache", "runtime"] {
-        std::fs::create_dir_all(dir.join(sub)).map_err(|e| format!("mkdir: {e}"))?;
-    }
-    set_mode(&dir.join("runtime"), 0o700)?;
-    // A session bus with no service directories: nothing gets auto-started on it.
-    let config = format!(
-        "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n \
-         \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n\
-         <busconfig><type>session</type><listen>unix:path={}</listen><auth>EXTERNAL</auth>\n\
-         <policy context=\"default\"><allow send_destination=\"*\" eavesdrop=\"true\"/>\
-         <allow eavesdrop=\"true\"/><allow own=\"*\"/></policy></busconfig>\n",
-        dir.join("bus").display()
-    );
-    std::fs::write(dir.join("bus.conf"), config).map_err(|e| format!("bus.conf: {e}"))?;
-    let mut dbus = Command::new("dbus-daemon")
-        .arg("--nofork")
-        .arg("--print-address")
-        .arg(format!("--config-file={}", dir.join("bus.conf").display()))
-        .env_clear()
-        .envs(base_env(dir))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(log_file(dir, "dbus-daemon.log")?)
-        .spawn()
-        .map_err(|e| format!("cannot start dbus-daemon: {e}"))?;
-    record_pid(dir, dbus.id())?;
-    let mut line = String::new();
-    let stdout = dbus.stdout.take().expect("piped stdout");
-    let _ = BufReader::new(stdout).read_line(&mut line);
-    let bus_address = line.trim().to_owned();
-    if bus_address.is_empty() {
-        return Err("dbus-daemon printed no address".to_owned());
-    }
-    let keyring = spawn_keyring(dir, &bus_address, false)?;
-    Ok((dbus, bus_address, keyring))
-}
-
-/// `error` followed by the daemons' logs, for a start-up failure.
-fn with_logs(dir: &Path, error: &str) -> String {
-    let mut msg = error.to_owned();
-    for log in ["dbus-daemon.log", "gnome-keyring.log"] {
-        if let Ok(text) = std::fs::read_to_string(dir.join(log)) {
-            msg.push_str(&format!("\n--- {log} ---\n{}", text.trim_end()));
-        }
-    }
-    msg
-}
-
-/// HOME, XDG_* and PATH for the daemons and clients of one session, all inside `dir`.
-fn base_env(dir: &Path) -> Vec<(&'static str, std::ffi::OsString)> {
-    vec![
-        ("PATH", std::env::var_os("PATH").unwrap_or_default()),
-        ("HOME", dir.join("home").into()),
-        ("XDG_DATA_HOME", dir.join("data").into()),
-        ("XDG_CONFIG_HOME", dir.join("config").into()),
-        ("XDG_CACHE_HOME", dir.join("cache").into()),
-        ("XDG_RUNTIME_DIR", dir.join("runtime").into()),
-        ("LANG", "C".into()),
-    ]
-}
-
-fn set_mode(path: &Path, mode: u32) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .map_err(|e| format!("chmod {}: {e}", path.display()))
-}
-
-fn log_file(dir: &Path, name: &str) -> Result<std::fs::File, String> {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join(name))
-        .map_err(|e| format!("{name}: {e}"))
-}
-
-fn record_pid(dir: &Path, pid: u32) -> Result<(), String> {
-    let mut f = log_file(dir, "pids")?;
-    writeln!(f, "{pid}").map_err(|e| format!("pids: {e}"))
-}
-
-/// `sh` that waits for EOF on its stdin, then kills every pid in `DIR/pids` and removes DIR.
-fn spawn_watchdog(dir: &Path) -> Result<(Child, ChildStdin), String> {
-    let script = r#"trap '' INT HUP TERM; cat >/dev/null
-pids=$(cat "$1/pids" 2>/dev/null)
-if [ -n "$pids" ]; then kill $pids 2>/dev/null; sleep 0.2; fi
-rm -rf "$1""#;
-    let mut child = Command::new("sh")
-        .args(["-c", script, "gcb-keyring-watchdog"])
-        .arg(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start the cleanup watchdog: {e}"))?;
-    let stdin = child.stdin.take().expect("piped stdin");
-    Ok((child, stdin))
-}
-
-/// Starts `gnome-keyring-daemon --unlock` (optionally `--replace`) with the password on stdin.
-fn spawn_keyring(dir: &Path, bus_address: &str, replace: bool) -> Result<Child, String> {
-    let mut cmd = Command::new("gnome-keyring-daemon");
-    cmd.args(["--foreground", "--unlock", "--components=secrets"]);
-    if replace {
-        cmd.arg("--replace");
-    }
-    let mut child = cmd
-        .env_clear()
-        .envs(base_env(dir))
-        .env("DBUS_SESSION_BUS_ADDRESS", bus_address)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(log_file(dir, "gnome-keyring.log")?)
-        .spawn()
-        .map_err(|e| format!("cannot start gnome-keyring-daemon: {e}"))?;
-    record_pid(dir, child.id())?;
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    stdin
-        .write_all(KEYRING_PASSWORD.as_bytes())
-        .map_err(|e| format!("cannot give gnome-keyring its password: {e}"))?;
-    Ok(child)
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
