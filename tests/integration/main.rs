@@ -11,11 +11,13 @@
 mod rig; // first: its `on_every_store!` is used by the modules below
 
 mod boundaries;
+mod bus_trust;
 mod child_environment;
 mod commands;
 mod completion;
 mod concurrency;
 mod cron;
+mod desktops;
 mod faults;
 mod file_reads;
 mod file_store;

@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use crate::support::keyrings::Provider;
 use crate::support::{
     BitbucketServer, KeyutilsSession, Output, Scope, SecretServiceSession, TestEnv, Wine,
     fake_api_token,
@@ -13,7 +14,13 @@ use crate::support::{
 /// The real stores the flows run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreUnderTest {
+    /// The Secret Service served by GNOME Keyring.
     SecretService,
+    /// The Secret Service served by KeePassXC (it prompts on every change; its search waits
+    /// while it is locked).
+    KeePassXc,
+    /// The Secret Service served by KWallet (its collection starts locked).
+    KWallet,
     Keyutils,
     File,
     /// The Windows build under Wine, with Wine's Credential Manager.
@@ -21,9 +28,23 @@ pub enum StoreUnderTest {
 }
 
 impl StoreUnderTest {
+    /// The Secret Service provider behind this store, if it is one.
+    pub fn provider(self) -> Option<Provider> {
+        match self {
+            StoreUnderTest::SecretService => Some(Provider::GnomeKeyring),
+            StoreUnderTest::KeePassXc => Some(Provider::KeePassXc {
+                unlock_before_search: true,
+            }),
+            StoreUnderTest::KWallet => Some(Provider::KWallet),
+            _ => None,
+        }
+    }
+
     pub fn flag(self) -> &'static str {
         match self {
-            StoreUnderTest::SecretService => "secret-service",
+            StoreUnderTest::SecretService | StoreUnderTest::KeePassXc | StoreUnderTest::KWallet => {
+                "secret-service"
+            }
             StoreUnderTest::Keyutils => "keyutils",
             StoreUnderTest::File => "file",
             StoreUnderTest::Wincred => "wincred",
@@ -62,18 +83,17 @@ impl Rig {
         let mut env = TestEnv::new();
         let (mut keyutils, mut secret_service) = (None, None);
         match store {
-            StoreUnderTest::SecretService if private => match SecretServiceSession::start() {
-                Ok(session) => {
+            StoreUnderTest::SecretService | StoreUnderTest::KeePassXc | StoreUnderTest::KWallet => {
+                let provider = store.provider().expect("a Secret Service store");
+                if private {
+                    let session = SecretServiceSession::start_provider_or_skip(provider)?;
                     env.use_secret_service(&session);
                     secret_service = Some(session);
+                } else {
+                    env.use_secret_service(SecretServiceSession::shared_provider_or_skip(
+                        provider,
+                    )?);
                 }
-                Err(e) => {
-                    crate::support::skip_or_panic("Secret Service (gnome-keyring)", &e);
-                    return None;
-                }
-            },
-            StoreUnderTest::SecretService => {
-                env.use_secret_service(SecretServiceSession::shared_or_skip()?)
             }
             StoreUnderTest::Keyutils => {
                 // Every keyutils session is in a user namespace of its own.
@@ -95,6 +115,13 @@ impl Rig {
         };
         rig.env.configure_helper(&rig.helper_args().join(" "));
         Some(rig)
+    }
+
+    /// The rig's own Secret Service session (from [`Rig::private`]).
+    pub fn session(&self) -> &SecretServiceSession {
+        self._secret_service
+            .as_ref()
+            .expect("a private Secret Service rig")
     }
 
     /// `--store S --host H`, as configured in git.
@@ -213,10 +240,13 @@ impl Rig {
     /// [`Rig::plant`] under any keychain `user` (`host` or `host/workspace`).
     pub fn plant_as(&self, account: &str, secret: &str) {
         match self.store {
-            StoreUnderTest::SecretService => {
+            StoreUnderTest::SecretService | StoreUnderTest::KeePassXc | StoreUnderTest::KWallet => {
                 let session = match &self._secret_service {
                     Some(own) => own,
-                    None => SecretServiceSession::shared().expect("session"),
+                    None => SecretServiceSession::shared_provider(
+                        self.store.provider().expect("a Secret Service store"),
+                    )
+                    .expect("session"),
                 };
                 session
                     .secret_tool(
@@ -284,11 +314,18 @@ impl Rig {
 }
 
 /// One `#[test]` per store for each named function taking a [`StoreUnderTest`]: modules
-/// `secret_service`, `keyutils` and `file`, so a failure names its store.
+/// `secret_service` (GNOME Keyring), `keepassxc`, `kwallet`, `keyutils` and `file`, so a
+/// failure names its store and provider.
 macro_rules! on_every_store {
     ($($test:ident),* $(,)?) => {
         mod secret_service {
             $(#[test] fn $test() { super::$test(super::StoreUnderTest::SecretService) })*
+        }
+        mod keepassxc {
+            $(#[test] fn $test() { super::$test(super::StoreUnderTest::KeePassXc) })*
+        }
+        mod kwallet {
+            $(#[test] fn $test() { super::$test(super::StoreUnderTest::KWallet) })*
         }
         mod keyutils {
             $(#[test] fn $test() { super::$test(super::StoreUnderTest::Keyutils) })*

@@ -237,3 +237,60 @@ fn many_sockets_that_never_accept_cost_one_connect_deadline_in_all() {
     );
     assert_eq!(out.password(), None, "{out:?}");
 }
+
+/// What a bus may send before it is given up costs bounded memory. Two floods, each the
+/// reply of a peer that owns the bus: 256 MiB of replies to calls never sent (each is dropped
+/// as it is read, not kept for a wait that never comes), and one reply of 15 MiB holding
+/// `a(((y)))`, which takes eight bytes a struct on the wire and many times that as values (the
+/// reader counts what it allocates and refuses it). Peak memory is measured with GNU time; a
+/// healthy `get` takes 1.5 MiB, and the bound below leaves room for the one 15 MiB message.
+#[test]
+fn a_hostile_bus_costs_bounded_memory() {
+    if !crate::support::gnu_time_or_skip() {
+        return;
+    }
+    let unasked = || {
+        let body = {
+            let mut body = (65536u32 - 4).to_le_bytes().to_vec();
+            body.resize(65536, 0x41);
+            body
+        };
+        (0..4096u32)
+            .flat_map(|n| crate::support::wedged_bus::method_return(0x10000 + n, "ay", &body))
+            .collect::<Vec<u8>>()
+    };
+    let nested = || {
+        let structs = 15 << 17; // eight bytes each: 15 MiB
+        let mut body = ((structs * 8 - 7) as u32).to_le_bytes().to_vec();
+        body.extend_from_slice(&[0; 4]);
+        for _ in 0..structs {
+            body.extend_from_slice(&[0x42, 0, 0, 0, 0, 0, 0, 0]);
+        }
+        body.truncate(body.len() - 7);
+        // The reply to Hello (the first call): read before anything else.
+        crate::support::wedged_bus::method_return(1, "a(((y)))", &body)
+    };
+    for (what, flood) in [("unasked replies", unasked()), ("nested structs", nested())] {
+        let bus = WedgedBus::hostile(flood);
+        let mut env = TestEnv::new();
+        env.set_env("DBUS_SESSION_BUS_ADDRESS", bus.address());
+        let run = crate::support::run_watched(
+            &env,
+            &["--store", "secret-service", "get"],
+            b"protocol=https\nhost=bitbucket.org\n\n",
+            false,
+        );
+        run.assert_no_crash(what);
+        assert_eq!(run.code(), 0, "{what}: {}", run.stderr);
+        assert_eq!(
+            String::from_utf8_lossy(&run.stdout),
+            "username=x-bitbucket-api-token-auth\n",
+            "{what}: git prompts"
+        );
+        assert!(
+            run.max_rss_kib < 64 * 1024,
+            "{what}: the helper peaked at {} KiB",
+            run.max_rss_kib
+        );
+    }
+}

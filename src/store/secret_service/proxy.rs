@@ -437,7 +437,8 @@ impl Proxy {
     /// the signal from the service itself. `patience` is how long a person may take;
     /// `announce` is called once if the prompt has not completed after a moment (so a prompt
     /// that completes on its own, as KeePassXC's do when nothing needs confirming, says
-    /// nothing). A prompt not completed in time is dismissed.
+    /// nothing). A prompt not completed in time is dismissed (GNOME Keyring's is left, which
+    /// drops it when we leave the bus).
     pub fn prompt(
         &mut self,
         prompt: &PromptPath,
@@ -487,7 +488,12 @@ impl Proxy {
                 }
                 None => {
                     self.deadline = Instant::now() + OPERATION;
-                    let _ = self.call(&prompt.0, PROMPT, "Dismiss", &[]);
+                    // gnome-keyring (42.1) aborts when an unlock prompt is dismissed while its
+                    // prompter still holds the question (docs/security.md); leaving the bus
+                    // drops the prompt there instead. Other services close their dialog.
+                    if self.provider().as_deref() != Some(GNOME_KEYRING) {
+                        let _ = self.call(&prompt.0, PROMPT, "Dismiss", &[]);
+                    }
                     return Ok(PromptEnd::TimedOut);
                 }
             }
@@ -525,13 +531,15 @@ impl Proxy {
     }
 }
 
+const GNOME_KEYRING: &str = "GNOME Keyring";
+
 /// How long a prompt may complete on its own before the person is told it waits for them.
 const QUIET: Duration = Duration::from_millis(300);
 
 /// A provider's name as people know it, from its process name.
 fn provider_name(comm: &str) -> String {
     match comm {
-        c if c.starts_with("gnome-keyring") => "GNOME Keyring".into(),
+        c if c.starts_with("gnome-keyring") => GNOME_KEYRING.into(),
         c if c.starts_with("keepassxc") => "KeePassXC".into(),
         c if c.starts_with("kwalletd") || c.starts_with("ksecretd") => "KWallet".into(),
         other => other.to_owned(),

@@ -29,6 +29,9 @@ enum Behaviour {
     /// Answer the SASL EXTERNAL handshake, then read everything and answer nothing: the
     /// client waits for the reply to `Hello`.
     AuthenticatedSilent,
+    /// Answer the SASL handshake, then send `flood` (hostile D-Bus messages), then read
+    /// everything and answer nothing more.
+    Hostile { flood: Arc<Vec<u8>> },
     /// Pass bytes both ways to `bus`; when the client sends a message naming `member`, run
     /// `kill` (which kills the real bus) before passing it on.
     Relay {
@@ -45,6 +48,14 @@ impl WedgedBus {
 
     pub fn authenticated_silent() -> WedgedBus {
         Self::serve(Behaviour::AuthenticatedSilent)
+    }
+
+    /// A bus that authenticates the client and then sends it `flood` (messages made with
+    /// [`method_return`]), whatever the client asked.
+    pub fn hostile(flood: Vec<u8>) -> WedgedBus {
+        Self::serve(Behaviour::Hostile {
+            flood: Arc::new(flood),
+        })
     }
 
     /// A relay to the bus listening at `bus` (a socket path) that calls `kill` when the client
@@ -112,57 +123,95 @@ fn handle(client: UnixStream, behaviour: Behaviour) {
             let _ = std::io::copy(&mut &client, &mut std::io::sink());
         }
         Behaviour::AuthenticatedSilent => {
-            let mut reader = BufReader::new(&client);
-            let mut nul = [0u8; 1];
-            if reader.read_exact(&mut nul).is_err() {
-                return;
+            if let Some(mut reader) = authenticate(&client) {
+                let _ = std::io::copy(&mut reader, &mut std::io::sink());
             }
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
-                let reply: &[u8] = if line.starts_with("AUTH") {
-                    b"OK 0123456789abcdef0123456789abcdef\r\n"
-                } else if line.starts_with("NEGOTIATE_UNIX_FD") {
-                    b"AGREE_UNIX_FD\r\n"
-                } else if line.starts_with("BEGIN") {
-                    break;
-                } else {
-                    b"ERROR\r\n"
-                };
-                let _ = (&client).write_all(reply);
-                line.clear();
-            }
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
         }
-        Behaviour::Relay { bus, member, kill } => {
-            let Ok(upstream) = UnixStream::connect(&bus) else {
-                return;
-            };
-            let (mut up_read, mut down_write) = (upstream.try_clone().unwrap(), &client);
-            let down = client.try_clone().unwrap();
-            let back = std::thread::spawn(move || {
-                let _ = std::io::copy(&mut up_read, &mut &down);
-                let _ = down.shutdown(std::net::Shutdown::Both);
-            });
-            let mut buffer = [0u8; 4096];
-            let mut seen: Vec<u8> = Vec::new();
-            let mut killed = false;
-            loop {
-                let n = match (&client).read(&mut buffer) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => n,
-                };
-                seen.extend_from_slice(&buffer[..n]);
-                if !killed && seen.windows(member.len()).any(|w| w == member.as_bytes()) {
-                    killed = true;
-                    kill();
-                }
-                if (&upstream).write_all(&buffer[..n]).is_err() {
-                    break;
-                }
+        Behaviour::Hostile { flood } => {
+            if let Some(mut reader) = authenticate(&client) {
+                let _ = (&client).write_all(&flood);
+                let _ = std::io::copy(&mut reader, &mut std::io::sink());
             }
-            let _ = upstream.shutdown(std::net::Shutdown::Both);
-            let _ = down_write.flush();
-            let _ = back.join();
+        }
+        Behaviour::Relay { bus, member, kill } => relay(&client, bus, member, kill),
+    }
+}
+
+/// The SASL EXTERNAL handshake, as a bus answers it; the reader is then at the first message.
+fn authenticate(client: &UnixStream) -> Option<BufReader<&UnixStream>> {
+    let mut reader = BufReader::new(client);
+    let mut nul = [0u8; 1];
+    reader.read_exact(&mut nul).ok()?;
+    let mut line = String::new();
+    while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+        let reply: &[u8] = if line.starts_with("AUTH") {
+            b"OK 0123456789abcdef0123456789abcdef\r\n"
+        } else if line.starts_with("NEGOTIATE_UNIX_FD") {
+            b"AGREE_UNIX_FD\r\n"
+        } else if line.starts_with("BEGIN") {
+            return Some(reader);
+        } else {
+            b"ERROR\r\n"
+        };
+        let _ = { client }.write_all(reply);
+        line.clear();
+    }
+    None
+}
+
+fn relay(
+    client: &UnixStream,
+    bus: PathBuf,
+    member: &'static str,
+    kill: Arc<dyn Fn() + Send + Sync>,
+) {
+    let Ok(upstream) = UnixStream::connect(&bus) else {
+        return;
+    };
+    let (mut up_read, mut down_write) = (upstream.try_clone().unwrap(), client);
+    let down = client.try_clone().unwrap();
+    let back = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut up_read, &mut &down);
+        let _ = down.shutdown(std::net::Shutdown::Both);
+    });
+    let mut buffer = [0u8; 4096];
+    let mut seen: Vec<u8> = Vec::new();
+    let mut killed = false;
+    loop {
+        let n = match (&*client).read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        seen.extend_from_slice(&buffer[..n]);
+        if !killed && seen.windows(member.len()).any(|w| w == member.as_bytes()) {
+            killed = true;
+            kill();
+        }
+        if (&upstream).write_all(&buffer[..n]).is_err() {
+            break;
         }
     }
+    let _ = upstream.shutdown(std::net::Shutdown::Both);
+    let _ = down_write.flush();
+    let _ = back.join();
+}
+
+/// A D-Bus method return (little-endian) answering `reply_serial`, with a body of
+/// `signature` already marshalled: what a hostile peer can send whatever it was asked.
+pub fn method_return(reply_serial: u32, signature: &str, body: &[u8]) -> Vec<u8> {
+    let mut message = vec![b'l', 2, 0, 1];
+    message.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    message.extend_from_slice(&1u32.to_le_bytes()); // its own serial
+    let mut fields = vec![5, 1, b'u', 0];
+    fields.extend_from_slice(&reply_serial.to_le_bytes());
+    fields.extend_from_slice(&[8, 1, b'g', 0, signature.len() as u8]);
+    fields.extend_from_slice(signature.as_bytes());
+    fields.push(0);
+    message.extend_from_slice(&(fields.len() as u32).to_le_bytes());
+    message.extend_from_slice(&fields);
+    while message.len() % 8 != 0 {
+        message.push(0);
+    }
+    message.extend_from_slice(body);
+    message
 }

@@ -348,3 +348,146 @@ fn timed_out(e: &std::io::Error) -> bool {
 fn broken(what: &str, e: &std::io::Error) -> CallError {
     CallError::Broken(format!("{what}: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::secret_service::dbus::writer::Writer;
+
+    /// A message as a bus would send it: a reply to `reply_serial`, or a signal on `path` from
+    /// `sender`, with `body`.
+    fn message(reply_serial: Option<u32>, signal: Option<(&str, &str)>, body: &[Value]) -> Vec<u8> {
+        let field = |code: u8, value: Value| {
+            Value::Struct(vec![Value::Byte(code), Value::Variant(Box::new(value))])
+        };
+        let mut fields = Vec::new();
+        if let Some(serial) = reply_serial {
+            fields.push(field(5, Value::Uint32(serial)));
+        }
+        if let Some((path, sender)) = signal {
+            fields.push(field(1, Value::path(path)));
+            fields.push(field(2, Value::str("org.freedesktop.Secret.Prompt")));
+            fields.push(field(3, Value::str("Completed")));
+            fields.push(field(7, Value::str(sender)));
+        }
+        let signature: String = body.iter().map(Value::signature).collect();
+        if !signature.is_empty() {
+            fields.push(field(8, Value::Signature(signature)));
+        }
+        let kind = if signal.is_some() { 4 } else { 2 };
+        let mut writer = Writer::new();
+        writer.put(&[b'l', kind, 0, 1]);
+        writer.u32(0);
+        writer.u32(7);
+        writer.value(&Value::Array {
+            element: "(yv)".into(),
+            items: fields,
+        });
+        writer.body(body);
+        writer.buf.to_vec()
+    }
+
+    /// A connection to a bus played by `bus`, after it answered authentication and `Hello`.
+    fn connected(bus: impl FnOnce(UnixStream) + Send + 'static) -> Connection {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        std::thread::spawn(move || {
+            // Byte by byte up to BEGIN, so the calls after it stay unread for `bus`.
+            let mut seen = Vec::new();
+            let mut byte = [0u8; 1];
+            while !seen.ends_with(b"BEGIN\r\n") {
+                (&theirs).read_exact(&mut byte).unwrap();
+                seen.push(byte[0]);
+            }
+            (&theirs).write_all(b"OK 0123456789abcdef0123456789abcdef\r\n").unwrap();
+            (&theirs)
+                .write_all(&message(Some(1), None, &[Value::str(":1.9")]))
+                .unwrap();
+            bus(theirs);
+        });
+        Connection::start(ours, 0)
+    }
+
+    #[test]
+    fn replies_to_calls_never_sent_are_dropped_not_kept() {
+        let mut connection = connected(|bus| {
+            for serial in 1000..3000 {
+                let _ = (&bus).write_all(&message(Some(serial), None, &[Value::str("x")]));
+            }
+            let _ = (&bus).write_all(&message(Some(2), None, &[Value::str("ours")]));
+            std::thread::sleep(Duration::from_secs(5));
+        });
+        let serial = connection.send("d", "/p", "i", "m", &[]).unwrap();
+        assert_eq!(serial, 2);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let reply = connection.wait(serial, deadline).unwrap();
+        assert_eq!(reply, [Value::str("ours")]);
+        assert!(connection.early.is_empty(), "{} replies kept", connection.early.len());
+    }
+
+    #[test]
+    fn one_deadline_bounds_every_call_it_covers() {
+        // A bus that answers each call 700 ms after it came.
+        let slow = |bus: UnixStream| {
+            let mut serial = 2;
+            let mut chunk = [0u8; 4096];
+            while (&bus).read(&mut chunk).is_ok_and(|n| n > 0) {
+                std::thread::sleep(Duration::from_millis(700));
+                let _ = (&bus).write_all(&message(Some(serial), None, &[]));
+                serial += 1;
+            }
+        };
+        // Control: a deadline of 2 s for each call, and all four are answered.
+        let mut connection = connected(slow);
+        for _ in 0..4 {
+            let serial = connection.send("d", "/p", "i", "m", &[]).unwrap();
+            let deadline = Instant::now() + Duration::from_secs(2);
+            connection.wait(serial, deadline).expect("each answered in time");
+        }
+        // One deadline of 2 s for the four: they cannot all be answered (2.8 s of answers).
+        let mut connection = connected(slow);
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let answered = (0..4)
+            .map(|_| {
+                let serial = connection.send("d", "/p", "i", "m", &[])?;
+                connection.wait(serial, deadline)
+            })
+            .filter(Result::is_ok)
+            .count();
+        assert!(answered < 4, "the calls outlived their deadline");
+    }
+
+    #[test]
+    fn a_signal_is_kept_only_while_awaited_with_who_sent_it() {
+        let path = "/org/freedesktop/secrets/prompt/u1";
+        let mut connection = connected(move |bus| {
+            let signal = |sender| message(None, Some((path, sender)), &[Value::Bool(false)]);
+            // Before anyone waits for it: skipped.
+            let _ = (&bus).write_all(&signal(":1.early"));
+            let _ = (&bus).write_all(&message(Some(2), None, &[]));
+            // Wait for the second call, sent once the signal is awaited.
+            let (mut seen, mut chunk) = (Vec::new(), [0u8; 4096]);
+            while !seen.windows(6).any(|w| w == b"second") {
+                match (&bus).read(&mut chunk) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => seen.extend_from_slice(&chunk[..n]),
+                }
+            }
+            let _ = (&bus).write_all(&signal(":1.service"));
+            let _ = (&bus).write_all(&message(Some(3), None, &[]));
+            std::thread::sleep(Duration::from_secs(5));
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let first = connection.send("d", "/p", "i", "m", &[]).unwrap();
+        connection.wait(first, deadline).unwrap();
+        connection.await_signal(path, "org.freedesktop.Secret.Prompt", "Completed");
+        let second = connection.send("d", "/p", "i", "second", &[]).unwrap();
+        connection.wait(second, deadline).unwrap();
+        let signal = connection.wait_signal(deadline).unwrap().expect("the signal");
+        assert_eq!(signal.sender.as_deref(), Some(":1.service"));
+        assert_eq!(signal.body, [Value::Bool(false)]);
+        // Nothing more comes: the wait ends at its deadline, and the connection stays usable.
+        let soon = Instant::now() + Duration::from_millis(200);
+        assert!(connection.wait_signal(soon).unwrap().is_none());
+        assert!(!connection.late);
+    }
+}

@@ -1,0 +1,297 @@
+//! Linux desktops: the Secret Service locked, unlocked by a person, dismissed, left unanswered,
+//! and prompting for every change, as GNOME Keyring, KeePassXC and KWallet do. The flows of
+//! `flows.rs` run on every provider through `on_every_store!`; these are the moments where the
+//! providers differ: a lock.
+//!
+//! Every test drives real git (or the helper as git runs it) against a private provider on a
+//! private bus. A person at the desktop is GNOME Keyring's stand-in prompter (unlocks,
+//! cancels, never answers); KeePassXC's own unlock dialog is up on its offscreen display,
+//! where nobody answers it. Nothing may hang: every git runs under the rig's deadline.
+
+use std::time::Instant;
+
+use crate::rig::{Rig, StoreUnderTest};
+use crate::support::keyrings::{PrompterMode, Provider};
+use crate::support::{KeyutilsSession, SecretServiceSession, TestEnv, fake_api_token};
+
+/// A rig on a private provider, with a token stored there, then locked.
+fn locked_rig(store: StoreUnderTest, unlock_timeout: &str) -> Option<(Rig, String)> {
+    let mut rig = Rig::private(store)?;
+    rig.env.configure_helper(&format!(
+        "{} --unlock-timeout {unlock_timeout}",
+        rig.helper_args().join(" ")
+    ));
+    let stored = rig.token.clone();
+    rig.will_answer(Some(&stored));
+    rig.clone().assert_success();
+    assert_eq!(rig.stored().as_deref(), Some(stored.as_str()), "control");
+    rig.session().lock_collection();
+    assert!(rig.session().is_locked());
+    Some((rig, stored))
+}
+
+#[test]
+fn a_locked_gnome_keyring_unlocked_at_its_prompt_keeps_git_silent() {
+    let Some((mut rig, stored)) = locked_rig(StoreUnderTest::SecretService, "60") else {
+        return;
+    };
+    rig.session()
+        .set_prompter(PrompterMode::Unlocks)
+        .expect("prompter");
+    rig.will_answer(None); // a prompt from git would fail the fetch
+    let out = rig.fetch();
+    out.assert_success();
+    assert_eq!(rig.env.prompt_count(), 1, "only the first clone prompted");
+    assert!(!rig.session().is_locked(), "the person unlocked it");
+    assert!(
+        !rig.session().prompter_answers().is_empty(),
+        "the keyring asked the person"
+    );
+    assert_eq!(rig.stored().as_deref(), Some(stored.as_str()));
+}
+
+#[test]
+fn a_dismissed_unlock_means_git_prompts_and_the_locked_token_survives() {
+    let Some((mut rig, stored)) = locked_rig(StoreUnderTest::SecretService, "60") else {
+        return;
+    };
+    rig.session()
+        .set_prompter(PrompterMode::Cancels)
+        .expect("prompter");
+    let other = rig.secret(fake_api_token());
+    rig.server.grant(&other, crate::support::Scope::ReadWrite);
+    rig.will_answer(Some(&other));
+    let out = rig.fetch();
+    out.assert_success();
+    assert_eq!(
+        rig.env.prompt_count(),
+        2,
+        "git asked, since the keyring stayed locked"
+    );
+    for said in [
+        "GNOME Keyring's collection",
+        "locked",
+        "dismissed",
+        "not saved",
+    ] {
+        assert!(
+            out.stderr.contains(said),
+            "stderr should say {said:?}: {out:?}"
+        );
+    }
+    assert!(rig.session().is_locked());
+    rig.session().unlock_collection();
+    assert_eq!(
+        rig.stored().as_deref(),
+        Some(stored.as_str()),
+        "the token in the locked keyring was neither lost nor replaced"
+    );
+}
+
+#[test]
+fn an_unanswered_unlock_is_dismissed_at_its_deadline_and_announced() {
+    let Some((mut rig, _)) = locked_rig(StoreUnderTest::SecretService, "2") else {
+        return;
+    };
+    rig.session()
+        .set_prompter(PrompterMode::NeverAnswers)
+        .expect("prompter");
+    rig.will_answer(Some(&rig.token.clone()));
+    let out = rig.fetch();
+    out.assert_success();
+    for said in [
+        "is locked: unlock it in the dialog on your desktop",
+        "Waiting up to 2 s",
+        "nobody answered",
+    ] {
+        assert!(
+            out.stderr.contains(said),
+            "stderr should say {said:?}: {out:?}"
+        );
+    }
+    // The keyring daemon is alive (gnome-keyring 42.1 aborts when such a prompt is
+    // dismissed) and still locked.
+    assert!(rig.session().is_locked(), "{}", rig.session().diagnostics());
+    rig.session()
+        .set_prompter(PrompterMode::Cancels)
+        .expect("release the pending question");
+}
+
+#[test]
+fn an_unlock_timeout_of_zero_never_asks() {
+    let Some((mut rig, _)) = locked_rig(StoreUnderTest::SecretService, "0") else {
+        return;
+    };
+    rig.session()
+        .set_prompter(PrompterMode::Unlocks)
+        .expect("prompter");
+    rig.will_answer(Some(&rig.token.clone()));
+    let out = rig.fetch();
+    out.assert_success();
+    assert!(
+        out.stderr
+            .contains("GIT_CREDENTIAL_BITBUCKET_UNLOCK_TIMEOUT=0"),
+        "{out:?}"
+    );
+    assert!(
+        rig.session().prompter_answers().is_empty(),
+        "nobody was asked"
+    );
+    assert!(rig.session().is_locked());
+}
+
+/// KeePassXC holds a search while its unlock dialog is up (`UnlockBeforeSearch`, its default):
+/// the helper must ask the lock first, and answer at once when it may not wait for a person.
+#[test]
+fn a_locked_keepassxc_is_never_searched_and_answers_at_once_without_an_unlock() {
+    let Some((mut rig, stored)) = locked_rig(StoreUnderTest::KeePassXc, "0") else {
+        return;
+    };
+    rig.will_answer(Some(&rig.token.clone()));
+    let started = Instant::now();
+    let out = rig.fetch();
+    let took = started.elapsed();
+    out.assert_success();
+    assert!(out.stderr.contains("KeePassXC's collection"), "{out:?}");
+    assert!(
+        !out.stderr.contains("did not answer"),
+        "a search held by KeePassXC timed out instead: {out:?} ({took:?})"
+    );
+    rig.session().unlock_collection();
+    assert_eq!(rig.stored().as_deref(), Some(stored.as_str()));
+}
+
+#[test]
+fn a_locked_keepassxc_whose_dialog_nobody_answers_is_given_up_at_the_deadline() {
+    let Some((mut rig, _)) = locked_rig(StoreUnderTest::KeePassXc, "2") else {
+        return;
+    };
+    rig.will_answer(Some(&rig.token.clone()));
+    let out = rig.fetch();
+    out.assert_success();
+    for said in [
+        "KeePassXC's collection",
+        "Waiting up to 2 s",
+        "nobody answered",
+    ] {
+        assert!(
+            out.stderr.contains(said),
+            "stderr should say {said:?}: {out:?}"
+        );
+    }
+}
+
+/// With `UnlockBeforeSearch=false` a locked KeePassXC answers searches with nothing: status
+/// must not take that for "no tokens".
+#[test]
+fn status_on_a_locked_keepassxc_names_the_lock_never_no_tokens() {
+    let provider = Provider::KeePassXc {
+        unlock_before_search: false,
+    };
+    let Some(session) = SecretServiceSession::start_provider_or_skip(provider) else {
+        return;
+    };
+    let mut env = TestEnv::new();
+    env.use_secret_service(&session);
+    let args = ["--store", "secret-service", "--unlock-timeout", "0"];
+    let login = env.run_helper(
+        &[&args[..], &["login", "--stdin"]].concat(),
+        &fake_api_token(),
+    );
+    login.assert_success();
+    let listed = env.run_helper(&[&args[..], &["status"]].concat(), "");
+    listed.assert_success();
+    assert!(listed.stdout.contains("ATATT…"), "control: {listed:?}");
+    session.lock_collection();
+    let status = env.run_helper(&[&args[..], &["status"]].concat(), "");
+    assert_eq!(status.status.code(), Some(1), "{status:?}");
+    assert!(!status.stdout.contains("no tokens stored"), "{status:?}");
+    for said in ["KeePassXC's collection", "locked", "not known"] {
+        assert!(
+            status.stdout.contains(said),
+            "status should say {said:?}: {status:?}"
+        );
+    }
+    let logout = env.run_helper(&[&args[..], &["logout"]].concat(), "");
+    assert!(
+        !logout.success(),
+        "logout cannot remove what it cannot see: {logout:?}"
+    );
+    assert!(logout.stderr.contains("locked"), "{logout:?}");
+}
+
+/// `auto` on a desktop whose keyring is locked and cannot be unlocked here (no prompter, as
+/// over SSH): the token goes to the kernel keyring, and the helper says so; once the keyring
+/// is unlocked, the next git operation moves it there, so it never sits in two stores
+/// unannounced.
+#[test]
+fn auto_falls_back_while_the_keyring_is_locked_and_moves_the_token_back_once_unlocked() {
+    let Some(session) = SecretServiceSession::start_provider_or_skip(Provider::GnomeKeyring) else {
+        return;
+    };
+    let Some(keyutils) = KeyutilsSession::new_or_skip() else {
+        return;
+    };
+    let mut rig = match Rig::new(StoreUnderTest::File) {
+        Some(rig) => rig,
+        None => return,
+    };
+    rig.env.use_secret_service(&session);
+    rig.env.use_keyutils(&keyutils);
+    let host = rig.server.host();
+    rig.env
+        .configure_helper(&format!("--store auto --host {host} --unlock-timeout 5"));
+    session.lock_collection();
+    let token = rig.token.clone();
+    rig.will_answer(Some(&token));
+    let out = rig.clone();
+    out.assert_success();
+    assert!(
+        out.stderr
+            .contains("auto saved the token in the kernel keyring"),
+        "{out:?}"
+    );
+    let auto = |env: &TestEnv, args: &[&str]| {
+        let mut all = vec![
+            "--store",
+            "auto",
+            "--host",
+            host.as_str(),
+            "--unlock-timeout",
+            "5",
+        ];
+        all.extend_from_slice(args);
+        env.run_helper(&all, "")
+    };
+    let status = auto(&rig.env, &["status"]);
+    assert!(status.stdout.contains("store: keyutils"), "{status:?}");
+
+    session.unlock_collection();
+    rig.will_answer(None);
+    let fetched = rig.fetch();
+    fetched.assert_success();
+    assert!(
+        fetched
+            .stderr
+            .contains("it is now in the secret-service store"),
+        "{fetched:?}"
+    );
+    let status = auto(&rig.env, &["status"]);
+    status.assert_success();
+    assert!(
+        status.stdout.contains("store: secret-service"),
+        "{status:?}"
+    );
+    assert!(
+        !status.stdout.contains("keyutils"),
+        "in one store only: {status:?}"
+    );
+    let in_keyutils = rig
+        .env
+        .run_helper(&["--store", "keyutils", "--host", &host, "status"], "");
+    assert!(
+        in_keyutils.stdout.contains("no tokens stored"),
+        "{in_keyutils:?}"
+    );
+    rig.fetch().assert_success();
+}
