@@ -1,10 +1,12 @@
 //! The GitHub Actions workflows cannot run here, so actionlint checks them: syntax, expression
 //! types, action inputs, runner labels, and script injection. scripts/test.sh installs it into
 //! target/tools/actionlint; a broken workflow beside the real ones shows the linter does fail.
+//! The workflow tier ([`crate::support::tier`]): a plain `cargo test` says it did not run.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::support::tier::{self, SlowTier};
 use crate::support::{Output, skip_or_panic};
 
 /// actionlint from scripts/test.sh's virtualenv, else from PATH.
@@ -38,6 +40,9 @@ fn lint(files: &[PathBuf]) -> Option<Output> {
 
 #[test]
 fn the_ci_and_release_workflows_pass_actionlint_and_a_broken_one_does_not() {
+    if !tier::asked_for(SlowTier::Workflows) {
+        return;
+    }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(".github/workflows");
     let workflows = ["ci.yml", "release.yml"].map(|name| dir.join(name));
     let Some(out) = lint(&workflows) else { return };
