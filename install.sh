@@ -77,7 +77,9 @@ if $uninstall; then
   if [ -x "$binary" ]; then
     "$binary" teardown "$scope" | sed 's/^/install.sh: /'
     need_cargo
-    cargo uninstall --root "$root" git-credential-bitbucket >/dev/null 2>&1 || rm -f "$binary"
+    # From /, not this source tree: its rust-toolchain.toml would have rustup download the pinned
+    # toolchain only to uninstall.
+    (cd / && cargo uninstall --root "$root" git-credential-bitbucket) >/dev/null 2>&1 || rm -f "$binary"
     say "removed $binary"
   else
     # The binary is gone already: remove what setup wrote with git itself.
