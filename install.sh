@@ -122,7 +122,9 @@ if $uninstall; then
     said=$("$binary" teardown "$scope")
     say_lines "$said"
     need_cargo
-    cargo uninstall --root "$root" git-credential-bitbucket >/dev/null 2>&1 || rm -f "$binary"
+    # From /, not this source tree: its rust-toolchain.toml would have rustup download the pinned
+    # toolchain only to uninstall.
+    (cd / && cargo uninstall --root "$root" git-credential-bitbucket) >/dev/null 2>&1 || rm -f "$binary"
     say "removed $binary"
   else
     remove_config_with_git

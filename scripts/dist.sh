@@ -59,7 +59,7 @@ install -D -m 0644 "$stage/generated/completions/$name.bash" \
 install -D -m 0644 "$stage/generated/completions/_$name" "$root/usr/share/zsh/vendor-completions/_$name"
 install -D -m 0644 "$stage/generated/completions/$name.fish" \
   "$root/usr/share/fish/vendor_completions.d/$name.fish"
-install -m 0644 README.md ARCHITECTURE.md docs/*.md "$doc/"
+install -m 0644 README.md ARCHITECTURE.md CONTRIBUTING.md docs/*.md "$doc/"
 {
   echo "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/"
   echo "Upstream-Name: $name"
@@ -99,9 +99,9 @@ dpkg-deb --root-owner-group -Zxz --build "$root" "$out/$deb" >/dev/null
 dir="$stage/$name-$version-$windows"
 mkdir -p "$dir"
 install -m 0755 "target/$windows/release/$name.exe" "$dir/"
-install -m 0644 README.md ARCHITECTURE.md LICENSE-MIT LICENSE-APACHE \
+install -m 0644 README.md ARCHITECTURE.md CONTRIBUTING.md LICENSE-MIT LICENSE-APACHE \
   "$stage/generated/completions/_$name.ps1" "$dir/"
-# README links to docs/ and ARCHITECTURE.md: ship them, as the tarball does.
+# README links to docs/, ARCHITECTURE.md and CONTRIBUTING.md: ship them, as the tarball does.
 mkdir -p "$dir/docs"
 install -m 0644 docs/*.md "$dir/docs/"
 find "$dir" -exec touch -d "@$SOURCE_DATE_EPOCH" {} +

@@ -22,7 +22,7 @@ mkdir -p "$dir/completions" "$out"
 cp "$binary" "$dir/$name"
 cp packaging/install.sh "$dir/install.sh"
 chmod 0755 "$dir/$name" "$dir/install.sh"
-cp README.md ARCHITECTURE.md LICENSE-MIT LICENSE-APACHE "$dir/"
+cp README.md ARCHITECTURE.md CONTRIBUTING.md LICENSE-MIT LICENSE-APACHE "$dir/"
 cp -R "$stage/generated/man" docs "$dir/"
 for file in "$name.bash" "_$name" "$name.fish"; do
   cp "$stage/generated/completions/$file" "$dir/completions/"

@@ -7,8 +7,9 @@
 # complete with the generated scripts; man renders the pages; the release tests need
 # musl-tools, MinGW-w64, zip and two rustup targets to build scripts/dist.sh's artifacts, and
 # actionlint for .github/workflows;
-# Wine runs the Windows helper), then every unit and integration test, then the macOS and
-# Windows type-checks.
+# Wine runs the Windows helper), then every unit and integration test, the slow tiers included
+# (GCB_TEST_TIER=full: the Windows build under Wine, the release artifacts, the workflow lint),
+# then the macOS and Windows type-checks. A plain `cargo test` is the fast loop without them.
 # The tests start their own private D-Bus sessions, keyring daemons, session keyrings and a
 # Bitbucket-like server on 127.0.0.1; they never touch your own keychain or git config.
 set -euo pipefail
@@ -45,7 +46,8 @@ GCB_TEST_WINE_TEMPLATE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/gcb-wine-template.XXXXXX
 export GCB_TEST_WINE_TEMPLATE_DIR
 trap 'rm -rf "$GCB_TEST_WINE_TEMPLATE_DIR"' EXIT
 
-cargo test --locked
+# Every tier: without this, the Wine, release and workflow tests say "not run" and return.
+GCB_TEST_TIER=full cargo test --locked
 
 # The library's unit tests on Windows, under Wine (the cfg(windows) pipe-handle code included).
 ./scripts/wine-unit-tests.sh

@@ -41,11 +41,12 @@ open(out, "wb").write(got)
 
 const SCRIPT: &str = r#"
 set -u
-as() { uid=$1; shift; setpriv --reuid="$uid" --regid="$uid" --clear-groups -- "$@"; }
+as() { uid=$1; shift; exec setpriv --reuid="$uid" --regid="$uid" --clear-groups -- "$@"; }
 as 1001 /usr/bin/python3 "$D/listen.py" path "$D/rogue/bus" "$D/rogue-path.got" &
-as 1001 /usr/bin/python3 "$D/listen.py" path "$D/rogue-runtime/bus" "$D/rogue-runtime.got" &
 as 1001 /usr/bin/python3 "$D/listen.py" abstract "$NAME" "$D/rogue-abstract.got" &
 as 1000 /usr/bin/python3 "$D/listen.py" path "$D/own/bus" "$D/own.got" &
+as 1001 /usr/bin/python3 "$D/listen.py" path "$D/rogue-runtime/bus" "$D/rogue-runtime.got" &
+never=$!
 for i in $(seq 100); do
   [ -e "$D/rogue-path.got.ready" ] && [ -e "$D/rogue-runtime.got.ready" ] &&
     [ -e "$D/rogue-abstract.got.ready" ] && [ -e "$D/own.got.ready" ] && break
@@ -59,6 +60,8 @@ helper path DBUS_SESSION_BUS_ADDRESS="unix:path=$D/rogue/bus"
 helper abstract DBUS_SESSION_BUS_ADDRESS="unix:abstract=$NAME"
 helper runtime XDG_RUNTIME_DIR="$D/rogue-runtime"
 helper own DBUS_SESSION_BUS_ADDRESS="unix:path=$D/own/bus"
+# The runtime directory's listener is never connected to: stop it; the others end at EOF.
+kill "$never" 2>/dev/null
 wait
 "#;
 

@@ -3,6 +3,10 @@
 //! binaries serve a real git clone against the Bitbucket-like server. Also: the man pages and
 //! completions mention every command `--help` lists.
 //!
+//! The release tier ([`crate::support::tier`]): a plain `cargo test` says these tests did not
+//! run, since building the artifacts takes minutes. The man pages test needs no artifact and
+//! always runs.
+//!
 //! Why here: the binary people run is the static musl build from the tarball or the package,
 //! not the debug build the other tests drive. The .deb goes through real dpkg with a private
 //! `--root` (its own database and lock), so two suite runs at once, and the machine's own
@@ -12,16 +16,21 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use crate::support::tier::{self, SlowTier};
 use crate::support::{BitbucketServer, Output, Scope, TestEnv, fake_api_token, helper_bin};
 
 const NAME: &str = "git-credential-bitbucket";
 /// No cargo on it: the installers must not need a Rust toolchain.
 const PATH_WITHOUT_CARGO: &str = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
 
-/// scripts/dist.sh, run once per test binary into a directory of its own under target/tmp.
-fn dist() -> &'static Path {
+/// scripts/dist.sh, run once per test binary into a directory of its own under target/tmp;
+/// `None` (after saying so) when the release tier was not asked for.
+fn dist() -> Option<&'static Path> {
+    if !tier::asked_for(SlowTier::Release) {
+        return None;
+    }
     static DIST: OnceLock<PathBuf> = OnceLock::new();
-    DIST.get_or_init(|| {
+    let dir = DIST.get_or_init(|| {
         let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
         remove_dists_of_finished_runs(&tmp);
         let out = tmp.join(format!("dist-{}", std::process::id()));
@@ -30,7 +39,8 @@ fn dist() -> &'static Path {
         let built = Output::run(Command::new(root.join("scripts/dist.sh")).arg(&out), "");
         built.assert_success();
         out
-    })
+    });
+    Some(dir)
 }
 
 /// A suite run cannot delete its dist when it ends (statics are never dropped), so the next run
@@ -54,11 +64,12 @@ fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
 
-/// The artifact in the dist directory whose name is `name`; panics if it is missing.
-fn artifact(name: &str) -> PathBuf {
-    let path = dist().join(name);
+/// The artifact in the dist directory whose name is `name` (panics if it is missing), or
+/// `None` when the release tier was not asked for.
+fn artifact(name: &str) -> Option<PathBuf> {
+    let path = dist()?.join(name);
     assert!(path.is_file(), "{} missing from the dist", path.display());
-    path
+    Some(path)
 }
 
 fn run(cmd: &mut Command) -> Output {
@@ -136,7 +147,10 @@ fn env_without_cargo() -> TestEnv {
 
 #[test]
 fn sha256sums_cover_exactly_the_three_artifacts() {
-    let sums = std::fs::read_to_string(artifact("SHA256SUMS")).expect("read SHA256SUMS");
+    let Some(sums) = artifact("SHA256SUMS") else {
+        return;
+    };
+    let sums = std::fs::read_to_string(sums).expect("read SHA256SUMS");
     let mut names: Vec<&str> = sums.lines().filter_map(|l| l.split("  ").nth(1)).collect();
     names.sort_unstable();
     let v = version();
@@ -150,16 +164,18 @@ fn sha256sums_cover_exactly_the_three_artifacts() {
     );
     let check = run(Command::new("sha256sum")
         .args(["-c", "--strict", "SHA256SUMS"])
-        .current_dir(dist()));
+        .current_dir(dist().expect("built above")));
     check.assert_success();
 }
 
 #[test]
 fn the_tarball_installs_a_static_binary_without_cargo_that_serves_git() {
-    let tarball = artifact(&format!(
+    let Some(tarball) = artifact(&format!(
         "{NAME}-{}-x86_64-unknown-linux-musl.tar.gz",
         version()
-    ));
+    )) else {
+        return;
+    };
     let mut env = env_without_cargo();
     let unpacked = env.home().join("unpacked");
     std::fs::create_dir(&unpacked).expect("mkdir");
@@ -244,10 +260,12 @@ fn the_tarball_installs_a_static_binary_without_cargo_that_serves_git() {
 
 #[test]
 fn the_tarball_uninstalls_every_file_it_installed() {
-    let tarball = artifact(&format!(
+    let Some(tarball) = artifact(&format!(
         "{NAME}-{}-x86_64-unknown-linux-musl.tar.gz",
         version()
-    ));
+    )) else {
+        return;
+    };
     let env = env_without_cargo();
     run(Command::new("tar")
         .arg("xzf")
@@ -333,7 +351,9 @@ fn dpkg_root(env: &TestEnv) -> (PathBuf, impl Fn(&[&str]) -> Output + '_) {
 
 #[test]
 fn the_deb_installs_configures_nothing_serves_git_and_removes_cleanly() {
-    let deb = artifact(&format!("{NAME}_{}_amd64.deb", version()));
+    let Some(deb) = artifact(&format!("{NAME}_{}_amd64.deb", version())) else {
+        return;
+    };
     let env = env_without_cargo();
     let gitconfig_before = std::fs::read(env.home().join(".gitconfig")).expect("read .gitconfig");
     let (root, dpkg) = dpkg_root(&env);
@@ -382,7 +402,9 @@ fn the_deb_installs_configures_nothing_serves_git_and_removes_cleanly() {
 
 #[test]
 fn the_windows_zip_holds_the_exe_its_licenses_and_the_docs_its_readme_links_to() {
-    let zip = artifact(&format!("{NAME}-{}-x86_64-pc-windows-gnu.zip", version()));
+    let Some(zip) = artifact(&format!("{NAME}-{}-x86_64-pc-windows-gnu.zip", version())) else {
+        return;
+    };
     let listing = run(Command::new("unzip").arg("-Z1").arg(&zip));
     listing.assert_success();
     let top = format!("{NAME}-{}-x86_64-pc-windows-gnu/", version());

@@ -5,8 +5,9 @@
 //! of a `get`). This reads the file in chunks and stops at the first line that holds the key
 //! and reads as an entry: the entry [`super::format::parse`] keeps too (the first). The
 //! lines before it are checked in place, without copying, so a damaged one is still reported
-//! by number. Every byte read passes through buffers that are zeroed when dropped: the file
-//! holds secrets.
+//! by number. Each byte is searched for a line end once, however the reads are cut (a pipe may
+//! hand out one byte at a time). Every byte read passes through buffers that are zeroed when
+//! dropped: the file holds secrets.
 
 use std::io::Read;
 
@@ -31,12 +32,35 @@ const CHUNK: usize = 16 * 1024;
 /// reports, is passed that way).
 pub fn find(
     file: &mut dyn Read,
+    key: (&str, &str),
+    limit: u64,
+    damaged: Option<&mut Vec<DamagedLine>>,
+) -> std::io::Result<Lookup> {
+    find_counting(file, key, limit, damaged, &mut Work::default())
+}
+
+/// The buffer work a lookup did: each count stays within a small multiple of the bytes read,
+/// however the reads are cut, so a slow reader (a pipe, a network file system handing out a
+/// few bytes at a time) costs no more than a fast one. A test holds the lookup to that.
+#[derive(Default)]
+struct Work {
+    /// Bytes searched for a line end.
+    scanned: u64,
+    /// Bytes moved inside the buffer (to its front, or into a larger one).
+    moved: u64,
+}
+
+fn find_counting(
+    file: &mut dyn Read,
     (service, user): (&str, &str),
     limit: u64,
     mut damaged: Option<&mut Vec<DamagedLine>>,
+    work: &mut Work,
 ) -> std::io::Result<Lookup> {
     let mut buffer = Zeroizing::new(vec![0u8; CHUNK]);
-    let (mut start, mut end, mut total, mut number) = (0usize, 0usize, 0u64, 0usize);
+    // `buffer[start..end]` is the incomplete line; `buffer[start..scanned]` holds no LF.
+    let (mut start, mut scanned, mut end) = (0usize, 0usize, 0usize);
+    let (mut total, mut number) = (0u64, 0usize);
     let key = format!("{service}\t{user}\t");
     let mut examine = |line: &[u8], number: usize| -> Option<Zeroizing<Vec<u8>>> {
         if !begins_with(line, key.as_bytes()) {
@@ -63,22 +87,32 @@ pub fn find(
         }
     };
     loop {
-        while let Some(newline) = memchr::memchr(b'\n', &buffer[start..end]) {
+        // Only the bytes not searched yet: a line that straddles many reads is searched once.
+        while let Some(newline) = memchr::memchr(b'\n', &buffer[scanned..end]) {
+            work.scanned += newline as u64 + 1;
+            let line_end = scanned + newline;
             number += 1;
-            let found = examine(&buffer[start..start + newline], number);
-            start += newline + 1;
+            let found = examine(&buffer[start..line_end], number);
+            (start, scanned) = (line_end + 1, line_end + 1);
             if let Some(value) = found {
                 return Ok(Lookup::Found(value));
             }
         }
-        // Keep the incomplete line at the front; grow the buffer for a line longer than it.
-        buffer.copy_within(start..end, 0);
-        end -= start;
-        start = 0;
+        work.scanned += (end - scanned) as u64;
+        scanned = end;
         if end == buffer.len() {
-            let mut bigger = Zeroizing::new(vec![0u8; buffer.len() * 2]);
-            bigger[..end].copy_from_slice(&buffer[..end]);
-            buffer = bigger; // the smaller one is zeroed as it drops
+            // Full: the incomplete line moves to the front, into a buffer twice as large when it
+            // fills more than half, so every byte moved makes room for at least one new byte.
+            let incomplete = end - start;
+            if incomplete > buffer.len() / 2 {
+                let mut bigger = Zeroizing::new(vec![0u8; buffer.len() * 2]);
+                bigger[..incomplete].copy_from_slice(&buffer[start..end]);
+                buffer = bigger; // the smaller one is zeroed as it drops
+            } else {
+                buffer.copy_within(start..end, 0);
+            }
+            work.moved += incomplete as u64;
+            (start, scanned, end) = (0, incomplete, incomplete);
         }
         let read = match file.read(&mut buffer[end..]) {
             Ok(read) => read,
@@ -91,7 +125,7 @@ pub fn find(
         }
         if read == 0 {
             // The last line may lack its LF.
-            return Ok(match examine(&buffer[..end], number + 1) {
+            return Ok(match examine(&buffer[start..end], number + 1) {
                 Some(value) => Lookup::Found(value),
                 None => Lookup::Missing,
             });
@@ -112,17 +146,19 @@ fn begins_with(line: &[u8], key: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    fn lookup(text: &[u8], key: (&str, &str), chunk_reads: usize) -> (Option<Vec<u8>>, Vec<usize>) {
-        /// Hands out at most `n` bytes per read, so lines straddle reads.
-        struct Trickle<'a>(&'a [u8], usize);
-        impl Read for Trickle<'_> {
-            fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-                let n = self.1.min(out.len()).min(self.0.len());
-                out[..n].copy_from_slice(&self.0[..n]);
-                self.0 = &self.0[n..];
-                Ok(n)
-            }
+    /// Hands out at most `n` bytes per read, so lines straddle reads.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(out.len()).min(self.0.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
         }
+    }
+
+    fn lookup(text: &[u8], key: (&str, &str), chunk_reads: usize) -> (Option<Vec<u8>>, Vec<usize>) {
         let value = |found: Lookup| match found {
             Lookup::Found(v) => Some(v.to_vec()),
             Lookup::Missing => None,
@@ -183,5 +219,36 @@ mod tests {
         let mut reader: &[u8] = &text;
         let found = find(&mut reader, ("svc", "b"), 50_000, Some(&mut damaged)).unwrap();
         assert!(matches!(found, Lookup::TooLarge));
+    }
+
+    /// A line far longer than the first buffer, handed out one byte at a time: each byte is
+    /// searched for a line end once, and moved at most twice (once on average), so the work
+    /// grows with the file, not with the square of its longest line. Structural, not timed:
+    /// the earlier lookup searched and moved the whole incomplete line after every read.
+    #[test]
+    fn slow_reads_search_each_byte_once_and_move_it_a_bounded_number_of_times() {
+        let long = "x".repeat(10 * CHUNK);
+        let text = format!("svc\tlong\t{long}\nsvc\tb\tvalue\n");
+        let read = text.len() as u64;
+        for chunk in [1, 7, CHUNK - 1, CHUNK, 1 << 20] {
+            let mut work = Work::default();
+            let found = find_counting(
+                &mut Trickle(text.as_bytes(), chunk),
+                ("svc", "b"),
+                1 << 20,
+                Some(&mut Vec::new()),
+                &mut work,
+            )
+            .unwrap();
+            assert!(matches!(found, Lookup::Found(v) if v.as_slice() == b"value"));
+            assert_eq!(work.scanned, read, "searched once, chunk {chunk}");
+            // Positive control: the long line outgrew the first buffer, so it did move.
+            assert!(work.moved >= long.len() as u64 / 2, "chunk {chunk}");
+            assert!(
+                work.moved <= 2 * read,
+                "moved {} bytes, chunk {chunk}",
+                work.moved
+            );
+        }
     }
 }

@@ -172,6 +172,9 @@ impl TestEnv {
         env.set_env("GIT_TERMINAL_PROMPT", "0");
         env.set_env("LANG", "C");
         env.set_env("GIT_CREDENTIAL_BITBUCKET_STORE", "file");
+        // A `cargo` run in the source tree (install.sh) must not have rustup download the
+        // toolchain rust-toolchain.toml names into this empty HOME: the suite uses no network.
+        env.set_env("RUSTUP_AUTO_INSTALL", "0");
         env
     }
 

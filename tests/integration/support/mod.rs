@@ -18,7 +18,8 @@
 //! - [`mounts`]: a private mount namespace for full and read-only disks;
 //! - [`private`]: a HOME with a store of its own (own keyring daemon, own user namespace);
 //! - [`wedged_bus`]: session buses that never answer, or die mid-call;
-//! - [`wine`]: the Windows build under Wine, with Wine's Credential Manager.
+//! - [`wine`]: the Windows build under Wine, with Wine's Credential Manager;
+//! - [`tier`]: the switch that runs the slow tiers (Wine, release artifacts, workflow lint).
 //!
 //! Not every test module uses every helper, hence the `dead_code` allowance below.
 #![allow(
@@ -39,6 +40,7 @@ pub mod keyrings;
 pub mod mounts;
 pub mod private;
 pub mod server;
+pub mod tier;
 pub mod tokens;
 pub mod watched;
 pub mod wedged_bus;
@@ -55,6 +57,7 @@ pub use server::{
     APP_PASSWORD_BODY, BitbucketServer, MISSING_SCOPE_BODY, RequestLog, Scope, TOKEN_USERNAME,
     WWW_AUTHENTICATE,
 };
+pub use tier::{SlowTier, TIER_VAR};
 pub use tokens::{crc32, fake_api_token, fake_app_password};
 pub use watched::{TIME_LIMIT, Watched, gnu_time_or_skip, run_watched};
 pub use wedged_bus::WedgedBus;

@@ -6,7 +6,8 @@
 //! temporary directory (never `~/.wine`). Every test then gets a prefix of its own inside its
 //! temporary HOME: a hard-linked copy of the template (the DLLs are shared, read-only) with
 //! its own registry files, where Wine keeps the credentials. Booting takes seconds; copying
-//! takes milliseconds. Where Wine cannot start, tests are skipped loudly (or fail in CI, see
+//! takes milliseconds. Part of the slow tiers ([`tier`]): a plain `cargo test` says these tests
+//! did not run. Where Wine cannot start, tests are skipped loudly (or fail in CI, see
 //! [`skip_or_panic`]), never silently.
 
 use std::ffi::OsString;
@@ -15,6 +16,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use super::keyrings::skip_or_panic;
+use super::tier::{self, SlowTier};
 
 /// Debian's `wine64` package puts the loader here, off PATH.
 const WINE64: &str = "/usr/lib/wine/wine64";
@@ -42,9 +44,12 @@ pub struct WinePrefix {
 }
 
 impl Wine {
-    /// The shared setup, or `None` (after saying why, per [`skip_or_panic`]) if Wine cannot
-    /// start here.
+    /// The shared setup, or `None` (after saying why) when the Wine tier was not asked for
+    /// (see [`tier`]) or, per [`skip_or_panic`], Wine cannot start here.
     pub fn shared_or_skip() -> Option<&'static Wine> {
+        if !tier::asked_for(SlowTier::Wine) {
+            return None;
+        }
         static WINE: OnceLock<Result<Wine, String>> = OnceLock::new();
         match WINE.get_or_init(Wine::set_up) {
             Ok(wine) => Some(wine),
