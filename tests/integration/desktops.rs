@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use crate::rig::{Rig, StoreUnderTest};
 use crate::support::keyrings::{PrompterMode, Provider};
-use crate::support::{KeyutilsSession, SecretServiceSession, TestEnv, fake_api_token};
+use crate::support::{KeyutilsSession, Output, SecretServiceSession, TestEnv, fake_api_token};
 
 /// A rig on a private provider, with a token stored there, then locked.
 fn locked_rig(store: StoreUnderTest, unlock_timeout: &str) -> Option<(Rig, String)> {
@@ -294,4 +294,79 @@ fn auto_falls_back_while_the_keyring_is_locked_and_moves_the_token_back_once_unl
         "{in_keyutils:?}"
     );
     rig.fetch().assert_success();
+}
+
+/// No default collection (the `login` collection deleted, so the `default` alias names
+/// nothing): as libsecret does, a collection is made under that alias (GNOME Keyring asks the
+/// person for its password); where nobody can be asked, the helper says so and saves nothing.
+#[test]
+fn without_a_default_collection_one_is_made_as_libsecret_does() {
+    let Some(mut rig) = Rig::private(StoreUnderTest::SecretService) else {
+        return;
+    };
+    let unset = Output::run(
+        rig.session().command("dbus-send").args([
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.secrets",
+            "/org/freedesktop/secrets/collection/login",
+            "org.freedesktop.Secret.Collection.Delete",
+        ]),
+        "",
+    );
+    unset.assert_success();
+    rig.env.configure_helper(&format!(
+        "{} --unlock-timeout 5",
+        rig.helper_args().join(" ")
+    ));
+    let token = rig.token.clone();
+    rig.will_answer(Some(&token));
+    // Nobody to ask (no prompter): not saved, and said why.
+    let out = rig.clone();
+    out.assert_success();
+    for said in [
+        "GNOME Keyring has no default collection",
+        "dismissed",
+        "not saved",
+    ] {
+        assert!(
+            out.stderr.contains(said),
+            "stderr should say {said:?}: {out:?}"
+        );
+    }
+    assert_eq!(rig.stored(), None);
+    // A person answers: the collection is made, and the token saved in it.
+    rig.session()
+        .set_prompter(PrompterMode::Unlocks)
+        .expect("prompter");
+    let fetched = rig.fetch();
+    fetched.assert_success();
+    assert_eq!(rig.stored().as_deref(), Some(token.as_str()), "{fetched:?}");
+    assert_eq!(
+        rig.session().prompter_answers(),
+        ["unlock"],
+        "asked once, for its password"
+    );
+    assert!(
+        rig.session().default_collection() != "/",
+        "the new collection is the default"
+    );
+}
+
+/// KWallet hands its collection out Locked even after a login opened the wallet; `Unlock`
+/// then completes at once, with no dialog: a client that never unlocks never works on KDE.
+#[test]
+fn a_kwallet_handed_out_locked_is_unlocked_without_a_word() {
+    let Some(rig) = Rig::private(StoreUnderTest::KWallet) else {
+        return;
+    };
+    assert!(rig.session().is_locked(), "as a KDE login leaves it");
+    let out = rig.cli(&["login", "--stdin"], &rig.token);
+    out.assert_success();
+    assert!(
+        !out.stderr.contains("Waiting"),
+        "no person was needed: {out:?}"
+    );
+    assert_eq!(rig.stored().as_deref(), Some(rig.token.as_str()));
+    assert!(!rig.session().is_locked());
 }

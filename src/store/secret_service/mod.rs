@@ -171,13 +171,18 @@ impl SecretServiceStore {
         match proxy.create_collection("Default keyring", "default")? {
             Prompted::Done(collection) => Ok(collection),
             Prompted::Prompt(prompt) => {
-                let result =
-                    unlocking::follow(proxy, &prompt, "create a default collection", &self.unlock)?;
+                let result = match unlocking::follow(proxy, &prompt, "make a collection", &self.unlock) {
+                    Ok(result) => result,
+                    Err(Failure::Prompt { why, .. }) => {
+                        return Err(Failure::NoDefaultCollection { why: Some(why) });
+                    }
+                    Err(other) => return Err(other),
+                };
                 result
                     .as_str()
                     .filter(|path| *path != "/")
                     .map(|path| CollectionPath(path.to_owned()))
-                    .ok_or(Failure::NoDefaultCollection)
+                    .ok_or(Failure::NoDefaultCollection { why: None })
             }
         }
     }

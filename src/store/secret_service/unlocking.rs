@@ -38,8 +38,9 @@ pub(super) enum Failure {
     },
     /// The service asked (a prompt) before it would `wanted`, and that was not completed.
     Prompt { wanted: &'static str, why: Why },
-    /// There is no default collection and none could be made.
-    NoDefaultCollection,
+    /// There is no default collection and none could be made (`why`: its prompt was not
+    /// completed; `None`: the service made none).
+    NoDefaultCollection { why: Option<Why> },
 }
 
 impl From<ServiceError> for Failure {
@@ -257,11 +258,22 @@ impl Failure {
                     ),
                 })
             }
-            (Failure::NoDefaultCollection, proxy) => {
+            (Failure::NoDefaultCollection { why }, proxy) => {
                 let provider = proxy.map_or_else(|| "the Secret Service".into(), provider_or_service);
+                let making = match why {
+                    None => "none could be made".to_owned(),
+                    Some(Why::Dismissed) => "its dialog to make one was dismissed".to_owned(),
+                    Some(Why::NotAsked) => "making one needs a person, and \
+                        GIT_CREDENTIAL_BITBUCKET_UNLOCK_TIMEOUT=0 says nobody is waited for"
+                        .to_owned(),
+                    Some(Why::TimedOut(waited)) => format!(
+                        "nobody answered its dialog to make one within {} s",
+                        waited.as_secs()
+                    ),
+                };
                 failed(format!(
-                    "{provider} has no default collection and none could be made: create one \
-                     (e.g. in Seahorse, or in KeePassXC's Secret Service settings) and try again"
+                    "{provider} has no default collection, and {making}: create one (e.g. in \
+                     Seahorse, or in KeePassXC's Secret Service settings) and try again"
                 ))
             }
         }

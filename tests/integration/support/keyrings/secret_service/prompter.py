@@ -47,7 +47,13 @@ class Prompt(GObject.Object, Gcr.Prompt):
     choice_label = GObject.Property(type=str)
     choice_chosen = GObject.Property(type=bool, default=False)
     password_new = GObject.Property(type=bool, default=False)
-    password_strength = GObject.Property(type=int, flags=GObject.ParamFlags.READABLE)
+
+    # gnome-keyring confirms a new keyring's password only when its strength is 0 (the real
+    # prompter rates it; a blank one is 0): an answered password is rated 1.
+    @GObject.Property(type=int, flags=GObject.ParamFlags.READABLE)
+    def password_strength(self):
+        return 1 if self.answer else 0
+
     caller_window = GObject.Property(type=str)
     continue_label = GObject.Property(type=str)
     cancel_label = GObject.Property(type=str)
@@ -87,6 +93,7 @@ class Prompt(GObject.Object, Gcr.Prompt):
         else:
             mode, self.answer = "cancel", None
         record(mode)
+        self.notify("password-strength")
         task.return_boolean(True)
 
     def do_prompt_password_finish(self, _result):
