@@ -4,7 +4,7 @@
 //!
 //! Matching is exact on purpose. A global `credential.helper=bitbucket` is asked about every
 //! host git talks to, so a prefix, suffix or look-alike match would hand the token to someone
-//! else. Facts behind the rules: FACTS.md (token shapes, checksum, what the server answers).
+//! else. Facts behind the rules: docs/facts.md (token shapes, checksum, what the server answers).
 
 use crate::token::TokenKind;
 

@@ -13,7 +13,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::token::Token;
 
-/// git's limit for one line (`LARGE_PACKET_MAX`-sized buffers; FACTS.md).
+/// git's limit for one line (`LARGE_PACKET_MAX`-sized buffers; docs/facts.md).
 pub const MAX_LINE: usize = 65535;
 /// The most we read for one request. Real requests are a few hundred bytes.
 pub const MAX_REQUEST: usize = 1 << 20;

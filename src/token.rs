@@ -6,7 +6,7 @@
 //! can be found with a search for that name.
 //!
 //! [`TokenKind`] lives here because it is a fact about the secret alone (its prefix and its
-//! CRC-32 checksum, FACTS.md), and the token's own [`Token::fingerprint`] needs it. What the
+//! CRC-32 checksum, docs/facts.md), and the token's own [`Token::fingerprint`] needs it. What the
 //! helper does with each kind, and what it tells a person about it, is Bitbucket policy and
 //! stays in [`crate::policy`].
 
@@ -85,7 +85,7 @@ impl std::fmt::Debug for Token {
     }
 }
 
-/// What kind of secret a string is, judged offline from its shape (FACTS.md).
+/// What kind of secret a string is, judged offline from its shape (docs/facts.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
     /// `ATATT…` whose last eight characters are the CRC-32 of the rest.

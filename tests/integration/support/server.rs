@@ -1,7 +1,7 @@
 //! A Bitbucket-like git server on 127.0.0.1, serving bare repositories through the real
 //! `git http-backend` CGI, with Bitbucket Cloud's authentication answers.
 //!
-//! Why: the helper's job is decided by what Bitbucket answers (see shared/FACTS.md): `401` with
+//! Why: the helper's job is decided by what Bitbucket answers (see docs/facts.md): `401` with
 //! `WWW-Authenticate: Basic realm="Bitbucket.org HTTP"` for missing or bad credentials, `410` for
 //! a legacy app password, `403` for a token that lacks the write scope. Tests must drive real git
 //! against those answers, offline and fast, so this server reproduces them in front of git's own
@@ -179,7 +179,7 @@ impl BitbucketServer {
     }
 
     /// Makes `token` valid with `scope` for an account that can see only `workspaces`: any
-    /// other workspace answers `401`, exactly as for a bad token (FACTS.md).
+    /// other workspace answers `401`, exactly as for a bad token (docs/facts.md).
     pub fn grant_in(&self, token: &str, scope: Scope, workspaces: &[&str]) {
         self.grant(token, scope);
         let seen = workspaces.iter().map(|w| (*w).to_owned()).collect();

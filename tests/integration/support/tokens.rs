@@ -1,6 +1,6 @@
 //! Fake Bitbucket credentials with the real shapes.
 //!
-//! Why: tests must never hold a real token (shared/FACTS.md), yet the helper checks the shape
+//! Why: tests must never hold a real token (docs/facts.md), yet the helper checks the shape
 //! and the CRC-32 checksum of an `ATATT` API token, so fakes must be well-formed. Randomness
 //! comes from std's randomly keyed hasher, so no `rand` dev-dependency is needed; the CRC-32 is
 //! written out here so the tests do not trust the same crate (`crc32fast`) as the code under test.
