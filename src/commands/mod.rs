@@ -20,7 +20,7 @@ use crate::policy::{BITBUCKET_HOST, HostKey, ServedHosts};
 use crate::store::lock::LockError;
 use crate::store::{DataDir, EntryKey, Opening, StoreChoice, TokenStore, Unlock, Writer};
 
-/// The store of the helper git runs for https://bitbucket.org (`auto` when it names none);
+/// The store of the helper git runs for `https://bitbucket.org` (`auto` when it names none);
 /// `None` when git does not run this helper there; an error when git hung reading its
 /// configuration (the command cannot know which store is meant).
 pub fn configured_store() -> anyhow::Result<Option<StoreChoice>> {

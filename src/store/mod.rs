@@ -7,7 +7,7 @@
 //! - [`Keychain`] is the seam each backend implements (get, set, delete one token by its
 //!   [`EntryKey`]; list, where the keychain can). Every backend lives in a folder of its own
 //!   and is the only code that knows its keychain; the keyring crates are used only there.
-//! - The table in [`backends!`] names every backend once: its `--store` name, its folder and
+//! - The table in `backends!` (below) names every backend once: its `--store` name, its folder and
 //!   the platforms that have it. Adding a store is a folder plus one row
 //!   (ARCHITECTURE.md has the checklist).
 //!

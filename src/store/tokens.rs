@@ -81,7 +81,7 @@ impl TokenStore {
         })
     }
 
-    /// `keychain` with `facts` and no data directory (no lock to take): [`memory`].
+    /// `keychain` with `facts` and no data directory (no lock to take): [`super::memory`].
     pub(super) fn over(keychain: Box<dyn Keychain>, facts: FactsFile) -> TokenStore {
         TokenStore {
             keychain,

@@ -1,4 +1,4 @@
-//! doctor's checks of git's configuration: which helpers git asks for https://bitbucket.org
+//! doctor's checks of git's configuration: which helpers git asks for `https://bitbucket.org`
 //! and in which files they stand, whether git still runs ours with cron's PATH, and one FAIL
 //! for every place a Bitbucket secret sits in plain text (from the scan `migrate` shares),
 //! each with its fix.

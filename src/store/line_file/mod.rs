@@ -6,7 +6,7 @@
 //! Every change is read-modify-write under the user's writer lock ([`super::lock`]), replaced
 //! atomically ([`crate::private_file::commit`]): a reader sees the old file or the new one, and
 //! a full disk leaves the old file as it was. A line we cannot read is kept as it is and
-//! reported by number ([`format`]); it never blocks the other entries. Nothing found on disk is
+//! reported by number ([`mod@format`]); it never blocks the other entries. Nothing found on disk is
 //! trusted ([`checks`]). Temporary files are removed under the lock before every write, so one
 //! left by a crash neither keeps a secret on disk past the next write nor blocks that write.
 
