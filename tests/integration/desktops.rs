@@ -370,3 +370,43 @@ fn a_kwallet_handed_out_locked_is_unlocked_without_a_word() {
     assert_eq!(rig.stored().as_deref(), Some(rig.token.as_str()));
     assert!(!rig.session().is_locked());
 }
+
+/// doctor's fix fits the place: on a desktop whose keychain is locked, unlock it; on a server
+/// with no session bus, a store that needs no desktop.
+#[test]
+fn doctor_says_to_unlock_a_locked_keychain_and_to_use_keyutils_without_a_bus() {
+    let provider = Provider::KeePassXc {
+        unlock_before_search: false,
+    };
+    let Some(session) = SecretServiceSession::start_provider_or_skip(provider) else {
+        return;
+    };
+    let mut env = TestEnv::new();
+    env.use_secret_service(&session);
+    let args = ["--store", "secret-service", "--unlock-timeout", "0"];
+    env.run_helper(
+        &[&args[..], &["login", "--stdin"]].concat(),
+        &fake_api_token(),
+    )
+    .assert_success();
+    session.lock_collection();
+    let locked = env.run_helper(&[&args[..], &["doctor"]].concat(), "");
+    assert_eq!(locked.status.code(), Some(1), "{locked:?}");
+    assert!(
+        locked.stdout.contains("FAIL") && locked.stdout.contains("locked"),
+        "{locked:?}"
+    );
+    assert!(
+        locked.stdout.contains("fix: unlock your keyring"),
+        "{locked:?}"
+    );
+
+    let mut server = TestEnv::new();
+    server.set_env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
+    server.remove_env("DISPLAY");
+    server.remove_env("WAYLAND_DISPLAY");
+    let out = server.run_helper(&["--store", "secret-service", "doctor"], "");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(out.stdout.contains("--store keyutils setup"), "{out:?}");
+    assert!(!out.stdout.contains("unlock your keyring"), "{out:?}");
+}
