@@ -19,7 +19,7 @@ use crate::commands::setup::ConfigScope;
 use crate::commands::status::StatusArgs;
 use crate::commands::{self, Context};
 use crate::diagnostics::note;
-use crate::environment::{STORE_ENV, UNLOCK_TIMEOUT_ENV, env_token};
+use crate::environment::{EnvironmentToken, STORE_ENV, UNLOCK_TIMEOUT_ENV};
 use crate::helper::{Helper, Operation};
 use crate::policy::{Scope, ServedHosts};
 use crate::protocol;
@@ -278,7 +278,7 @@ impl Cli {
         let open_store = || TokenStore::open(choice, &opening);
         let helper = Helper {
             hosts: &hosts,
-            env_token: env_token(),
+            env_token: EnvironmentToken::from_env(),
             open_store: &open_store,
             now: crate::dates::now(),
         };

@@ -11,6 +11,8 @@
 //! `erase` lives in `helper/erase.rs`.
 
 use crate::dates::{self, SECONDS_PER_DAY};
+use crate::environment::EnvironmentToken;
+use crate::environment::token_source::Resolved;
 use crate::policy::{
     API_TOKEN_USERNAME, HOW_TO_CREATE_A_TOKEN, HostKey, Scope, ServedHosts, path_has_dot_segments,
     refusal, workspace_of,
@@ -41,8 +43,10 @@ pub struct Outcome {
 /// Everything an operation needs besides the request.
 pub struct Helper<'a> {
     pub hosts: &'a ServedHosts,
-    /// `BITBUCKET_API_TOKEN`, for CI: used before any store, never written anywhere.
-    pub env_token: Option<Token>,
+    /// The token the environment gives (`BITBUCKET_API_TOKEN`, a token file, a systemd
+    /// credential), read only for a request that is ours: used before any store, never
+    /// written anywhere.
+    pub env_token: EnvironmentToken,
     /// Opens the token store (keychain and facts); called only for a request that is ours.
     pub open_store: &'a dyn Fn() -> Result<TokenStore, StoreError>,
     /// The current time in Unix seconds (a parameter so tests can move it).
@@ -208,14 +212,23 @@ impl Helper<'_> {
         true
     }
 
-    /// The CI token, unless it is a kind Bitbucket will not take.
+    /// The token the environment gives, unless none can be read or it is a kind Bitbucket
+    /// will not take.
     fn usable_env_token(&self, notes: &mut Vec<String>) -> Option<Token> {
-        let token = self.env_token.as_ref()?;
-        match refusal(TokenKind::of_token(token)) {
-            None => Some(token.clone()),
+        let given = match self.env_token.resolve() {
+            Resolved::Nothing => return None,
+            Resolved::Unusable(why) => {
+                notes.push(format!("{why}; the token store is used instead"));
+                return None;
+            }
+            Resolved::Given(given) => given,
+        };
+        match refusal(TokenKind::of_token(&given.token)) {
+            None => Some(given.token),
             Some(why) => {
                 notes.push(format!(
-                    "BITBUCKET_API_TOKEN is not used: {why}\n{HOW_TO_CREATE_A_TOKEN}"
+                    "{} is not used: {why}\n{HOW_TO_CREATE_A_TOKEN}",
+                    given.source.describe()
                 ));
                 None
             }
@@ -232,12 +245,8 @@ impl Helper<'_> {
                 .push(format!("{why}\n{HOW_TO_CREATE_A_TOKEN}"));
             return;
         }
-        if self
-            .env_token
-            .as_ref()
-            .is_some_and(|env| env.constant_time_eq(password))
-        {
-            return; // BITBUCKET_API_TOKEN is never written anywhere
+        if self.env_token.keeps_out_of_stores(password) {
+            return; // the environment's token is never written anywhere
         }
         // A lock that cannot be made (read-only data directory) leaves the write unlocked: a
         // store deletes nothing. One held by another writer past the wait means not saving.

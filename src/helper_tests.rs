@@ -52,7 +52,7 @@ impl Fixture {
         };
         let helper = Helper {
             hosts: &self.hosts,
-            env_token: env.map(|t| Token::new(t.into())),
+            env_token: EnvironmentToken::variable(env.map(|t| Token::new(t.into()))),
             open_store: &open,
             now: self.now.get(),
         };

@@ -1,4 +1,5 @@
-//! Files only this user may read, and replacing a file's content all at once.
+//! Files only this user may read, replacing a file's content all at once, and opening a file
+//! found on disk to read without waiting on it.
 //!
 //! The user data directory holds the file store's `tokens` beside the facts file, the writer
 //! lock and the Secret Service hints, so whoever creates it makes it 0700, and a file that may
@@ -10,6 +11,11 @@
 //! the old content or the new, never half of either, and a failure (a full disk) removes the
 //! temporary and leaves the old file as it was. The file store, the facts file, the Secret
 //! Service hints and git's lockfile protocol (`lockfile.rs`) all write through [`commit`].
+//!
+//! A file someone else may have put where we read (the file store, the Secret Service hints, a
+//! token file) may be a FIFO, whose open waits for a writer that never comes, or a terminal:
+//! [`open_without_waiting`] opens it without either, and the caller checks the descriptor
+//! before reading a byte.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -27,6 +33,50 @@ pub fn private_options() -> OpenOptions {
 #[cfg(not(unix))]
 pub fn private_options() -> OpenOptions {
     OpenOptions::new()
+}
+
+/// What [`open_without_waiting`] does with a final symlink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinalSymlink {
+    /// Open the file it leads to (a Kubernetes secret is a symlink into `..data/`).
+    Follow,
+    /// Fail (`ELOOP`): a write through it would leave a copy at the link's target.
+    Refuse,
+}
+
+/// Opens `path` for reading without waiting for a FIFO's writer (`O_NONBLOCK`) and without
+/// making a terminal the controlling one (`O_NOCTTY`). Check the descriptor's type before
+/// reading: this opens anything.
+#[cfg(unix)]
+pub fn open_without_waiting(path: &Path, symlink: FinalSymlink) -> std::io::Result<File> {
+    use rustix::fs::OFlags;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut flags = OFlags::NONBLOCK | OFlags::NOCTTY;
+    if symlink == FinalSymlink::Refuse {
+        flags |= OFlags::NOFOLLOW;
+    }
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(flags.bits() as i32)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+pub fn open_without_waiting(path: &Path, _: FinalSymlink) -> std::io::Result<File> {
+    File::open(path)
+}
+
+/// A FIFO at `path`, for tests of the readers (rustix makes them on Linux only).
+#[cfg(all(test, target_os = "linux"))]
+pub fn make_fifo(path: &Path) {
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        path,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .expect("make a FIFO");
 }
 
 /// Creates `dir` and any missing parents, accessible by their owner only (0700).

@@ -12,6 +12,7 @@
 
 use std::cell::Cell;
 
+use git_credential_bitbucket::environment::EnvironmentToken;
 use git_credential_bitbucket::helper::{Helper, Operation};
 use git_credential_bitbucket::policy::{HostKey, ServedHosts};
 use git_credential_bitbucket::protocol::{Request, Response, decode};
@@ -242,7 +243,7 @@ fn get_over_memory(request: &Request) -> Option<String> {
     let hosts = ServedHosts::new(&[]).unwrap();
     let helper = Helper {
         hosts: &hosts,
-        env_token: None,
+        env_token: EnvironmentToken::default(),
         open_store: &open,
         now: 0,
     };

@@ -11,6 +11,7 @@
 
 use std::cell::Cell;
 
+use git_credential_bitbucket::environment::EnvironmentToken;
 use git_credential_bitbucket::helper::{Helper, Operation};
 use git_credential_bitbucket::policy::{HostKey, ServedHosts};
 use git_credential_bitbucket::protocol::{Request, decode};
@@ -93,7 +94,7 @@ fn run_operation(operation: Operation, request: &Request, ours: bool) {
     let hosts = ServedHosts::new(&[]).expect("no extra hosts");
     let helper = Helper {
         hosts: &hosts,
-        env_token: None,
+        env_token: EnvironmentToken::default(),
         open_store: &open,
         now: 0,
     };

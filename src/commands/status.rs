@@ -1,16 +1,21 @@
 //! `status`: what is stored, in which store, of which kind, and when it lapses — masked, never
 //! the token. Scripts check its exit code: 1 when the store cannot be opened or nothing usable
-//! is there (no unexpired token of a served kind, and no usable `BITBUCKET_API_TOKEN`), or
-//! when `--check URL` finds the token does not open that repository.
+//! is there (no unexpired token of a served kind, and no usable token from the environment), or
+//! when `--check URL` finds the token does not open that repository. What the environment
+//! gives (variable, file, systemd credential) is `status/token_sources.rs`.
 
 use std::process::ExitCode;
 
 use super::Context;
 use super::logout::stored_entries;
 use crate::dates;
+use crate::environment::EnvironmentToken;
+use crate::environment::token_source::{Given, Survey};
 use crate::policy::refusal;
 use crate::store::{EntryFacts, EntryKey, Stored, TokenStore};
-use crate::token::{Token, TokenKind};
+use crate::token::TokenKind;
+
+mod token_sources;
 
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
@@ -44,7 +49,7 @@ struct Report {
 
 pub fn run(ctx: &mut Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let now = dates::now();
-    let env_token = crate::environment::env_token();
+    let environment = EnvironmentToken::from_env().survey();
     let opened = ctx.token_store();
     let report = match &opened {
         Err(e) => Report {
@@ -55,18 +60,16 @@ pub fn run(ctx: &mut Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         Ok(token_store) => read(ctx, token_store, now),
     };
     let text = if args.json {
-        json(&report, env_token.as_ref(), now)
+        json(&report, &environment, now)
     } else {
-        plain(&report, env_token.as_ref(), now)
+        plain(&report, &environment, now)
     };
     ctx.say(text.trim_end());
-    let env_usable = env_token
-        .as_ref()
-        .is_some_and(|t| refusal(TokenKind::of_token(t)).is_none());
+    let env_usable = token_sources::usable(&environment).is_some();
     let usable = report.rows.iter().flatten().any(|r| r.usable);
     let mut ok = opened.is_ok() && (env_usable || usable);
     if let (Some(url), Ok(token_store)) = (&args.check, &opened) {
-        ok &= check(ctx, url, token_store, env_token.as_ref())?;
+        ok &= check(ctx, url, token_store, token_sources::usable(&environment))?;
     }
     Ok(if ok {
         ExitCode::SUCCESS
@@ -134,13 +137,13 @@ fn rows_of(entries: Vec<Stored>, now: u64, problems: &mut Vec<String>) -> Vec<Ro
     rows
 }
 
-/// `--check URL`: the token `get` would hand git for `url` (the CI variable, the workspace
+/// `--check URL`: the token `get` would hand git for `url` (the environment's, the workspace
 /// entry, then the host entry), tried for reading and pushing. True when it reads.
 fn check(
     ctx: &mut Context,
     url: &str,
     store: &TokenStore,
-    env_token: Option<&Token>,
+    env_token: Option<&Given>,
 ) -> anyhow::Result<bool> {
     use super::verify;
     let host = verify::host_of(url, &ctx.hosts)?;
@@ -152,7 +155,7 @@ fn check(
         keys.push(EntryKey::workspace(host.clone(), ws));
     }
     keys.push(EntryKey::host(host));
-    let mut found = env_token.map(|t| ("BITBUCKET_API_TOKEN".to_owned(), t.clone()));
+    let mut found = env_token.map(|given| (given.source.describe(), given.token.clone()));
     for key in keys {
         if found.is_some() {
             break;
@@ -182,7 +185,7 @@ fn expiry_text(facts: Option<&EntryFacts>, now: u64) -> String {
     }
 }
 
-fn plain(report: &Report, env: Option<&Token>, now: u64) -> String {
+fn plain(report: &Report, env: &Survey, now: u64) -> String {
     let mut text = format!("store: {}\n", report.store);
     for problem in &report.problems {
         text.push_str(&format!("problem: {problem}\n"));
@@ -212,18 +215,11 @@ fn plain(report: &Report, env: Option<&Token>, now: u64) -> String {
             }
         }
     }
-    match env {
-        Some(token) => text.push_str(&format!(
-            "BITBUCKET_API_TOKEN: set ({}, {}); git uses it before any store\n",
-            TokenKind::of_token(token).label(),
-            token.fingerprint()
-        )),
-        None => text.push_str("BITBUCKET_API_TOKEN: not set\n"),
-    }
+    text.push_str(&token_sources::plain(env));
     text
 }
 
-fn json(report: &Report, env: Option<&Token>, now: u64) -> String {
+fn json(report: &Report, env: &Survey, now: u64) -> String {
     let entries: Vec<serde_json::Value> = report
         .rows
         .iter()
@@ -243,20 +239,13 @@ fn json(report: &Report, env: Option<&Token>, now: u64) -> String {
             })
         })
         .collect();
-    let env = match env {
-        Some(token) => serde_json::json!({
-            "set": true,
-            "kind": TokenKind::of_token(token).label(),
-            "fingerprint": token.fingerprint(),
-        }),
-        None => serde_json::json!({ "set": false }),
-    };
     serde_json::json!({
         "store": report.store,
         "readable": report.rows.is_some(),
         "problem": (!report.problems.is_empty()).then(|| report.problems.join("; ")),
         "entries": entries,
-        "env_token": env,
+        "env_token": token_sources::json_resolved(env),
+        "token_sources": token_sources::json_sources(env),
     })
     .to_string()
 }

@@ -3,7 +3,9 @@
 //!
 //! Every git child is made here, by [`command`], so that one place keeps `BITBUCKET_API_TOKEN`
 //! out of its environment: git, and whatever git runs (hooks, credential helpers, `core.askPass`,
-//! a `!` alias, an `ssh` command), never inherits the CI token this process was given. Every
+//! a `!` alias, an `ssh` command), never inherits the CI token this process was given (a token
+//! read from `BITBUCKET_API_TOKEN_FILE` or a systemd credential never enters any environment;
+//! the variables naming those files are paths, and are passed on). Every
 //! one is also waited for here, by [`run`], within a deadline (see `deadline.rs`). The one
 //! other child, doctor's [`minimal_shell`], gets an environment built from nothing.
 

@@ -17,14 +17,12 @@ impl Helper<'_> {
         let Some(rejected) = password.filter(|p| !p.expose().is_empty()) else {
             return;
         };
-        if self
-            .env_token
-            .as_ref()
-            .is_some_and(|env| env.constant_time_eq(rejected))
-        {
+        if let Some(source) = self.env_token.source_of(rejected) {
             outcome.notes.push(format!(
-                "Bitbucket rejected the token in BITBUCKET_API_TOKEN. {WHAT_TO_CHECK} Then update \
-                 the variable (e.g. your CI secret); nothing was removed from the keychain."
+                "Bitbucket rejected the token in {}. {WHAT_TO_CHECK} Then {}; nothing was \
+                 removed from the keychain.",
+                source.describe(),
+                source.how_to_replace()
             ));
             return;
         }

@@ -23,10 +23,21 @@ pub const EXIT_STATUS: [(&str, &str); 3] = [
 ];
 
 /// The environment variables the program reads.
-pub const ENVIRONMENT: [(&str, &str); 5] = [
+pub const ENVIRONMENT: [(&str, &str); 7] = [
     (
         "BITBUCKET_API_TOKEN",
         "A token for CI: get answers with it before any store. Never saved.",
+    ),
+    (
+        "BITBUCKET_API_TOKEN_FILE",
+        "The full path of a file holding the token (a Docker or Kubernetes secret), read at \
+         every get. Setting it and BITBUCKET_API_TOKEN is an error. Never saved; refused if \
+         others may write it or it is not a regular file.",
+    ),
+    (
+        "CREDENTIALS_DIRECTORY",
+        "Set by systemd: its file bitbucket-api-token (LoadCredential=bitbucket-api-token:FILE) \
+         is used like BITBUCKET_API_TOKEN_FILE when neither variable is set.",
     ),
     (
         "GIT_CREDENTIAL_BITBUCKET_STORE",

@@ -1,12 +1,15 @@
-//! No program the helper starts ever sees `BITBUCKET_API_TOKEN`, the CI token it was given.
+//! No program the helper starts ever sees `BITBUCKET_API_TOKEN`, the CI token it was given,
+//! nor the token in a file `BITBUCKET_API_TOKEN_FILE` or `$CREDENTIALS_DIRECTORY` names.
 //!
 //! The helper starts git for the commands people run (doctor, migrate, setup, status,
 //! logout, teardown, login --verify), and git runs what its config says (hooks, helpers,
-//! aliases), so every git child is made by `src/git/`, which removes the variable. libdbus
+//! aliases), so every git child is made by `src/git/`, which removes the variable (a file's
+//! token is read into memory only; the variables naming files are paths, and are passed on). libdbus
 //! would exec the program a `unixexec:` session bus address names, with our environment: the
 //! helper does not follow such an address. Both are checked with real children that write
 //! down the environment they got.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use crate::rig::{Rig, StoreUnderTest};
@@ -52,14 +55,12 @@ fn reports(log: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-#[test]
-fn no_git_child_of_any_command_inherits_the_ci_token() {
-    let Some(mut rig) = Rig::new(StoreUnderTest::File) else {
-        return;
-    };
+/// Runs every command that starts git, with `env` added, under a stand-in `git` first on PATH
+/// that writes down its environment: the reports, each checked for the marker, and the
+/// commands that ran git. Panics if a command that should have run git did not.
+fn children_of_every_command(rig: &mut Rig, env: &[(&str, &OsStr)]) -> Vec<(String, String)> {
     rig.will_answer(Some(&rig.token.clone()));
     rig.clone().assert_success();
-    let ci_token = rig.secret(fake_api_token());
     let shim_dir = rig.env.home().join("shim");
     std::fs::create_dir(&shim_dir).unwrap();
     let log = rig.env.home().join("git-children.log");
@@ -87,7 +88,7 @@ fn no_git_child_of_any_command_inherits_the_ci_token() {
             .args(args)
             .current_dir(rig.clone_dir())
             .env("PATH", &path)
-            .env(TOKEN_ENV, &ci_token)
+            .envs(env.iter().copied())
             .env("GCB_TEST_INHERITED", "yes");
         let out = Output::run(&mut cmd, &rig.token);
         rig.assert_no_leak(&out, false);
@@ -101,10 +102,6 @@ fn no_git_child_of_any_command_inherits_the_ci_token() {
             env.contains(MARKER),
             "the stand-in saw no inherited environment: {run}"
         );
-        assert!(
-            !env.contains(ci_token.as_str()),
-            "a git child inherited BITBUCKET_API_TOKEN: {run}"
-        );
     }
     for must in ["doctor", "migrate", "setup", "login", "teardown"] {
         assert!(
@@ -112,6 +109,63 @@ fn no_git_child_of_any_command_inherits_the_ci_token() {
             "`{must}` ran no git, so this test checks nothing for it (ran git: {ran_git:?})"
         );
     }
+    reports
+}
+
+#[test]
+fn no_git_child_of_any_command_inherits_the_ci_token() {
+    let Some(mut rig) = Rig::new(StoreUnderTest::File) else {
+        return;
+    };
+    let ci_token = rig.secret(fake_api_token());
+    let env = [(TOKEN_ENV, OsStr::new(&ci_token))];
+    for (run, env) in children_of_every_command(&mut rig, &env) {
+        assert!(
+            !env.contains(ci_token.as_str()),
+            "a git child inherited BITBUCKET_API_TOKEN: {run}"
+        );
+    }
+}
+
+#[test]
+fn no_git_child_of_any_command_sees_the_token_of_a_file_or_a_systemd_credential() {
+    let Some(mut rig) = Rig::new(StoreUnderTest::File) else {
+        return;
+    };
+    let home = rig.env.home().to_owned();
+    let private = |path: &Path, token: &str| {
+        std::fs::write(path, format!("{token}\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    };
+    let in_file = rig.secret(fake_api_token());
+    let file = home.join("bitbucket-token");
+    private(&file, &in_file);
+    let credentials = home.join("credentials");
+    std::fs::create_dir(&credentials).unwrap();
+    let in_credential = rig.secret(fake_api_token());
+    private(&credentials.join("bitbucket-api-token"), &in_credential);
+    let env = [
+        ("BITBUCKET_API_TOKEN_FILE", file.as_os_str()),
+        ("CREDENTIALS_DIRECTORY", credentials.as_os_str()),
+    ];
+    let reports = children_of_every_command(&mut rig, &env);
+    for (run, env) in &reports {
+        for token in [&in_file, &in_credential] {
+            assert!(
+                !env.contains(token.as_str()),
+                "a git child got a token from a file: {run}"
+            );
+        }
+    }
+    // Control: the variables naming the files did reach them (so the check saw their
+    // environment as the helper had it).
+    assert!(
+        reports
+            .iter()
+            .all(|(_, env)| env.contains("BITBUCKET_API_TOKEN_FILE=")),
+        "the stand-in did not see the helper's environment"
+    );
 }
 
 #[test]

@@ -41,6 +41,7 @@ mod server_smoke;
 mod status_and_expiry;
 mod support;
 mod system_helpers;
+mod token_files;
 mod verify_unlocked;
 mod wedged_bus;
 mod windows;

@@ -7,13 +7,12 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use super::Context;
-use crate::policy::refusal;
 use crate::scan::Scan;
 use crate::store::StoreError;
-use crate::token::TokenKind;
 
 #[cfg(unix)]
 mod cron_path;
+mod env_token;
 mod git_config;
 mod tokens;
 
@@ -93,7 +92,7 @@ pub fn run(ctx: &mut Context) -> anyhow::Result<ExitCode> {
             checks.extend(tokens::stored(ctx, &store));
         }
     }
-    checks.extend(env_token());
+    checks.extend(env_token::checks());
     let mut worst = Level::Pass;
     for Check {
         level,
@@ -138,31 +137,6 @@ fn git_version() -> anyhow::Result<Check> {
             Level::Fail,
             "git is not installed or does not run",
             Some("install git"),
-        ),
-    })
-}
-
-fn env_token() -> Option<Check> {
-    let token = crate::environment::env_token()?;
-    let kind = TokenKind::of_token(&token);
-    Some(match refusal(kind) {
-        Some(_) => check(
-            Level::Fail,
-            format!(
-                "BITBUCKET_API_TOKEN holds a {} ({})",
-                kind.label(),
-                token.fingerprint()
-            ),
-            Some("set BITBUCKET_API_TOKEN to an API token (ATATT…) in your CI secrets"),
-        ),
-        None => check(
-            Level::Pass,
-            format!(
-                "BITBUCKET_API_TOKEN is set ({}, {})",
-                kind.label(),
-                token.fingerprint()
-            ),
-            None,
         ),
     })
 }

@@ -297,14 +297,7 @@ mod tests {
 
         #[cfg(target_os = "linux")]
         {
-            rustix::fs::mknodat(
-                rustix::fs::CWD,
-                &path,
-                rustix::fs::FileType::Fifo,
-                rustix::fs::Mode::from_raw_mode(0o600),
-                0,
-            )
-            .unwrap();
+            crate::private_file::make_fifo(&path);
             assert!(
                 refusal(&store).contains("not a regular file"),
                 "no hang on a FIFO"

@@ -11,6 +11,7 @@ use std::path::Path;
 use zeroize::Zeroizing;
 
 use super::{LineFileError, Result, io_at as platform_at};
+use crate::private_file::{FinalSymlink, open_without_waiting};
 
 /// Who may read the file besides its owner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +48,7 @@ pub(super) fn read_checked(
 /// The file opened for reading, or `None` when there is none; refuses anything it should not
 /// trust (all but the size, which the reader checks as it reads).
 pub(super) fn open_checked(dir: &Path, path: &Path, privacy: Privacy) -> Result<Option<File>> {
-    let file = match open_no_follow(path) {
+    let file = match open_without_waiting(path, FinalSymlink::Refuse) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(_) if is_symlink(path) => {
@@ -76,22 +77,6 @@ fn refused(path: &Path, why: &str) -> LineFileError {
 
 fn is_symlink(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
-}
-
-/// Opens for reading without following a final symlink and without blocking on a FIFO.
-#[cfg(unix)]
-fn open_no_follow(path: &Path) -> std::io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
-    fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(flags.bits() as i32)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn open_no_follow(path: &Path) -> std::io::Result<File> {
-    File::open(path)
 }
 
 /// The directory and the open file must be the user's and not writable by others; a secret

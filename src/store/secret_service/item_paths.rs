@@ -22,12 +22,13 @@
 
 use std::fs;
 use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
+
+use crate::private_file::{FinalSymlink, open_without_waiting};
 
 /// A file longer than this is not ours.
 const MAX_FILE: u64 = 4096;
@@ -185,11 +186,7 @@ fn digest(key: &[u8; KEY_BYTES], service: &str, username: &str, secret: &[u8]) -
 /// A regular file's bytes (at most `limit`): no symlink is followed, and a FIFO planted there
 /// is opened without waiting for a writer (it would hold `get` forever), then left.
 fn read_regular(path: &Path, limit: u64) -> Option<Zeroizing<Vec<u8>>> {
-    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(flags.bits() as i32)
-        .open(path)
+    let file = open_without_waiting(path, FinalSymlink::Refuse)
         .ok()
         .filter(|file| file.metadata().is_ok_and(|m| m.is_file()))?;
     let mut bytes = Zeroizing::new(Vec::new());
