@@ -202,7 +202,11 @@ impl Keychain for SecretServiceStore {
             let Some(item) = found.items.first() else {
                 return found.nothing();
             };
-            let secret = proxy.get_secret(item)?;
+            let secret = match proxy.get_secret(item) {
+                // Removed by another client since the search: there is none now.
+                Err(ServiceError::NoSuchObject) => return Ok(None),
+                other => other?,
+            };
             if secret.is_empty() {
                 return Ok(None); // never a token (KWallet says this for a locked item)
             }
@@ -225,11 +229,15 @@ impl Keychain for SecretServiceStore {
         self.with_proxy(|proxy| {
             let found = self.find(proxy, key)?;
             match found.items.first() {
-                Some(item) => {
-                    proxy.set_secret(item, secret)?;
-                    self.remember(key, item, secret);
-                    Ok(())
-                }
+                Some(item) => match proxy.set_secret(item, secret) {
+                    // Removed by another client since the search: made anew.
+                    Err(ServiceError::NoSuchObject) => self.create(proxy, key, secret),
+                    other => {
+                        other?;
+                        self.remember(key, item, secret);
+                        Ok(())
+                    }
+                },
                 // A locked collection may hide an item of this entry: not a second one.
                 None if found.locked.is_some() => found.nothing::<()>().map(drop),
                 None => self.create(proxy, key, secret),

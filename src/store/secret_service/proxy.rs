@@ -403,8 +403,12 @@ impl Proxy {
         }
         let mut done = Vec::with_capacity(asked.len());
         for serial in asked {
-            let reply = self.wait(serial)?;
-            done.push(prompted(reply.first(), ())?);
+            match self.wait(serial) {
+                Ok(reply) => done.push(prompted(reply.first(), ())?),
+                // Removed by another client since the search: gone, as asked.
+                Err(ServiceError::NoSuchObject) => done.push(Prompted::Done(())),
+                Err(e) => return Err(e),
+            }
         }
         Ok(done)
     }

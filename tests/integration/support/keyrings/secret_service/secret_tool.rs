@@ -58,7 +58,9 @@ impl SecretServiceSession {
         let mut last = None;
         for _ in 0..attempts {
             let out = run_within(self.command("secret-tool").args(args), stdin, limit)?;
-            if out.success() {
+            // KWallet's failed session shows as an "invalid secret" even where secret-tool
+            // exits 0 (a search that prints the item without it).
+            if out.success() && !out.stderr.contains("invalid secret") {
                 return Some(out);
             }
             last = Some(out);
