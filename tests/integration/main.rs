@@ -18,6 +18,7 @@ mod faults;
 mod file_reads;
 mod file_store;
 mod flows;
+mod git_contract;
 mod git_deadline;
 mod hermetic;
 mod hostile;
