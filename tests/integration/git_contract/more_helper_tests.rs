@@ -4,10 +4,12 @@
 //! final `helper_test_clean` leaves nothing. Each says what git expects and, where this
 //! helper's rules change it, how and why.
 
-use super::{PLAIN, helper_says, password_prompt, username};
+use super::{PLAIN, fill_gives, helper_says, password_prompt, username};
 use crate::support::git_credential::GitCredential;
 
 type Outcome = Result<(), String>;
+
+const EXAMPLE: [&str; 2] = ["protocol=https", "host=example.com"];
 
 /// The day git's `password_expiry_utc=9999999999` falls on, for `expiry`/`login --expires`.
 const EXPIRY_DATE: &str = "2286-11-20";
@@ -22,29 +24,8 @@ const EARLIER_DATE: &str = "2286-11-19";
 /// `expiry DATE` for the stored token): the date git's value falls on is recorded that way.
 pub(super) fn stores_password_expiry_utc(git: &mut GitCredential) -> Outcome {
     let token = git.token("user-expiry/pass");
-    let host = ["protocol=https", "host=example.com"];
-    git.fill(
-        PLAIN,
-        &host,
-        Some(&token),
-        &[
-            "protocol=https",
-            "host=example.com",
-            &username(),
-            &format!("password={token}"),
-        ],
-        &[&password_prompt("example.com")],
-    )?;
-    git.approve(
-        PLAIN,
-        &[
-            "protocol=https",
-            "host=example.com",
-            "username=user-expiry",
-            &format!("password={token}"),
-            "password_expiry_utc=9999999999",
-        ],
-    )?;
+    fill_gives(git, PLAIN, &EXAMPLE, &token, true)?;
+    approve_with(git, "user-expiry", &token, "password_expiry_utc=9999999999")?;
     let recorded = git.command("example.com", &["expiry", EXPIRY_DATE], "")?;
     if !recorded.success() {
         return Err(git.redact(&format!("expiry {EXPIRY_DATE} failed: {recorded:?}")));
@@ -119,48 +100,15 @@ pub(super) fn overwrites_when_password_expiry_utc_changes(git: &mut GitCredentia
             &format!("password={second}"),
         ],
     )?;
-    git.fill(
-        PLAIN,
-        &user,
-        Some(&typed),
-        &[
-            "protocol=https",
-            "host=example.com",
-            &username(),
-            &format!("password={typed}"),
-        ],
-        &[&password_prompt("example.com")],
-    )?;
-    Ok(())
+    fill_gives(git, PLAIN, &user, &typed, true)
 }
 
 /// git: approve a password with `oauth_refresh_token=xyzzy`.
 /// Adapted: the token is typed at the prompt first (the previous case ended with one).
 pub(super) fn stores_oauth_refresh_token(git: &mut GitCredential) -> Outcome {
     let token = git.token("user4/pass");
-    git.fill(
-        PLAIN,
-        &["protocol=https", "host=example.com"],
-        Some(&token),
-        &[
-            "protocol=https",
-            "host=example.com",
-            &username(),
-            &format!("password={token}"),
-        ],
-        &[&password_prompt("example.com")],
-    )?;
-    git.approve(
-        PLAIN,
-        &[
-            "protocol=https",
-            "host=example.com",
-            "username=user4",
-            &format!("password={token}"),
-            "oauth_refresh_token=xyzzy",
-        ],
-    )?;
-    Ok(())
+    fill_gives(git, PLAIN, &EXAMPLE, &token, true)?;
+    approve_with(git, "user4", &token, "oauth_refresh_token=xyzzy")
 }
 
 /// git: the fill gives the password and `oauth_refresh_token=xyzzy`.
@@ -169,19 +117,8 @@ pub(super) fn stores_oauth_refresh_token(git: &mut GitCredential) -> Outcome {
 /// `oauth_refresh_token`.
 pub(super) fn gets_oauth_refresh_token(git: &mut GitCredential) -> Outcome {
     let token = git.token("user4/pass");
-    git.fill(
-        PLAIN,
-        &["protocol=https", "host=example.com", "username=user4"],
-        None,
-        &[
-            "protocol=https",
-            "host=example.com",
-            &username(),
-            &format!("password={token}"),
-        ],
-        &[],
-    )?;
-    Ok(())
+    let input = ["protocol=https", "host=example.com", "username=user4"];
+    fill_gives(git, PLAIN, &input, &token, false)
 }
 
 /// git (`helper_test_authtype`, run by t0301 for `cache`, not by t0303): approve a `Bearer`
@@ -236,46 +173,19 @@ pub(super) fn an_erase_naming_another_credential_keeps_everything(
 ) -> Outcome {
     let token = git.token("user4/pass");
     let typed = git.token("example.com/after-control");
-    let host = ["protocol=https", "host=example.com"];
-    let rejected = git.reject(
-        PLAIN,
-        &[
-            "capability[]=authtype",
-            "authtype=Bearer",
-            "credential=random-token",
-            "protocol=https",
-            "host=example.com",
-        ],
-    )?;
-    git.fill(
-        PLAIN,
-        &host,
-        None,
-        &[
-            "protocol=https",
-            "host=example.com",
-            &username(),
-            &format!("password={token}"),
-        ],
-        &[],
-    )?;
+    let mut another = vec![
+        "capability[]=authtype",
+        "authtype=Bearer",
+        "credential=random-token",
+    ];
+    another.extend(EXAMPLE);
+    let rejected = git.reject(PLAIN, &another)?;
+    fill_gives(git, PLAIN, &EXAMPLE, &token, false)?;
     helper_says(git, &rejected.out, "nothing about removing", |text| {
         !text.contains("removed")
     })?;
-    git.reject(PLAIN, &host)?;
-    git.fill(
-        PLAIN,
-        &host,
-        Some(&typed),
-        &[
-            "protocol=https",
-            "host=example.com",
-            &username(),
-            &format!("password={typed}"),
-        ],
-        &[&password_prompt("example.com")],
-    )?;
-    Ok(())
+    git.reject(PLAIN, &EXAMPLE)?;
+    fill_gives(git, PLAIN, &EXAMPLE, &typed, true)
 }
 
 /// t0303 checks, for git's own `store` helper, that the final `helper_test_clean` leaves
@@ -287,4 +197,14 @@ pub(super) fn cleanup_removes_everything(git: &mut GitCredential) -> Outcome {
     } else {
         Err(git.redact(&format!("tokens are left: {status:?}")))
     }
+}
+
+/// `git credential approve` on example.com of `user`, `token` and one more line.
+fn approve_with(git: &GitCredential, user: &str, token: &str, extra: &str) -> Outcome {
+    let user = format!("username={user}");
+    let password = format!("password={token}");
+    let mut input = EXAMPLE.to_vec();
+    input.extend([user.as_str(), password.as_str(), extra]);
+    git.approve(PLAIN, &input)?;
+    Ok(())
 }

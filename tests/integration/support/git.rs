@@ -99,6 +99,18 @@ pub fn helper_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_git-credential-bitbucket"))
 }
 
+/// Writes `secret` and a newline to a new file at `path` that only its owner can read (0600
+/// from the start), as an askpass script reads its answer: never in an environment or argv.
+pub fn write_secret_file(path: &Path, secret: &str) {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .expect("create a secret file");
+    writeln!(file, "{secret}").expect("write a secret file");
+}
+
 /// Quotes `s` for a POSIX shell.
 pub fn shell_quote(s: &str) -> String {
     if !s.is_empty()
@@ -317,13 +329,7 @@ impl TestEnv {
         let secret_file = dir.join("askpass-secret");
         let _ = std::fs::remove_file(&secret_file);
         if let Some(secret) = secret {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&secret_file)
-                .expect("create askpass secret file");
-            writeln!(f, "{secret}").expect("write askpass secret");
+            write_secret_file(&secret_file, secret);
         }
         let script = dir.join("askpass.sh");
         let body = format!(

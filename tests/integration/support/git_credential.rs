@@ -11,11 +11,10 @@
 //! answered instead. Every fake token has a name; failure messages show `<name>`, not the token,
 //! and no step may show a token anywhere but on a `password=` line of git's `fill` output.
 
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
-use super::git::{Output, shell_quote};
+use super::git::{Output, shell_quote, write_secret_file};
 use super::private::PrivateStore;
 use super::tokens::fake_api_token;
 
@@ -103,13 +102,7 @@ impl GitCredential {
         let _ = std::fs::remove_file(&typed_file);
         let _ = std::fs::remove_file(&log);
         if let Some(typed) = typed {
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&typed_file)
-                .expect("create the typed-token file");
-            writeln!(file, "{typed}").expect("write the typed token");
+            write_secret_file(&typed_file, typed);
         }
         let mut cmd = self.store.env.command("git");
         for setting in config {
