@@ -21,10 +21,9 @@ use crate::commands::{self, Context};
 use crate::diagnostics::note;
 use crate::environment::{STORE_ENV, env_token};
 use crate::helper::{Helper, Operation};
-use crate::metadata::Metadata;
 use crate::policy::{Scope, ServedHosts};
 use crate::protocol;
-use crate::store::{DataDir, Keychain, StoreChoice};
+use crate::store::{DataDir, Opening, StoreChoice, TokenStore};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -219,15 +218,15 @@ impl Cli {
         }
         let choice = self.options.store.unwrap_or(StoreChoice::Auto);
         let data_dir = DataDir::for_user();
-        let open_store = || Keychain::open(choice, data_dir.as_ref());
-        let metadata = data_dir.as_ref().map(|dir| Metadata::in_dir(&dir.0));
+        let opening = Opening {
+            data_dir: data_dir.as_ref(),
+        };
+        let open_store = || TokenStore::open(choice, &opening);
         let helper = Helper {
             hosts: &hosts,
             env_token: env_token(),
             open_store: &open_store,
-            metadata: metadata.as_ref(),
             now: crate::dates::now(),
-            data_dir: data_dir.as_ref(),
         };
         let outcome = helper.run(operation, &request);
         for line in &outcome.notes {

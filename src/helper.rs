@@ -1,5 +1,5 @@
-//! `get`, `store` and `erase`: git's protocol, Bitbucket's rules and the keychain, with no I/O
-//! of its own. The caller hands in a decoded request and a way to open the store; it gets
+//! `get`, `store` and `erase`: git's protocol, Bitbucket's rules and the token store, with no
+//! I/O of its own. The caller hands in a decoded request and a way to open the store; it gets
 //! back the response to write (if any) and notes for stderr. The store is opened only once a
 //! request is known to be for a served host, so other hosts cost nothing.
 //!
@@ -11,14 +11,14 @@
 //! `erase` lives in `helper/erase.rs`.
 
 use crate::dates::{self, SECONDS_PER_DAY};
-use crate::metadata::{ANY_WORKSPACE, EntryFacts, Metadata, WARN_DAYS};
 use crate::policy::{
     API_TOKEN_USERNAME, HOW_TO_CREATE_A_TOKEN, HostKey, Scope, ServedHosts, path_has_dot_segments,
     refusal, workspace_of,
 };
 use crate::protocol::{Request, Response};
-use crate::store::lock::WriterLock;
-use crate::store::{Backend, DataDir, EntryKey, Keychain, StoreError};
+use crate::store::{
+    ANY_WORKSPACE, EntryFacts, EntryKey, StoreError, Stored, TokenStore, WARN_DAYS, Writer,
+};
 use crate::token::{Token, TokenKind};
 
 mod erase;
@@ -43,14 +43,10 @@ pub struct Helper<'a> {
     pub hosts: &'a ServedHosts,
     /// `BITBUCKET_API_TOKEN`, for CI: used before any store, never written anywhere.
     pub env_token: Option<Token>,
-    pub open_store: &'a dyn Fn() -> Result<Keychain, StoreError>,
-    /// Non-secret facts per entry (expiry); `None` when there is no data directory.
-    pub metadata: Option<&'a Metadata>,
+    /// Opens the token store (keychain and facts); called only for a request that is ours.
+    pub open_store: &'a dyn Fn() -> Result<TokenStore, StoreError>,
     /// The current time in Unix seconds (a parameter so tests can move it).
     pub now: u64,
-    /// Where the user's writer lock lives ([`DataDir::lock`]); `None` without a home
-    /// directory (and in unit tests), when there is nobody to coordinate with.
-    pub data_dir: Option<&'a DataDir>,
 }
 
 /// The entries a request may use, most specific first.
@@ -137,31 +133,28 @@ impl Helper<'_> {
             Err(e) => outcome
                 .notes
                 .push(format!("{e}; git will ask for the token instead")),
-            Ok(keychain) => {
-                if let Some((key, token)) = first_usable_token(&keychain, keys, &mut outcome.notes)
+            Ok(store) => {
+                if let Some((stored, token)) = first_usable_token(&store, keys, &mut outcome.notes)
                 {
-                    let (held, here) = match self.metadata {
-                        Some(m) => m.get_two(keychain.backend(), &key, keys.first()),
-                        None => (None, None),
+                    let here = match &stored.key == keys.first() {
+                        true => stored.record.clone(),
+                        false => store.facts(keys.first()),
                     };
-                    let facts = held.filter(|f| f.describes(&token));
-                    let expiry = facts.as_ref().and_then(|f| f.expires_at);
                     let refused = here.is_some_and(|f| f.refuses(&token));
                     if refused {
                         outcome.notes.push(format!(
-                            "the token for {key} was refused for {} before; git will ask for \
+                            "the token for {} was refused for {} before; git will ask for \
                              the token to use there",
+                            stored.key,
                             keys.first()
                         ));
                     }
-                    if !refused
-                        && self.still_valid(&keychain, &key, facts.as_ref(), &mut outcome.notes)
-                    {
+                    if !refused && self.still_valid(&store, &stored, &mut outcome.notes) {
+                        response.password_expiry_utc = stored.facts().and_then(|f| f.expires_at);
                         response.password = Some(token);
-                        response.password_expiry_utc = expiry;
                     }
                 }
-                outcome.notes.extend(keychain.damage());
+                outcome.notes.extend(store.damage());
             }
         }
         outcome.response = Some(response);
@@ -169,17 +162,14 @@ impl Helper<'_> {
 
     /// False for an expired token (never handed out: git prompts for a new one). Warns when
     /// the expiry is near, at most once a day per entry.
-    fn still_valid(
-        &self,
-        keychain: &Keychain,
-        key: &EntryKey,
-        facts: Option<&EntryFacts>,
-        notes: &mut Vec<String>,
-    ) -> bool {
-        let Some(facts) = facts else { return true };
+    fn still_valid(&self, store: &TokenStore, stored: &Stored, notes: &mut Vec<String>) -> bool {
+        let Some(facts) = stored.facts() else {
+            return true;
+        };
         let Some(expires) = facts.expires_at else {
             return true;
         };
+        let key = &stored.key;
         let days_left = dates::days_until(expires, self.now);
         let date = dates::format_date(expires);
         if self.now >= expires {
@@ -196,13 +186,7 @@ impl Helper<'_> {
                  one and run `{}`.",
                 crate::diagnostics::login_command(key)
             ));
-            // Never waits for a writer: if one holds the lock, the warning shows again later.
-            let lock = self.data_dir.map(DataDir::lock_if_free);
-            if let Some(metadata) = self.metadata
-                && !matches!(lock, Some(None))
-            {
-                let _ = metadata.mark_warned(keychain.backend(), key, self.now);
-            }
+            store.mark_warned(key, self.now);
         }
         true
     }
@@ -240,103 +224,71 @@ impl Helper<'_> {
         }
         // A lock that cannot be made (read-only data directory) leaves the write unlocked: a
         // store deletes nothing. One held by another writer past the wait means not saving.
-        let Some((_serialised, keychain)) =
-            self.lock_and_open(false, outcome, |e| format!("the token was not saved: {e}"))
-        else {
+        let failed = |e: &dyn std::fmt::Display| format!("the token was not saved: {e}");
+        let Some(store) = self.open(outcome, failed) else {
             return;
         };
-        // A workspace whose token was erased or refused keeps a metadata record, so the token
-        // git prompted for replaces the workspace's, not the host's. Asked only when the
-        // workspace has no entry: the record of an entry that holds the token is read once,
-        // by `note_worked`.
-        let remembered = |workspace: &EntryKey| {
-            self.metadata
-                .is_some_and(|m| m.get(keychain.backend(), workspace).is_some())
+        let Some(writer) = writer_or_note(&store, false, outcome, failed) else {
+            return;
         };
-        match store_unless_unchanged(&keychain, keys, password, &remembered, &mut outcome.notes) {
-            Ok(Stored::Wrote(key)) => {
-                self.record_facts(&keychain, &key, keys, password, &mut outcome.notes)
-            }
-            Ok(Stored::Unchanged(key)) => {
-                if let Some(metadata) = self.metadata {
-                    let mark = keys.workspace_mark();
-                    let _ = metadata.note_worked(keychain.backend(), &key, password, mark);
-                }
-            }
-            Err(e) => outcome.notes.push(format!("the token was not saved: {e}")),
+        match store_unless_unchanged(&store, &writer, keys, password) {
+            Ok(notes) => outcome.notes.extend(notes),
+            Err(e) => outcome.notes.push(failed(&e)),
         }
-        outcome.notes.extend(keychain.damage());
+        outcome.notes.extend(store.damage());
     }
-}
 
-/// What `store` did.
-enum Stored {
-    Wrote(EntryKey),
-    /// The entry already held this token.
-    Unchanged(EntryKey),
-}
-
-impl Helper<'_> {
-    /// The writer lock (`deleting`: see [`DataDir::writer_lock`]) and then the store, as every
-    /// change takes them; `None` when either fails, with `failed`'s words for why in the notes.
-    fn lock_and_open(
+    /// The token store, or `None` with `failed`'s words for why in the notes.
+    fn open(
         &self,
-        deleting: bool,
         outcome: &mut Outcome,
         failed: impl Fn(&dyn std::fmt::Display) -> String,
-    ) -> Option<(Option<WriterLock>, Keychain)> {
-        let lock = match self.data_dir.map(|d| d.writer_lock(deleting)).transpose() {
-            Ok(lock) => lock.flatten(),
-            Err(e) => {
-                outcome.notes.push(failed(&e));
-                return None;
-            }
-        };
+    ) -> Option<TokenStore> {
         match (self.open_store)() {
-            Ok(keychain) => Some((lock, keychain)),
+            Ok(store) => Some(store),
             Err(e) => {
                 outcome.notes.push(failed(&e));
                 None
             }
         }
     }
+}
 
-    /// A new token's facts: saved now (git stores after a success, so it worked for this
-    /// request's workspace), expiry unknown until the user tells us.
-    fn record_facts(
-        &self,
-        keychain: &Keychain,
-        key: &EntryKey,
-        keys: &Keys,
-        token: &Token,
-        notes: &mut Vec<String>,
-    ) {
-        let Some(metadata) = self.metadata else {
-            return;
-        };
-        let mut facts = EntryFacts::new(token, None);
-        facts.worked.push(keys.workspace_mark().to_owned());
-        if let Err(e) = metadata.record(keychain.backend(), key, &facts) {
-            notes.push(format!("the token was saved, but not its date: {e}"));
+/// The writer of `store` (`deleting`: see [`TokenStore::writer`]), or `None` with `failed`'s
+/// words for why in the notes.
+fn writer_or_note<'s>(
+    store: &'s TokenStore,
+    deleting: bool,
+    outcome: &mut Outcome,
+    failed: impl Fn(&dyn std::fmt::Display) -> String,
+) -> Option<Writer<'s>> {
+    match store.writer(deleting) {
+        Ok(writer) => Some(writer),
+        Err(e) => {
+            outcome.notes.push(failed(&e));
+            None
         }
     }
 }
 
 /// The first stored token that Bitbucket could accept, workspace entry first.
 fn first_usable_token(
-    keychain: &Keychain,
+    store: &TokenStore,
     keys: &Keys,
     notes: &mut Vec<String>,
-) -> Option<(EntryKey, Token)> {
+) -> Option<(Stored, Token)> {
     for key in keys.in_lookup_order() {
-        match keychain.get(key) {
+        match store.read(key) {
             Ok(None) => {}
-            Ok(Some(token)) => match refusal(TokenKind::of_token(&token)) {
-                None => return Some((key.clone(), token)),
-                Some(why) => notes.push(format!(
-                    "the secret stored for {key} is not used: {why}\n{HOW_TO_CREATE_A_TOKEN}"
-                )),
-            },
+            Ok(Some(stored)) => {
+                let token = stored.token.clone()?;
+                match refusal(TokenKind::of_token(&token)) {
+                    None => return Some((stored, token)),
+                    Some(why) => notes.push(format!(
+                        "the secret stored for {key} is not used: {why}\n{HOW_TO_CREATE_A_TOKEN}"
+                    )),
+                }
+            }
             Err(e) => {
                 notes.push(format!("{e}; git will ask for the token instead"));
                 return None;
@@ -346,40 +298,39 @@ fn first_usable_token(
     None
 }
 
-/// Saves under the key `get` reads first: an existing (or `remembered`, i.e. erased after a
-/// 401) workspace entry, else the host entry. Each entry is read once, `remembered` asked only
-/// for a workspace without an entry.
-/// Writes nothing when that entry already holds this token (git stores after every success).
-/// Returns the key written, if any.
+/// Saves under the key `get` reads first: an existing (or remembered, i.e. erased after a 401)
+/// workspace entry, else the host entry. Each entry is read once; a workspace's record is
+/// asked for only when it has no entry. Writes nothing to the keychain when that entry already
+/// holds this token (git stores after every success), only notes where it worked. Returns
+/// what to tell a person.
 fn store_unless_unchanged(
-    keychain: &Keychain,
+    store: &TokenStore,
+    writer: &Writer,
     keys: &Keys,
     password: &Token,
-    remembered: &dyn Fn(&EntryKey) -> bool,
-    notes: &mut Vec<String>,
-) -> Result<Stored, StoreError> {
+) -> Result<Vec<String>, StoreError> {
     let workspace_entry = match &keys.workspace {
-        Some(workspace) => match keychain.get(workspace)? {
+        Some(workspace) => match store.token(workspace)? {
             Some(existing) => Some((workspace, Some(existing))),
-            None if remembered(workspace) => Some((workspace, None)),
+            None if store.facts(workspace).is_some() => Some((workspace, None)),
             None => None,
         },
         None => None,
     };
     let (key, existing) = match workspace_entry {
         Some((key, existing)) => (key, existing),
-        None => (&keys.host, keychain.get(&keys.host)?),
+        None => (&keys.host, store.token(&keys.host)?),
     };
+    let mark = keys.workspace_mark();
     if existing.is_some_and(|e| e.constant_time_eq(password)) {
-        return Ok(Stored::Unchanged(key.clone()));
+        writer.note_worked(key, password, mark);
+        return Ok(Vec::new());
     }
-    keychain.set(key, password)?;
-    match keychain.backend() {
-        Backend::Keyutils => notes.push(crate::store::keyutils_note().to_owned()),
-        Backend::File => notes.push(crate::store::file::PLAINTEXT_WARNING.to_owned()),
-        _ => {}
-    }
-    Ok(Stored::Wrote(key.clone()))
+    // git stores after a success, so it worked for this request's workspace; its expiry is
+    // unknown until the user tells us.
+    let mut facts = EntryFacts::new(password, None);
+    facts.worked.push(mark.to_owned());
+    writer.save(key, password, &facts)
 }
 
 #[cfg(test)]

@@ -2,12 +2,11 @@
 //! control showing the token is handed out where it should be.
 
 use std::cell::Cell;
-use std::sync::Arc;
 
 use super::*;
-use crate::metadata::EntryFacts;
 use crate::protocol::decode;
-use crate::store::memory;
+use crate::store::memory::MemoryStore;
+use crate::store::{Backend, EntryFacts, Keychain};
 
 const API: &str = "ATATT3xFfGF0unit-test-body_-0123456789=";
 
@@ -17,28 +16,26 @@ fn api_token(tag: &str) -> String {
 }
 
 struct Fixture {
-    store: Arc<memory::MemoryStore>,
+    store: MemoryStore,
     hosts: ServedHosts,
     opened: Cell<usize>,
     broken: bool,
-    metadata: Metadata,
     now: Cell<u64>,
 }
 
 impl Fixture {
     fn new() -> Self {
         Self {
-            store: memory::new_store(),
+            store: MemoryStore::default(),
             hosts: ServedHosts::new(&["127.0.0.1:8080".into()]).unwrap(),
             opened: Cell::new(0),
             broken: false,
-            metadata: Metadata::with_backing(Box::new(memory::MemoryBacking::default())),
             now: Cell::new(NOW),
         }
     }
 
-    fn keychain(&self) -> Keychain {
-        Keychain::from_store(Backend::Memory, self.store.clone())
+    fn keychain(&self) -> &dyn Keychain {
+        self.store.keychain()
     }
 
     fn run_with_env(&self, op: Operation, input: &str, env: Option<&str>) -> Outcome {
@@ -50,16 +47,14 @@ impl Fixture {
                     reason: "simulated outage".into(),
                 })
             } else {
-                Ok(self.keychain())
+                Ok(self.store.open())
             }
         };
         let helper = Helper {
             hosts: &self.hosts,
             env_token: env.map(|t| Token::new(t.into())),
             open_store: &open,
-            metadata: Some(&self.metadata),
             now: self.now.get(),
-            data_dir: None,
         };
         helper.run(op, &decode(input.as_bytes()).unwrap())
     }
@@ -317,11 +312,11 @@ fn storing_the_same_token_again_writes_nothing() {
     let fx = Fixture::new();
     let input = format!("{GET_BITBUCKET}password={}\n", api_token("a"));
     fx.run(Operation::Store, &input);
-    let writes_before = fx.store.backing().writes();
+    let writes_before = fx.store.keychain().writes();
     assert_eq!(writes_before, 1);
     let outcome = fx.run(Operation::Store, &input);
     assert!(outcome.notes.is_empty());
-    assert_eq!(fx.store.backing().writes(), writes_before);
+    assert_eq!(fx.store.keychain().writes(), writes_before);
     assert_eq!(fx.stored("bitbucket.org"), Some(api_token("a")));
 }
 
@@ -488,8 +483,11 @@ impl Fixture {
             &Token::new(token.into()),
             Some((NOW as i64 + seconds_from_now) as u64),
         );
-        self.metadata
-            .record(Backend::Memory, &host_key(), &facts)
+        let store = self.store.open();
+        store
+            .writer(false)
+            .unwrap()
+            .record(&host_key(), &facts)
             .unwrap();
     }
 }
@@ -557,7 +555,7 @@ fn store_records_when_a_new_token_was_saved_and_erase_forgets_it() {
         Operation::Store,
         &format!("{GET_BITBUCKET}password={}\n", api_token("a")),
     );
-    let facts = fx.metadata.get(Backend::Memory, &host_key()).unwrap();
+    let facts = fx.store.open().facts(&host_key()).unwrap();
     assert_eq!((facts.kind.as_str(), facts.expires_at), ("api-token", None));
     assert!(facts.describes(&Token::new(api_token("a"))));
     assert_eq!(facts.worked, ["*"]);
@@ -565,7 +563,7 @@ fn store_records_when_a_new_token_was_saved_and_erase_forgets_it() {
         Operation::Erase,
         &format!("{GET_BITBUCKET}password={}\n", api_token("a")),
     );
-    assert_eq!(fx.metadata.get(Backend::Memory, &host_key()), None);
+    assert_eq!(fx.store.open().facts(&host_key()), None);
 }
 
 #[test]

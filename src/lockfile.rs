@@ -2,7 +2,6 @@
 //! `FILE.lock` is created exclusively, the new content written into it, and it is renamed
 //! over `FILE` to commit — or removed. A git holding the lock is waited for, up to a deadline.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -28,11 +27,11 @@ impl Lock {
         let deadline = Instant::now() + wait;
         let mut pause = Duration::from_millis(5);
         loop {
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            match options.open(&path) {
+            match crate::private_file::private_options()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
                 Ok(file) => {
                     return Ok(Lock {
                         path,
@@ -59,20 +58,21 @@ impl Lock {
         }
     }
 
-    /// Writes `bytes` as the new content of the target, with the target's permissions.
+    /// Writes `bytes` as the new content of the target, with the target's permissions
+    /// ([`crate::private_file::commit`]: synced, renamed over it, or removed on failure).
     pub fn commit(mut self, bytes: &[u8]) -> anyhow::Result<()> {
-        let mut file = self.file.take().expect("an open lock");
+        let file = self.file.take().expect("an open lock");
         if let Ok(meta) = std::fs::metadata(&self.target) {
             let _ = file.set_permissions(meta.permissions());
         }
-        file.write_all(bytes)
-            .and_then(|()| file.sync_all())
-            .with_context(|| format!("cannot write {}", self.path.display()))?;
-        drop(file);
-        std::fs::rename(&self.path, &self.target)
-            .with_context(|| format!("cannot replace {}", self.target.display()))?;
-        self.path = PathBuf::new();
-        Ok(())
+        let path = std::mem::take(&mut self.path);
+        crate::private_file::commit(file, &path, &self.target, bytes).with_context(|| {
+            format!(
+                "cannot replace {} through {}",
+                self.target.display(),
+                path.display()
+            )
+        })
     }
 }
 

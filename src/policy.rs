@@ -26,7 +26,7 @@ pub enum Scope {
 }
 
 /// A host as we store it: lower case, with `:443` removed for https.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct HostKey(String);
 
 impl HostKey {

@@ -208,32 +208,14 @@ fn apply_url(request: &mut Request, url: &str) -> Option<()> {
     Some(())
 }
 
-/// Percent-decodes; `None` if the result is not UTF-8 or holds a byte git would refuse.
+/// Percent-decodes as git does (a `%` without two hex digits is kept); `None` if the result
+/// is not UTF-8 or holds a byte git would refuse.
 fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Zeroizing::new(Vec::with_capacity(bytes.len()));
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (
-            bytes[i],
-            bytes.get(i + 1).copied(),
-            bytes.get(i + 2).copied(),
-        ) {
-            (b'%', Some(h), Some(l)) if hex(h).is_some() && hex(l).is_some() => {
-                out.push((hex(h)? * 16 + hex(l)?) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    if out.iter().any(|&b| matches!(b, 0 | b'\n' | b'\r')) {
+    let decoded = crate::percent::decode(text);
+    if decoded.bytes.iter().any(|&b| matches!(b, 0 | b'\n' | b'\r')) {
         return None;
     }
-    String::from_utf8(out.to_vec()).ok()
+    String::from_utf8(decoded.bytes.to_vec()).ok()
 }
 
 /// What a helper answers to `get`.

@@ -15,7 +15,8 @@ use std::cell::Cell;
 use git_credential_bitbucket::helper::{Helper, Operation};
 use git_credential_bitbucket::policy::{HostKey, ServedHosts};
 use git_credential_bitbucket::protocol::{Request, Response, decode};
-use git_credential_bitbucket::store::{Backend, EntryKey, Keychain, memory};
+use git_credential_bitbucket::store::memory::MemoryStore;
+use git_credential_bitbucket::store::{EntryKey, Keychain};
 use git_credential_bitbucket::token::Token;
 use proptest::prelude::*;
 
@@ -227,25 +228,23 @@ const STORED: &str = "ATATT3xFfGF0property-stored=0BADC0DE";
 /// `get` for `input` over an in-memory store holding [`STORED`] for bitbucket.org; the answer's
 /// password, if any.
 fn get_over_memory(request: &Request) -> Option<String> {
-    let store = memory::new_store();
-    let keychain = || Keychain::from_store(Backend::Memory, store.clone());
+    let store = MemoryStore::default();
     let key = EntryKey::host(HostKey::parse("bitbucket.org").unwrap());
-    keychain()
+    store
+        .keychain()
         .set(&key, &Token::new(STORED.to_owned()))
         .unwrap();
     let opened = Cell::new(false);
     let open = || {
         opened.set(true);
-        Ok(keychain())
+        Ok(store.open())
     };
     let hosts = ServedHosts::new(&[]).unwrap();
     let helper = Helper {
         hosts: &hosts,
         env_token: None,
         open_store: &open,
-        metadata: None,
         now: 0,
-        data_dir: None,
     };
     let outcome = helper.run(Operation::Get, request);
     outcome

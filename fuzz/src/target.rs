@@ -14,7 +14,8 @@ use std::cell::Cell;
 use git_credential_bitbucket::helper::{Helper, Operation};
 use git_credential_bitbucket::policy::{HostKey, ServedHosts};
 use git_credential_bitbucket::protocol::{Request, decode};
-use git_credential_bitbucket::store::{Backend, EntryKey, Keychain, memory};
+use git_credential_bitbucket::store::memory::MemoryStore;
+use git_credential_bitbucket::store::{EntryKey, Keychain};
 use git_credential_bitbucket::token::Token;
 
 /// Stored for `bitbucket.org` before each operation.
@@ -73,30 +74,28 @@ pub fn run(data: &[u8]) {
 }
 
 fn run_operation(operation: Operation, request: &Request, ours: bool) {
-    let store = memory::new_store();
+    let store = MemoryStore::default();
     let host = HostKey::parse("bitbucket.org").expect("a host");
     let host_key = EntryKey::host(host.clone());
     let workspace_key = EntryKey::workspace(host, "ws".to_owned());
-    let keychain = || Keychain::from_store(Backend::Memory, store.clone());
     for (key, token) in [(&host_key, HOST_TOKEN), (&workspace_key, WORKSPACE_TOKEN)] {
-        keychain()
+        store
+            .keychain()
             .set(key, &Token::new(token.to_owned()))
             .expect("seed the store");
     }
-    let writes_before = store.backing().writes();
+    let writes_before = store.keychain().writes();
     let opened = Cell::new(0);
     let open = || {
         opened.set(opened.get() + 1);
-        Ok(keychain())
+        Ok(store.open())
     };
     let hosts = ServedHosts::new(&[]).expect("no extra hosts");
     let helper = Helper {
         hosts: &hosts,
         env_token: None,
         open_store: &open,
-        metadata: None,
         now: 0,
-        data_dir: None,
     };
     let outcome = helper.run(operation, request);
 
@@ -107,7 +106,7 @@ fn run_operation(operation: Operation, request: &Request, ours: bool) {
             "the store was opened for a request not ours"
         );
         assert_eq!(
-            store.backing().writes(),
+            store.keychain().writes(),
             writes_before,
             "changed for a request not ours"
         );
@@ -144,7 +143,7 @@ fn run_operation(operation: Operation, request: &Request, ours: bool) {
     }
     // Whatever happened, the entries left are ones that were there or the request's password.
     for key in [&host_key, &workspace_key] {
-        if let Some(token) = keychain().get(key).expect("read back") {
+        if let Some(token) = store.keychain().get(key).expect("read back") {
             let known = [
                 Some(HOST_TOKEN),
                 Some(WORKSPACE_TOKEN),

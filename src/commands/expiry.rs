@@ -5,10 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use super::Context;
 use super::login::parse_expiry;
+use super::{Context, writer};
 use crate::dates;
-use crate::metadata::EntryFacts;
 
 #[derive(Debug, clap::Args)]
 pub struct ExpiryArgs {
@@ -23,24 +22,17 @@ pub struct ExpiryArgs {
 pub fn run(ctx: &mut Context, args: &ExpiryArgs) -> anyhow::Result<ExitCode> {
     let expires_at = parse_expiry(&args.date)?;
     let key = ctx.entry_key(args.workspace.as_deref())?;
-    let keychain = ctx.keychain()?;
-    let token = keychain.get(&key)?.with_context(|| {
+    let store = ctx.token_store()?;
+    let token = store.token(&key)?.with_context(|| {
         format!(
             "no token is stored for {key} in the {} store; save one with `{}`",
-            keychain.backend().name(),
+            store.backend().name(),
             crate::diagnostics::login_command(&key)
         )
     })?;
-    let metadata = ctx
-        .metadata()
-        .context("no data directory to record the date in (is HOME set?)")?;
-    let mut facts = metadata
-        .facts_for(keychain.backend(), &key, &token)
-        .unwrap_or_else(|| EntryFacts::new(&token, None));
-    facts.expires_at = Some(expires_at);
-    facts.warned_day = None;
-    metadata
-        .record(keychain.backend(), &key, &facts)
+    let facts = writer(&store, false)?
+        .set_expiry(&key, &token, expires_at)
+        .map_err(anyhow::Error::msg)
         .context("cannot record the date")?;
     ctx.say(format!(
         "Recorded: the token for {key} ({}) expires {} ({} days left).",

@@ -11,13 +11,11 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use super::Context;
 use super::verify::{self, Access, Verdict};
+use super::{Context, writer};
 use crate::dates;
-use crate::metadata::EntryFacts;
 use crate::policy::refusal;
-use crate::store::lock::WriterLock;
-use crate::store::{Backend, EntryKey};
+use crate::store::{Backend, EntryFacts, EntryKey, TokenStore, Writer};
 use crate::terminal;
 use crate::token::{Token, TokenKind};
 
@@ -88,31 +86,17 @@ pub fn run(ctx: &mut Context, args: &LoginArgs) -> anyhow::Result<ExitCode> {
     if let Some(host) = host {
         key.host = host;
     }
-    let keychain = ctx.keychain()?;
+    let store = ctx.token_store()?;
     let mut kept = match &args.verify {
-        Some(url) => check_against(ctx, url, &token, &keychain, &key, args.force)?,
+        Some(url) => check_against(ctx, url, &token, &store, &key, args.force)?,
         None => None,
     };
-    let _serialised = locked_as_checked(ctx, &token, &keychain, &key, &mut kept)?;
-    keychain.set(&key, &token)?;
-    let read_back = keychain.get(&key)?;
-    if !read_back.is_some_and(|stored| stored.constant_time_eq(&token)) {
-        anyhow::bail!(
-            "the {} store did not keep the token",
-            keychain.backend().name()
-        );
-    }
+    let writer = locked_as_checked(ctx, &token, &store, &key, &mut kept)?;
     let facts = EntryFacts::new(&token, expires_at);
-    if let Some(metadata) = ctx.metadata()
-        && let Err(e) = metadata.record(keychain.backend(), &key, &facts)
-    {
-        ctx.warn(format!("the token was saved, but not its dates: {e}"));
-    }
-    ctx.say(summary(&key, keychain.backend(), &facts));
-    match keychain.backend() {
-        Backend::Keyutils => ctx.warn(crate::store::keyutils_note()),
-        Backend::File => ctx.warn(crate::store::file::PLAINTEXT_WARNING),
-        _ => {}
+    let notes = writer.save_checked(&key, &token, &facts)?;
+    ctx.say(summary(&key, store.backend(), &facts));
+    for note in notes {
+        ctx.warn(note);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -134,7 +118,7 @@ fn check_against(
     ctx: &mut Context,
     url: &str,
     token: &Token,
-    keychain: &crate::store::Keychain,
+    store: &TokenStore,
     key: &EntryKey,
     force: bool,
 ) -> anyhow::Result<Option<KeptPushCheck>> {
@@ -146,7 +130,7 @@ fn check_against(
     if access.push != Some(Verdict::ReadOnly) || force {
         return Ok(None);
     }
-    let stored = keychain.get(key)?;
+    let stored = store.token(key)?;
     refuse_over_a_pusher(ctx, url, token, key, stored.as_ref())?;
     Ok(Some(KeptPushCheck {
         url: url.to_owned(),
@@ -157,19 +141,19 @@ fn check_against(
 /// The writer lock, taken once the token stored under `key` is still the one `kept` was
 /// checked against; if another writer changed it meanwhile, the new one is checked (without
 /// the lock) and the lock taken again, a few times at most.
-fn locked_as_checked(
+fn locked_as_checked<'s>(
     ctx: &mut Context,
     token: &Token,
-    keychain: &crate::store::Keychain,
+    store: &'s TokenStore,
     key: &EntryKey,
     kept: &mut Option<KeptPushCheck>,
-) -> anyhow::Result<Option<WriterLock>> {
+) -> anyhow::Result<Writer<'s>> {
     for _ in 0..=RECHECKS {
-        let lock = ctx.writer_lock(false)?;
+        let lock = writer(store, false)?;
         let Some(check) = kept.as_mut() else {
             return Ok(lock);
         };
-        let now = keychain.get(key)?;
+        let now = store.token(key)?;
         let unchanged = match (&now, &check.stored) {
             (None, None) => true,
             (Some(now), Some(then)) => now.constant_time_eq(then),

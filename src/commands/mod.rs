@@ -16,10 +16,9 @@ use std::io::{BufRead, Write};
 
 use anyhow::Context as _;
 
-use crate::metadata::Metadata;
 use crate::policy::{BITBUCKET_HOST, HostKey, ServedHosts};
-use crate::store::lock::{LockError, WriterLock};
-use crate::store::{DataDir, EntryKey, Keychain, StoreChoice};
+use crate::store::lock::LockError;
+use crate::store::{DataDir, EntryKey, Opening, StoreChoice, TokenStore, Writer};
 
 /// The store of the helper git runs for https://bitbucket.org (`auto` when it names none);
 /// `None` when git does not run this helper there; an error when git hung reading its
@@ -65,29 +64,17 @@ pub struct Context<'a> {
 
 impl Context<'_> {
     /// Opens the chosen store, with an error that says what to do.
-    pub fn keychain(&self) -> anyhow::Result<Keychain> {
-        Keychain::open(self.store, self.data_dir.as_ref())
-            .context("cannot open the token store (choose another with --store)")
+    pub fn token_store(&self) -> anyhow::Result<TokenStore> {
+        self.open_store(self.store)
     }
 
-    /// The user's writer lock, as `store` and `erase` take it. `deleting`: a command that
-    /// removes tokens fails when the lock cannot be taken at all, rather than delete unlocked;
-    /// one that only adds goes on without it when the data directory cannot hold it.
-    pub fn writer_lock(&self, deleting: bool) -> anyhow::Result<Option<WriterLock>> {
-        let Some(dir) = &self.data_dir else {
-            return Ok(None);
+    /// Opens `choice`, with the data directory of this context.
+    pub fn open_store(&self, choice: StoreChoice) -> anyhow::Result<TokenStore> {
+        let opening = Opening {
+            data_dir: self.data_dir.as_ref(),
         };
-        dir.writer_lock(deleting).map_err(|e| {
-            let what = match e {
-                LockError::Busy { .. } => "nothing was changed",
-                LockError::Unavailable { .. } => "nothing was removed",
-            };
-            anyhow::Error::new(e).context(what)
-        })
-    }
-
-    pub fn metadata(&self) -> Option<Metadata> {
-        self.data_dir.as_ref().map(|dir| Metadata::in_dir(&dir.0))
+        TokenStore::open(choice, &opening)
+            .context("cannot open the token store (choose another with --store)")
     }
 
     /// The host a command acts on: the only `--host` given, else bitbucket.org.
@@ -130,4 +117,17 @@ impl Context<'_> {
     pub fn warn(&mut self, message: impl AsRef<str>) {
         crate::diagnostics::note(self.err, message.as_ref());
     }
+}
+
+/// The writer of `store`, as `store` and `erase` take it. `deleting`: a command that removes
+/// tokens fails when the lock cannot be taken at all, rather than delete unlocked; one that only
+/// adds goes on without it when the data directory cannot hold it.
+pub fn writer(store: &TokenStore, deleting: bool) -> anyhow::Result<Writer<'_>> {
+    store.writer(deleting).map_err(|e| {
+        let what = match e {
+            LockError::Busy { .. } => "nothing was changed",
+            LockError::Unavailable { .. } => "nothing was removed",
+        };
+        anyhow::Error::new(e).context(what)
+    })
 }

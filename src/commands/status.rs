@@ -3,15 +3,13 @@
 //! is there (no unexpired token of a served kind, and no usable `BITBUCKET_API_TOKEN`), or
 //! when `--check URL` finds the token does not open that repository.
 
-use std::collections::HashMap;
 use std::process::ExitCode;
 
 use super::Context;
 use super::logout::stored_entries;
 use crate::dates;
-use crate::metadata::EntryFacts;
 use crate::policy::refusal;
-use crate::store::EntryKey;
+use crate::store::{EntryFacts, EntryKey, TokenStore};
 use crate::token::{Token, TokenKind};
 
 #[derive(Debug, clap::Args)]
@@ -37,37 +35,26 @@ struct Row {
 pub fn run(ctx: &mut Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let now = dates::now();
     let env_token = crate::environment::env_token();
-    let opened = ctx.keychain();
+    let opened = ctx.token_store();
     let (store, rows, problem) = match &opened {
         Err(e) => (
             super::store_flag(ctx.store),
             Vec::new(),
             Some(format!("{e:#}")),
         ),
-        Ok(keychain) => {
-            // The metadata read once, indexed: one lookup per entry, not one file read.
-            let records: HashMap<String, EntryFacts> = ctx
-                .metadata()
-                .and_then(|m| m.all().ok())
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|r| r.store == keychain.backend().name())
-                .map(|r| (r.account, r.facts))
-                .collect();
+        Ok(token_store) => {
             let mut rows = Vec::new();
             let mut problem = None;
-            match stored_entries(ctx, keychain) {
+            match stored_entries(ctx, token_store) {
                 Ok(entries) => {
-                    for (key, token) in entries {
-                        let Some(token) = token else {
+                    for stored in entries {
+                        let key = stored.key.clone();
+                        let facts = stored.facts().cloned();
+                        let Some(token) = stored.token else {
                             problem = Some(format!("the entry for {key} is not text"));
                             continue;
                         };
                         let kind = TokenKind::of_token(&token);
-                        let facts = records
-                            .get(&key.account())
-                            .filter(|f| f.describes(&token))
-                            .cloned();
                         let expired = facts
                             .as_ref()
                             .and_then(|f| f.expires_at)
@@ -85,11 +72,11 @@ pub fn run(ctx: &mut Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
                 }
                 Err(e) => problem = Some(format!("{e:#}")),
             }
-            if let Some(why) = &keychain.fallback_reason {
+            if let Some(why) = token_store.fallback_reason() {
                 // Not an error, but worth knowing: these tokens last until reboot.
                 problem.get_or_insert_with(|| format!("auto chose keyutils because {why}"));
             }
-            (keychain.backend().name().to_owned(), rows, problem)
+            (token_store.backend().name().to_owned(), rows, problem)
         }
     };
     let text = if args.json {
@@ -102,8 +89,8 @@ pub fn run(ctx: &mut Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         .as_ref()
         .is_some_and(|t| refusal(TokenKind::of_token(t)).is_none());
     let mut ok = opened.is_ok() && (env_usable || rows.iter().any(|r| r.usable));
-    if let (Some(url), Ok(keychain)) = (&args.check, &opened) {
-        ok &= check(ctx, url, keychain, env_token.as_ref())?;
+    if let (Some(url), Ok(token_store)) = (&args.check, &opened) {
+        ok &= check(ctx, url, token_store, env_token.as_ref())?;
     }
     Ok(if ok {
         ExitCode::SUCCESS
@@ -117,7 +104,7 @@ pub fn run(ctx: &mut Context, args: &StatusArgs) -> anyhow::Result<ExitCode> {
 fn check(
     ctx: &mut Context,
     url: &str,
-    keychain: &crate::store::Keychain,
+    store: &TokenStore,
     env_token: Option<&Token>,
 ) -> anyhow::Result<bool> {
     use super::verify;
@@ -135,7 +122,7 @@ fn check(
         if found.is_some() {
             break;
         }
-        if let Some(token) = keychain.get(&key)? {
+        if let Some(token) = store.token(&key)? {
             found = Some((format!("the token for {key}"), token));
         }
     }

@@ -4,36 +4,43 @@
 //! new store, and only then removed from the old one; a different token already in the new
 //! store is never overwritten (both stay, and we say so).
 
-use super::Context;
 use super::logout::stored_entries;
-use crate::store::{Keychain, StoreChoice};
+use super::{Context, writer};
+use crate::store::{EntryFacts, OnRemove, StoreChoice};
 
 /// Moves every token this helper saved in `from` into the context's store.
 pub fn move_tokens(ctx: &mut Context, from: StoreChoice) -> anyhow::Result<()> {
     if from == ctx.store {
         return Ok(());
     }
-    let Ok(old) = Keychain::open(from, ctx.data_dir.as_ref()) else {
+    let Ok(old) = ctx.open_store(from) else {
         return Ok(()); // nothing reachable to move (a locked or absent keychain)
     };
     // A move deletes from the old store: only under the writer lock, like every writer.
-    let _serialised = ctx.writer_lock(true)?;
+    let old_writer = writer(&old, true)?;
     let tokens: Vec<_> = stored_entries(ctx, &old)?
         .into_iter()
-        .filter_map(|(key, token)| Some((key, token?)))
+        .filter_map(|stored| {
+            let facts = stored.facts().cloned();
+            Some((stored.key, stored.token?, facts))
+        })
         .collect();
     if tokens.is_empty() {
         return Ok(()); // the new store need not even open
     }
-    let new = ctx.keychain()?;
+    let new = ctx.token_store()?;
     if old.backend() == new.backend() {
         return Ok(());
     }
+    let new_writer = writer(&new, false)?;
     let (old_name, new_name) = (old.backend().name(), new.backend().name());
-    let metadata = ctx.metadata();
-    for (key, token) in tokens {
-        match new.get(&key)? {
-            Some(there) if there.constant_time_eq(&token) => {}
+    for (key, token, facts) in tokens {
+        match new.token(&key)? {
+            Some(there) if there.constant_time_eq(&token) => {
+                if let Some(facts) = &facts {
+                    let _ = new_writer.record(&key, facts);
+                }
+            }
             Some(_) => {
                 ctx.warn(format!(
                     "the {new_name} store already holds another token for {key}; the one in the \
@@ -42,21 +49,12 @@ pub fn move_tokens(ctx: &mut Context, from: StoreChoice) -> anyhow::Result<()> {
                 ));
                 continue;
             }
-            None => new.set(&key, &token)?,
-        }
-        if !new
-            .get(&key)?
-            .is_some_and(|back| back.constant_time_eq(&token))
-        {
-            anyhow::bail!("the {new_name} store did not keep the token for {key}");
-        }
-        if let Some(metadata) = &metadata {
-            if let Some(facts) = metadata.facts_for(old.backend(), &key, &token) {
-                let _ = metadata.record(new.backend(), &key, &facts);
+            None => {
+                let facts = facts.unwrap_or_else(|| EntryFacts::new(&token, None));
+                new_writer.save_checked(&key, &token, &facts)?;
             }
-            let _ = metadata.remove(old.backend(), &key);
         }
-        old.delete(&key)?;
+        old_writer.remove(&key, OnRemove::ForgetFacts)?;
         ctx.say(format!(
             "moved the token for {key} ({}) from the {old_name} store to the {new_name} store",
             token.fingerprint()

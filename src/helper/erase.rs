@@ -6,9 +6,8 @@
 //! is read once to decide, under the writer lock held throughout; a change re-reads only what it
 //! changes, inside its own locked read-modify-write (docs/security.md).
 
-use super::{Helper, Keys, Outcome};
-use crate::metadata::EntryFacts;
-use crate::store::{EntryKey, Keychain, StoreError};
+use super::{Helper, Keys, Outcome, writer_or_note};
+use crate::store::{EntryKey, OnRemove, StoreError, TokenStore, Writer};
 use crate::token::Token;
 
 impl Helper<'_> {
@@ -37,102 +36,85 @@ impl Helper<'_> {
             );
             return;
         }
-        let Some((_serialised, keychain)) = self.lock_and_open(true, outcome, |e| {
+        let failed = |e: &dyn std::fmt::Display| {
             format!(
                 "nothing was removed: {e}. If Bitbucket revoked the token, run \
                  `git-credential-bitbucket logout`."
             )
-        }) else {
+        };
+        let Some(store) = self.open(outcome, failed) else {
             return;
         };
-        match holder_of(&keychain, keys, rejected) {
-            Ok(Some(key)) if self.worked_before(&keychain, keys, &key, rejected) => {
-                self.erase_revoked(&keychain, keys, &key, rejected, outcome)
-            }
-            Ok(Some(key)) => self.mark_refused(&keychain, keys, &key, rejected, outcome),
-            Ok(None) => {}
-            Err(e) => outcome.notes.push(format!("nothing was removed: {e}")),
-        }
-        outcome.notes.extend(keychain.damage());
-    }
-
-    /// True when the token held under `key` has worked for this request's workspace.
-    fn worked_before(
-        &self,
-        keychain: &Keychain,
-        keys: &Keys,
-        key: &EntryKey,
-        token: &Token,
-    ) -> bool {
-        let workspace = keys.workspace.as_ref().and_then(|k| k.workspace.as_deref());
-        self.facts_for(keychain, key, token)
-            .is_some_and(|facts| facts.worked_in(workspace))
-    }
-
-    /// A 401 where the token had worked: revoked or expired. Removes it, as git expects.
-    /// `holder` is the first entry [`holder_of`] found holding it.
-    fn erase_revoked(
-        &self,
-        keychain: &Keychain,
-        keys: &Keys,
-        holder: &EntryKey,
-        rejected: &Token,
-        outcome: &mut Outcome,
-    ) {
-        match erase_matching(keychain, keys, holder, rejected) {
-            Ok(Some(key)) => {
-                // A workspace entry's record stays, marking where its next token belongs.
-                if let Some(metadata) = self.metadata
-                    && key.workspace.is_none()
-                {
-                    let _ = metadata.remove(keychain.backend(), &key);
-                }
-                outcome.notes.push(format!(
-                    "Bitbucket rejected the token for {key}, which had worked there before: it \
-                     was revoked or has expired, so it was removed from the {} store. \
-                     {WHAT_TO_CHECK} git will ask for a token next time.",
-                    keychain.backend().name()
-                ));
-            }
-            Ok(None) => {}
-            Err(e) => outcome.notes.push(format!("nothing was removed: {e}")),
-        }
-    }
-
-    /// A 401 where the token never worked: likely the wrong token for this workspace (its
-    /// account cannot see the repository), or a URL from someone else. Keeps the token.
-    fn mark_refused(
-        &self,
-        keychain: &Keychain,
-        keys: &Keys,
-        key: &EntryKey,
-        rejected: &Token,
-        outcome: &mut Outcome,
-    ) {
-        let target = keys.first();
-        let recorded = match self.metadata {
-            Some(metadata) => metadata
-                .note_refused(keychain.backend(), target, rejected)
-                .map_err(|e| e.to_string()),
-            None => Err("there is no data directory".to_owned()),
+        let Some(writer) = writer_or_note(&store, true, outcome, failed) else {
+            return;
         };
-        outcome.notes.push(format!(
-            "Bitbucket refused the token for {key} on {target}, where it has never worked, so it \
+        match holder_of(&store, keys, rejected) {
+            Ok(Some(key)) if worked_before(&store, keys, &key, rejected) => {
+                erase_revoked(&store, &writer, keys, &key, rejected, outcome)
+            }
+            Ok(Some(key)) => mark_refused(&writer, keys, &key, rejected, outcome),
+            Ok(None) => {}
+            Err(e) => outcome.notes.push(format!("nothing was removed: {e}")),
+        }
+        outcome.notes.extend(store.damage());
+    }
+}
+
+/// True when the token held under `key` has worked for this request's workspace.
+fn worked_before(store: &TokenStore, keys: &Keys, key: &EntryKey, token: &Token) -> bool {
+    let workspace = keys.workspace.as_ref().and_then(|k| k.workspace.as_deref());
+    store
+        .facts(key)
+        .filter(|facts| facts.describes(token))
+        .is_some_and(|facts| facts.worked_in(workspace))
+}
+
+/// A 401 where the token had worked: revoked or expired. Removes it, as git expects.
+/// `holder` is the first entry [`holder_of`] found holding it.
+fn erase_revoked(
+    store: &TokenStore,
+    writer: &Writer,
+    keys: &Keys,
+    holder: &EntryKey,
+    rejected: &Token,
+    outcome: &mut Outcome,
+) {
+    match erase_matching(store, writer, keys, holder, rejected) {
+        Ok(Some(key)) => {
+            outcome.notes.push(format!(
+                "Bitbucket rejected the token for {key}, which had worked there before: it \
+                 was revoked or has expired, so it was removed from the {} store. \
+                 {WHAT_TO_CHECK} git will ask for a token next time.",
+                store.backend().name()
+            ));
+        }
+        Ok(None) => {}
+        Err(e) => outcome.notes.push(format!("nothing was removed: {e}")),
+    }
+}
+
+/// A 401 where the token never worked: likely the wrong token for this workspace (its
+/// account cannot see the repository), or a URL from someone else. Keeps the token.
+fn mark_refused(
+    writer: &Writer,
+    keys: &Keys,
+    key: &EntryKey,
+    rejected: &Token,
+    outcome: &mut Outcome,
+) {
+    let target = keys.first();
+    let recorded = writer.note_refused(target, rejected);
+    outcome.notes.push(format!(
+        "Bitbucket refused the token for {key} on {target}, where it has never worked, so it \
              was kept: it may be valid for other repositories. Check that the repository URL is \
              right and that the token's account can access it. git will ask for a token for \
              {target} and keep it for that workspace. If the token was revoked, run \
              `git-credential-bitbucket logout`."
+    ));
+    if let Err(e) = recorded {
+        outcome.notes.push(format!(
+            "the refusal could not be recorded ({e}); git will offer the same token again"
         ));
-        if let Err(e) = recorded {
-            outcome.notes.push(format!(
-                "the refusal could not be recorded ({e}); git will offer the same token again"
-            ));
-        }
-    }
-
-    /// The metadata recorded for exactly this token, if any.
-    fn facts_for(&self, keychain: &Keychain, key: &EntryKey, token: &Token) -> Option<EntryFacts> {
-        self.metadata?.facts_for(keychain.backend(), key, token)
     }
 }
 
@@ -142,13 +124,13 @@ can access this repository, and that it was pasted whole.";
 
 /// The first entry, in lookup order, holding exactly `rejected`.
 fn holder_of(
-    keychain: &Keychain,
+    store: &TokenStore,
     keys: &Keys,
     rejected: &Token,
 ) -> Result<Option<EntryKey>, StoreError> {
     for key in keys.in_lookup_order() {
-        if keychain
-            .get(key)?
+        if store
+            .token(key)?
             .is_some_and(|stored| stored.constant_time_eq(rejected))
         {
             return Ok(Some(key.clone()));
@@ -163,9 +145,11 @@ fn holder_of(
 /// `holder` is the first entry [`holder_of`] read and found holding it, under the writer lock
 /// `erase` still holds: the entries before it did not hold it, and it is not read again (a
 /// file-store delete still checks, inside its locked update, that the entry is as that read
-/// saw it: [`crate::store::map_store`]). Only the entries after it are read here, each once.
+/// saw it). Only the entries after it are read here, each once. A workspace entry's record
+/// stays, marking where its next token belongs.
 fn erase_matching(
-    keychain: &Keychain,
+    store: &TokenStore,
+    writer: &Writer,
     keys: &Keys,
     holder: &EntryKey,
     rejected: &Token,
@@ -173,10 +157,14 @@ fn erase_matching(
     let mut removed = None;
     for key in keys.in_lookup_order().skip_while(|key| *key != holder) {
         let holds_it = key == holder
-            || keychain
-                .get(key)?
+            || store
+                .token(key)?
                 .is_some_and(|stored| stored.constant_time_eq(rejected));
-        if holds_it && keychain.delete(key)? {
+        let on_remove = match key.workspace {
+            Some(_) => OnRemove::KeepFacts,
+            None => OnRemove::ForgetFacts,
+        };
+        if holds_it && writer.remove(key, on_remove)? {
             removed.get_or_insert_with(|| key.clone());
         }
     }

@@ -15,7 +15,7 @@ use std::sync::Mutex;
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
-use super::private_files::{create_private_dir, private_options};
+use crate::private_file::{create_private_dir, private_options};
 
 /// How long a writer waits for another to finish. Writers hold the lock for milliseconds (a
 /// keychain round trip or a file rewrite); a Secret Service call is bounded by its own timeout.

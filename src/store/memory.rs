@@ -1,50 +1,87 @@
-//! An in-memory store for unit tests and the fuzz target: the same keyring-core plumbing as
-//! the file store, with the map in a mutex instead of a file.
+//! An in-memory store for unit tests and the fuzz target: a keychain with the same seam as
+//! the real ones (the map in a mutex, and a count of writes, so a test can prove an operation
+//! wrote nothing) and facts kept in memory, both shared by every [`TokenStore`] opened on them,
+//! as every process shares the user's real keychain and facts file.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use keyring_core::Result;
-use keyring_core::api::CredentialPersistence;
+use super::facts::FactsFile;
+use super::line_file::LineMap;
+use super::{Backend, EntryKey, Keychain, Listed, StoreError, TokenStore};
+use crate::token::Token;
 
-use super::map_store::{Backing, MapStore, SecretMap};
+/// A keychain and facts in memory; clones share them.
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    keychain: MemoryKeychain,
+    facts: Arc<Mutex<LineMap>>,
+}
+
+impl MemoryStore {
+    /// The keychain, to seed or inspect behind the store's back.
+    pub fn keychain(&self) -> &MemoryKeychain {
+        &self.keychain
+    }
+
+    /// A token store over this memory, as a process would open the real one.
+    pub fn open(&self) -> TokenStore {
+        TokenStore::over(
+            Box::new(self.keychain.clone()),
+            FactsFile::shared(self.facts.clone()),
+        )
+    }
+}
 
 #[derive(Default)]
-pub struct MemoryBacking {
-    map: Mutex<SecretMap>,
+struct Inner {
+    map: Mutex<BTreeMap<EntryKey, Token>>,
     writes: AtomicUsize,
 }
 
-impl MemoryBacking {
-    /// How many changes were made: tests use it to prove an operation wrote nothing.
+/// Clones share one map: a test keeps a handle while the store under test holds another.
+#[derive(Clone, Default)]
+pub struct MemoryKeychain {
+    inner: Arc<Inner>,
+}
+
+impl MemoryKeychain {
+    /// How many changes were made.
     pub fn writes(&self) -> usize {
-        self.writes.load(Ordering::SeqCst)
+        self.inner.writes.load(Ordering::SeqCst)
+    }
+
+    fn map(&self) -> std::sync::MutexGuard<'_, BTreeMap<EntryKey, Token>> {
+        self.inner.map.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
-pub type MemoryStore = MapStore<MemoryBacking>;
-
-impl Backing for MemoryBacking {
-    fn load(&self) -> Result<SecretMap> {
-        Ok(self.map.lock().unwrap_or_else(|p| p.into_inner()).clone())
+impl Keychain for MemoryKeychain {
+    fn backend(&self) -> Backend {
+        Backend::Memory
     }
 
-    fn update(&self, change: &mut dyn FnMut(&mut SecretMap) -> Result<()>) -> Result<()> {
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        change(&mut map)
+    fn get(&self, key: &EntryKey) -> Result<Option<Token>, StoreError> {
+        Ok(self.map().get(key).cloned())
     }
 
-    fn persistence(&self) -> CredentialPersistence {
-        CredentialPersistence::ProcessOnly
+    fn set(&self, key: &EntryKey, token: &Token) -> Result<(), StoreError> {
+        self.inner.writes.fetch_add(1, Ordering::SeqCst);
+        self.map().insert(key.clone(), token.clone());
+        Ok(())
     }
 
-    fn vendor(&self) -> &'static str {
-        "git-credential-bitbucket in-memory store"
+    fn delete(&self, key: &EntryKey) -> Result<bool, StoreError> {
+        self.inner.writes.fetch_add(1, Ordering::SeqCst);
+        Ok(self.map().remove(key).is_some())
     }
-}
 
-/// A fresh, empty in-memory store.
-pub fn new_store() -> Arc<MemoryStore> {
-    MapStore::new(MemoryBacking::default())
+    fn list(&self) -> Option<Result<Vec<Listed>, StoreError>> {
+        let map = self.map();
+        Some(Ok(map
+            .iter()
+            .map(|(key, token)| (key.clone(), Some(token.clone())))
+            .collect()))
+    }
 }

@@ -272,7 +272,7 @@ fn an_erase_of_one_token_never_removes_another_written_meanwhile(store: StoreUnd
 
 /// Failed on the Secret Service (nearly every run) and on keyutils (rarely: its window is
 /// microseconds) until `store` and `erase` took a lock shared by every helper process
-/// (`Keychain::lock_for_update`): those keychains have no compare-and-delete of their own.
+/// (the `Writer` of `TokenStore`): those keychains have no compare-and-delete of their own.
 macro_rules! serialised_by_the_operation_lock {
     ($($store:ident: $variant:ident),* $(,)?) => {
         $(mod $store {
@@ -304,7 +304,7 @@ mod file {
     }
 
     /// Passes: the file store's delete is conditional on what the process read
-    /// (src/store/map_store.rs); it fails without that.
+    /// (src/store/file/mod.rs); it fails without that.
     #[test]
     fn an_erase_of_one_token_never_removes_another_written_meanwhile() {
         super::an_erase_of_one_token_never_removes_another_written_meanwhile(

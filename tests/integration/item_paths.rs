@@ -1,4 +1,4 @@
-//! The Secret Service store's remembered item paths (src/store/item_paths.rs): a hint in the
+//! The Secret Service store's remembered item paths (src/store/secret_service/item_paths.rs): a hint in the
 //! data directory that spares `get` gnome-keyring's search, never trusted.
 //!
 //! An attacker who can write the data directory (or a bug that leaves a stale hint) points

@@ -6,7 +6,7 @@
 //! - A `get` on the Secret Service is three calls to the service: a read of its `Collections`
 //!   property (so that gnome-keyring has registered us before a call that needs it;
 //!   src/store/secret_service/bus.rs, `greet`), `OpenSession`, then `GetSecret` of the
-//!   remembered item (src/store/item_paths.rs): no search, whose cost grows with the keychain.
+//!   remembered item (src/store/secret_service/item_paths.rs): no search, whose cost grows with the keychain.
 //!   Without the hint, a `SearchItems` comes before `GetSecret`. A `store` of the token already
 //!   stored is the same three calls and no write.
 //! - A `store` of the token already in the file store leaves the file as it was.

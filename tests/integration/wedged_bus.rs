@@ -1,6 +1,6 @@
 //! A session bus that stops answering never hangs git. git waits for the helper on every
 //! fetch and push; libdbus, which the helper used before its own client, had no deadline on
-//! connecting (src/store/session_bus.rs). Here, through real `git clone`: a stopped
+//! connecting (src/store/secret_service/session_bus.rs). Here, through real `git clone`: a stopped
 //! dbus-daemon, a socket that accepts and never speaks, one that authenticates and never
 //! replies, and a bus killed while the helper waits for `GetSecret`. Each time the helper
 //! gives up within its bound (2 s to connect, 2 s per reply, and no wait at all once one reply

@@ -44,22 +44,22 @@ pub fn run(ctx: &mut Context) -> anyhow::Result<ExitCode> {
     let scope = crate::scan::helpers::scope_url(&ctx.default_host());
     checks.extend(git_config::helper_order(&scan, &scope));
     checks.extend(git_config::leaks(&scan));
-    match ctx.keychain() {
+    match ctx.token_store() {
         Err(e) => checks.push(check(
             Level::Fail,
             format!("{e:#}"),
             Some("git-credential-bitbucket --store file setup   (or unlock your keyring)"),
         )),
-        Ok(keychain) => {
-            if let Some(why) = &keychain.fallback_reason {
+        Ok(store) => {
+            if let Some(why) = store.fallback_reason() {
                 checks.push(check(
                     Level::Warn,
                     format!("auto chose keyutils (tokens last until reboot) because {why}"),
                     Some("unlock your keyring, or: git-credential-bitbucket --store file setup"),
                 ));
             }
-            checks.push(tokens::round_trip(ctx, &keychain));
-            checks.extend(tokens::stored(ctx, &keychain));
+            checks.push(tokens::round_trip(&store));
+            checks.extend(tokens::stored(ctx, &store));
         }
     }
     checks.extend(env_token());

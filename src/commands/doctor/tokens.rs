@@ -3,18 +3,16 @@
 
 use super::{Check, Level, check};
 use crate::commands::Context;
-use crate::commands::logout::all_keys;
 use crate::dates;
-use crate::metadata::WARN_DAYS;
 use crate::policy::{BITBUCKET_HOST, HostKey, refusal};
-use crate::store::{EntryKey, Keychain};
+use crate::store::{EntryKey, TokenStore, WARN_DAYS};
 use crate::token::{Token, TokenKind};
 
 /// Saves, reads back and removes a throwaway entry, under the writer lock every other writer
 /// takes (a delete is never done without it); when the lock cannot be had the probe is skipped.
-pub(super) fn round_trip(ctx: &Context, keychain: &Keychain) -> Check {
-    let _serialised = match ctx.writer_lock(true) {
-        Ok(lock) => lock,
+pub(super) fn round_trip(store: &TokenStore) -> Check {
+    let writer = match crate::commands::writer(store, true) {
+        Ok(writer) => writer,
         Err(e) => {
             return check(
                 Level::Warn,
@@ -25,12 +23,8 @@ pub(super) fn round_trip(ctx: &Context, keychain: &Keychain) -> Check {
     };
     let key = EntryKey::host(HostKey::parse("doctor-probe.invalid").expect("valid host"));
     let probe = Token::new(format!("doctor-probe-{}", dates::now()));
-    let result = keychain.set(&key, &probe).and_then(|()| {
-        let back = keychain.get(&key)?;
-        keychain.delete(&key)?;
-        Ok(back.is_some_and(|b| b.constant_time_eq(&probe)))
-    });
-    let name = keychain.backend().name();
+    let result = writer.round_trip(&key, &probe);
+    let name = store.backend().name();
     match result {
         Ok(true) => check(
             Level::Pass,
@@ -50,18 +44,23 @@ pub(super) fn round_trip(ctx: &Context, keychain: &Keychain) -> Check {
     }
 }
 
-pub(super) fn stored(ctx: &Context, keychain: &Keychain) -> Vec<Check> {
-    let metadata = ctx.metadata();
+pub(super) fn stored(ctx: &Context, store: &TokenStore) -> Vec<Check> {
     let now = dates::now();
     let mut checks = Vec::new();
-    for key in all_keys(ctx, keychain).unwrap_or_default() {
-        let token = match keychain.get(&key) {
-            Ok(Some(token)) => token,
-            Ok(None) => continue,
-            Err(e) => {
-                checks.push(check(Level::Fail, e.to_string(), None));
-                continue;
-            }
+    let entries = match store.entries(&ctx.served_hosts()) {
+        Ok(entries) => entries,
+        Err(e) => return vec![check(Level::Fail, e.to_string(), None)],
+    };
+    for stored in entries {
+        let key = stored.key.clone();
+        let expires = stored.facts().and_then(|f| f.expires_at);
+        let Some(token) = stored.token else {
+            checks.push(check(
+                Level::Fail,
+                format!("the entry for {key} is not text"),
+                None,
+            ));
+            continue;
         };
         let fix_login = crate::diagnostics::login_command(&key);
         let kind = TokenKind::of_token(&token);
@@ -85,10 +84,6 @@ pub(super) fn stored(ctx: &Context, keychain: &Keychain) -> Vec<Check> {
                 Some(&fix_login),
             ));
         }
-        let expires = metadata
-            .as_ref()
-            .and_then(|m| m.facts_for(keychain.backend(), &key, &token))
-            .and_then(|f| f.expires_at);
         checks.push(match expires {
             None => check(
                 Level::Pass,

@@ -12,11 +12,10 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use super::Context;
-use crate::metadata::EntryFacts;
+use super::{Context, writer};
 use crate::policy::refusal;
 use crate::scan::{EmbeddedSecret, Finding, Origin, Scan, Spot, credential_files};
-use crate::store::{EntryKey, Keychain};
+use crate::store::{EntryFacts, EntryKey, TokenStore};
 use crate::token::TokenKind;
 
 #[derive(Debug, clap::Args)]
@@ -41,16 +40,16 @@ pub fn run(ctx: &mut Context, args: &MigrateArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let needs_store = findings.iter().any(|f| movable(f.secret.kind));
-    let keychain = if needs_store {
-        Some(ctx.keychain()?)
+    let store = if needs_store {
+        Some(ctx.token_store()?)
     } else {
         None
     };
     let mut credential_lines: Vec<(PathBuf, &[u8])> = Vec::new();
     let mut failed = false;
     for finding in &findings {
-        let taken = match (&keychain, movable(finding.secret.kind)) {
-            (Some(keychain), true) => move_into_store(ctx, keychain, &finding.secret),
+        let taken = match (&store, movable(finding.secret.kind)) {
+            (Some(store), true) => move_into_store(ctx, store, &finding.secret),
             (_, true) => Ok(false),
             (_, false) => Ok(finding.secret.kind == TokenKind::AppPassword),
         };
@@ -132,18 +131,16 @@ fn plan_line(finding: &Finding, dry_run: bool) -> String {
 /// token, under the workspace entry — and reads it back. Never overwrites a different token.
 fn move_into_store(
     ctx: &mut Context,
-    keychain: &Keychain,
+    store: &TokenStore,
     secret: &EmbeddedSecret,
 ) -> anyhow::Result<bool> {
     let host_key = EntryKey::host(secret.host.clone());
     let workspace_key = crate::policy::workspace_of(secret.path.as_deref())
         .map(|ws| EntryKey::workspace(secret.host.clone(), ws));
     let holds = |key: &EntryKey| -> anyhow::Result<Option<bool>> {
-        Ok(keychain
-            .get(key)?
-            .map(|t| t.constant_time_eq(&secret.token)))
+        Ok(store.token(key)?.map(|t| t.constant_time_eq(&secret.token)))
     };
-    let _serialised = ctx.writer_lock(false)?;
+    let writer = writer(store, false)?;
     let key = match (holds(&host_key)?, &workspace_key) {
         (None | Some(true), _) => host_key,
         (Some(false), Some(ws)) if holds(ws)? != Some(false) => ws.clone(),
@@ -152,25 +149,11 @@ fn move_into_store(
              `git-credential-bitbucket logout` first if this one should replace it"
         ),
     };
-    keychain.set(&key, &secret.token)?;
-    let back = keychain.get(&key)?;
-    if !back.is_some_and(|b| b.constant_time_eq(&secret.token)) {
-        anyhow::bail!(
-            "the {} store did not keep the token",
-            keychain.backend().name()
-        );
-    }
-    if let Some(metadata) = ctx.metadata() {
-        let _ = metadata.record(
-            keychain.backend(),
-            &key,
-            &EntryFacts::new(&secret.token, None),
-        );
-    }
+    writer.save_checked(&key, &secret.token, &EntryFacts::new(&secret.token, None))?;
     ctx.say(format!(
         "saved {} for {key} in the {} store",
         secret.fingerprint,
-        keychain.backend().name()
+        store.backend().name()
     ));
     Ok(true)
 }

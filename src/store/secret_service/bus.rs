@@ -2,15 +2,12 @@
 //! alive, the plain session, the default collection's lock, searches, and what an unanswered
 //! call means for the store.
 
-use keyring_core::{Error, Result};
-
-use super::super::dbus::{CallError, Connection, Value};
-use super::super::session_bus;
+use super::dbus::{CallError, Connection, Value};
+use super::session_bus;
 use super::{
-    DEFAULT_COLLECTION, DESTINATION, PROPERTIES, SERVICE, SERVICE_PATH, TIMEOUT, bad_reply,
-    locked_error, locked_property, no_access, path_of, paths_of, unavailable,
+    DEFAULT_COLLECTION, DESTINATION, PROPERTIES, Result, SERVICE_INTERFACE as SERVICE,
+    SERVICE_PATH, ServiceError, TIMEOUT, bad_reply, locked_property, path_of, paths_of,
 };
-use crate::store::StoreError;
 
 /// The plain session: requested while connecting, its reply read when first needed.
 enum Session {
@@ -55,21 +52,21 @@ impl Drop for Bus {
 impl Bus {
     /// Connects, greets the service (authentication, `Hello` and the greeting in one write,
     /// answered within [`TIMEOUT`]), and sends `OpenSession` without waiting for its reply.
-    pub(super) fn connect() -> std::result::Result<Bus, StoreError> {
-        let connection = session_bus::connect().map_err(|reason| unavailable(no_access(reason)))?;
+    pub(super) fn connect() -> Result<Bus> {
+        let connection = session_bus::connect().map_err(ServiceError::Unavailable)?;
         let mut bus = Bus {
             connection,
             session: Session::None,
             collection_checked: false,
         };
-        bus.greet().map_err(unavailable)?;
+        bus.greet().map_err(as_unavailable)?;
         let plain = [
             Value::str("plain"),
             Value::Variant(Box::new(Value::str(""))),
         ];
         let serial = bus
             .send(SERVICE_PATH, SERVICE, "OpenSession", &plain)
-            .map_err(unavailable)?;
+            .map_err(as_unavailable)?;
         bus.session = Session::Requested(serial);
         Ok(bus)
     }
@@ -89,7 +86,7 @@ impl Bus {
         let args = [Value::str(SERVICE), Value::str("Collections")];
         let serial = self.send(SERVICE_PATH, PROPERTIES, "Get", &args)?;
         match self.wait(serial) {
-            Ok(_) | Err(Error::PlatformFailure(_)) => Ok(()),
+            Ok(_) | Err(ServiceError::Failed(_)) => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -124,9 +121,9 @@ impl Bus {
         self.wait(serial)
     }
 
-    /// An unanswered call as keyring-core's error. No service on the bus, a bus that is gone
-    /// or late: the store is unavailable (so `auto` falls back); anything else is a failure.
-    pub(super) fn failure(&self, e: CallError) -> Error {
+    /// An unanswered call as our error. No service on the bus, a bus that is gone or late: the
+    /// store is unavailable (so `auto` falls back); anything else is a failure.
+    pub(super) fn failure(&self, e: CallError) -> ServiceError {
         match e {
             CallError::Remote { name, message } => {
                 let described = match message {
@@ -137,18 +134,19 @@ impl Bus {
                     "org.freedesktop.DBus.Error.ServiceUnknown"
                     | "org.freedesktop.DBus.Error.NameHasNoOwner"
                     | "org.freedesktop.DBus.Error.NoReply"
-                    | "org.freedesktop.DBus.Error.Disconnected" => no_access(format!(
-                        "no Secret Service on the session bus ({described})"
-                    )),
-                    _ => Error::PlatformFailure(described.into()),
+                    | "org.freedesktop.DBus.Error.Disconnected" => ServiceError::Unavailable(
+                        format!("no Secret Service on the session bus ({described})"),
+                    ),
+                    "org.freedesktop.Secret.Error.IsLocked" => ServiceError::Locked,
+                    _ => ServiceError::Failed(described),
                 }
             }
-            CallError::Broken(why) => no_access(why),
-            CallError::Late if !self.connection.registered() => no_access(format!(
+            CallError::Broken(why) => ServiceError::Unavailable(why),
+            CallError::Late if !self.connection.registered() => ServiceError::Unavailable(format!(
                 "the session bus did not answer within {} s (is dbus-daemon stopped or wedged?)",
                 session_bus::CONNECT_TIMEOUT.as_secs()
             )),
-            CallError::Late => no_access(format!(
+            CallError::Late => ServiceError::Unavailable(format!(
                 "the Secret Service did not answer within {} s",
                 TIMEOUT.as_secs()
             )),
@@ -164,7 +162,7 @@ impl Bus {
         }
         match &self.session {
             Session::Open(path) => Ok(path.clone()),
-            _ => Err(no_access("no session was opened".into())),
+            _ => Err(ServiceError::Unavailable("no session was opened".into())),
         }
     }
 
@@ -185,7 +183,9 @@ impl Bus {
                     self.call(SERVICE_PATH, SERVICE, "ReadAlias", &[Value::str("default")])?;
                 let path = reply.first().and_then(path_of).ok_or_else(bad_reply)?;
                 if path == "/" {
-                    return Err(no_access("there is no default collection".into()));
+                    return Err(ServiceError::Unavailable(
+                        "there is no default collection".into(),
+                    ));
                 }
                 let serial = self.send(&path, PROPERTIES, "Get", &locked_property())?;
                 let locked = self.locked(serial)?;
@@ -203,7 +203,7 @@ impl Bus {
         let serial = self.send(DEFAULT_COLLECTION, PROPERTIES, "Get", &locked_property())?;
         match self.default_collection(serial)? {
             Collection::Unlocked(path) => Ok(path),
-            Collection::Locked => Err(locked_error()),
+            Collection::Locked => Err(ServiceError::Locked),
         }
     }
 
@@ -229,17 +229,24 @@ impl Bus {
         })
     }
 
-    /// The error for a search that found no unlocked item.
-    pub(super) fn nothing_unlocked(&mut self, found: &Found) -> Error {
+    /// A search found no unlocked item: `Ok` when there is none, an error when it may be
+    /// hidden behind a lock.
+    pub(super) fn nothing_unlocked(&mut self, found: &Found) -> Result<()> {
         if found.locked {
-            return locked_error();
+            return Err(ServiceError::Locked);
         }
         if self.collection_checked {
-            return Error::NoEntry;
+            return Ok(());
         }
-        match self.unlocked_default_collection() {
-            Ok(_) => Error::NoEntry,
-            Err(e) => e,
-        }
+        self.unlocked_default_collection().map(|_| ())
+    }
+}
+
+/// Connecting: every failure means the Secret Service cannot be used.
+fn as_unavailable(e: ServiceError) -> ServiceError {
+    match e {
+        ServiceError::Failed(reason) => ServiceError::Unavailable(reason),
+        ServiceError::Locked => ServiceError::Unavailable("the service is locked".into()),
+        unavailable => unavailable,
     }
 }

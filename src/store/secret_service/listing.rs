@@ -2,24 +2,22 @@
 
 use std::collections::HashMap;
 
-use keyring_core::Result;
-
-use super::super::dbus::Value;
+use super::dbus::Value;
 use super::{
-    ITEM, PROPERTIES, SERVICE, SERVICE_PATH, SecretServiceStore, bad_reply, locked_error,
-    secret_value,
+    ITEM, OUR_SERVICE, PROPERTIES, Result, SERVICE_INTERFACE as SERVICE, SERVICE_PATH,
+    SecretServiceStore, ServiceError, bad_reply, secret_value,
 };
 
 impl SecretServiceStore {
-    /// Every unlocked item filed under `service`: its `username` attribute and secret. One
+    /// Every unlocked item filed under our service: its `username` attribute and secret. One
     /// search, one `GetSecrets` for all secrets, and the `Attributes` reads sent together, so
     /// listing thousands of items costs a few round trips, not one per item.
-    pub fn list(&self, service: &str) -> Result<Vec<(String, Vec<u8>)>> {
-        let mut bus = self.bus.lock().unwrap_or_else(|p| p.into_inner());
-        let (unlocked, locked) = bus.search(Value::string_dict([("service", service)]))?;
+    pub(super) fn list_ours(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        let mut bus = self.bus();
+        let (unlocked, locked) = bus.search(Value::string_dict([("service", OUR_SERVICE)]))?;
         if unlocked.is_empty() {
             if !locked.is_empty() {
-                return Err(locked_error());
+                return Err(ServiceError::Locked);
             }
             return Ok(Vec::new());
         }

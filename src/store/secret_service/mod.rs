@@ -1,6 +1,6 @@
 //! The Linux Secret Service (GNOME Keyring, KeePassXC, KWallet) as a keyring-core store.
 //!
-//! Written on our own small D-Bus client (src/store/dbus/) because git runs `get` on every
+//! Written on our own small D-Bus client ([`dbus`]) because git runs `get` on every
 //! fetch and push, and each call to the Secret Service — a round trip through dbus-daemon and
 //! the keyring daemon, 0.25–0.45 ms — is most of a `get`'s time (docs/performance.md). So:
 //!
@@ -9,7 +9,7 @@
 //!   keeps gnome-keyring alive: see `Bus::greet`) leave in one write; then `OpenSession`;
 //!   then `GetSecret`: three calls for a `get`, the fewest gnome-keyring allows;
 //! - `get` does not search: gnome-keyring's `SearchItems` compares every item in the keychain,
-//!   so the path of each of our items is remembered (src/store/item_paths.rs) with a digest
+//!   so the path of each of our items is remembered (src/store/secret_service/item_paths.rs) with a digest
 //!   of the secret it held, and the secret read there is used only if it has that digest; a
 //!   search happens only without such an item, and remembers what it finds;
 //! - `--store secret-service` checks the default collection only when a search finds no
@@ -27,30 +27,74 @@
 //! Items carry the same `service`/`username` attributes as the keyring project's Secret
 //! Service stores, so the two interoperate.
 
-use std::any::Any;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use keyring_core::api::{Credential, CredentialApi, CredentialStoreApi};
-use keyring_core::{Entry, Error, Result};
 use zeroize::Zeroizing;
 
-use super::dbus::{Value, valid_object_path};
-use super::item_paths::ItemPaths;
-use super::{Backend, StoreError};
+use dbus::{Value, valid_object_path};
+use item_paths::ItemPaths;
+
+use super::{Backend, EntryKey, Keychain, Listed, Opening, SERVICE as OUR_SERVICE, StoreError};
+use crate::token::Token;
 
 mod bus;
+mod dbus;
+mod item_paths;
 mod listing;
+mod session_bus;
 
 use bus::{Bus, Collection};
+
+/// What went wrong with the Secret Service, typed so that callers match on it.
+#[derive(Debug)]
+enum ServiceError {
+    /// No usable service: no bus, nobody owns the name, a bus or service that did not answer
+    /// in time, a broken connection. `auto` falls back to keyutils.
+    Unavailable(String),
+    /// The collection or item is locked.
+    Locked,
+    /// The service answered with an error, or with a reply of the wrong shape.
+    Failed(String),
+}
+
+type Result<T> = std::result::Result<T, ServiceError>;
+
+impl ServiceError {
+    fn into_store_error(self) -> StoreError {
+        let backend = Backend::SecretService;
+        match self {
+            ServiceError::Unavailable(reason) => StoreError::Unavailable { backend, reason },
+            ServiceError::Locked => StoreError::Locked {
+                backend,
+                what: "the default collection".into(),
+                how: "unlock it (e.g. log in to the desktop) or choose another with --store".into(),
+            },
+            ServiceError::Failed(reason) => StoreError::Failed { backend, reason },
+        }
+    }
+}
+
+/// `--store secret-service`: connects, and leaves the default collection to be checked when a
+/// search finds no unlocked item (it has nothing to fall back to).
+pub fn open(opening: &Opening) -> std::result::Result<Box<dyn Keychain>, StoreError> {
+    let paths = opening.data_dir.map(|dir| ItemPaths::new(&dir.0));
+    SecretServiceStore::connect_deferred(paths).map(|store| Box::new(store) as Box<dyn Keychain>)
+}
+
+/// `auto`: connects and checks that the default collection exists and is unlocked, so `auto`
+/// can fall back to keyutils instead of using a keychain that would refuse.
+pub fn open_for_auto(opening: &Opening) -> std::result::Result<Box<dyn Keychain>, StoreError> {
+    let paths = opening.data_dir.map(|dir| ItemPaths::new(&dir.0));
+    SecretServiceStore::connect(paths).map(|store| Box::new(store) as Box<dyn Keychain>)
+}
 
 const DESTINATION: &str = "org.freedesktop.secrets";
 const SERVICE_PATH: &str = "/org/freedesktop/secrets";
 /// The spec's path for the collection behind the `default` alias: one call reads its `Locked`
 /// property, where `ReadAlias` and then the property would be two.
 const DEFAULT_COLLECTION: &str = "/org/freedesktop/secrets/aliases/default";
-const SERVICE: &str = "org.freedesktop.Secret.Service";
+const SERVICE_INTERFACE: &str = "org.freedesktop.Secret.Service";
 const COLLECTION: &str = "org.freedesktop.Secret.Collection";
 const ITEM: &str = "org.freedesktop.Secret.Item";
 /// How long to wait for each reply, as the keyring project's stores do. A healthy reply takes
@@ -58,41 +102,51 @@ const ITEM: &str = "org.freedesktop.Secret.Item";
 const TIMEOUT: Duration = Duration::from_secs(2);
 
 pub struct SecretServiceStore {
-    bus: Arc<Mutex<Bus>>,
-    /// Where each item was last seen (a checked hint: src/store/item_paths.rs).
+    bus: Mutex<Bus>,
+    /// Where each item was last seen (a checked hint: [`item_paths`]).
     paths: Option<ItemPaths>,
 }
 
 impl SecretServiceStore {
     /// Connects and checks that the default collection exists and is unlocked, so `auto` can
     /// fall back to keyutils instead of using a keychain that would refuse.
-    pub fn connect(paths: Option<ItemPaths>) -> std::result::Result<Arc<Self>, StoreError> {
-        let mut bus = Bus::connect()?;
+    fn connect(paths: Option<ItemPaths>) -> std::result::Result<Self, StoreError> {
+        let mut bus = Bus::connect().map_err(ServiceError::into_store_error)?;
         let locked = bus
             .send(DEFAULT_COLLECTION, PROPERTIES, "Get", &locked_property())
             .map_err(unavailable)?;
         bus.session().map_err(unavailable)?;
         match bus.default_collection(locked).map_err(unavailable)? {
             Collection::Unlocked(_) => Ok(Self::new(bus, paths)),
-            Collection::Locked => Err(StoreError::Locked {
-                backend: Backend::SecretService,
-            }),
+            Collection::Locked => Err(ServiceError::Locked.into_store_error()),
         }
     }
 
     /// Connects and leaves the default collection to be checked when a search finds no
     /// unlocked item: for `--store secret-service`, which has nothing to fall back to.
-    pub fn connect_deferred(
-        paths: Option<ItemPaths>,
-    ) -> std::result::Result<Arc<Self>, StoreError> {
-        Bus::connect().map(|bus| Self::new(bus, paths))
+    fn connect_deferred(paths: Option<ItemPaths>) -> std::result::Result<Self, StoreError> {
+        Bus::connect()
+            .map(|bus| Self::new(bus, paths))
+            .map_err(ServiceError::into_store_error)
     }
 
-    fn new(bus: Bus, paths: Option<ItemPaths>) -> Arc<Self> {
-        Arc::new(Self {
-            bus: Arc::new(Mutex::new(bus)),
+    fn new(bus: Bus, paths: Option<ItemPaths>) -> Self {
+        Self {
+            bus: Mutex::new(bus),
             paths,
-        })
+        }
+    }
+
+    fn bus(&self) -> MutexGuard<'_, Bus> {
+        self.bus.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn item(&self, key: &EntryKey) -> Item<'_> {
+        Item {
+            attributes: [("service", OUR_SERVICE.to_owned()), ("username", key.account())]
+                .map(|(k, v)| (k.to_owned(), v)),
+            paths: self.paths.as_ref(),
+        }
     }
 }
 
@@ -102,46 +156,13 @@ impl std::fmt::Debug for SecretServiceStore {
     }
 }
 
-impl CredentialStoreApi for SecretServiceStore {
-    fn vendor(&self) -> String {
-        "git-credential-bitbucket Secret Service store (plain session)".into()
-    }
-
-    fn id(&self) -> String {
-        self.vendor()
-    }
-
-    fn build(&self, service: &str, user: &str, _: Option<&HashMap<&str, &str>>) -> Result<Entry> {
-        Ok(Entry::new_with_credential(Arc::new(Item {
-            bus: self.bus.clone(),
-            attributes: [("service", service), ("username", user)]
-                .map(|(k, v)| (k.to_owned(), v.to_owned())),
-            paths: self.paths.clone(),
-        })))
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
-
-struct Item {
-    bus: Arc<Mutex<Bus>>,
+/// One entry's item: its attributes, and where its path is remembered.
+struct Item<'a> {
     attributes: [(String, String); 2],
-    paths: Option<ItemPaths>,
+    paths: Option<&'a ItemPaths>,
 }
 
-impl std::fmt::Debug for Item {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}", self.attributes)
-    }
-}
-
-impl Item {
-    fn bus(&self) -> MutexGuard<'_, Bus> {
-        self.bus.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
+impl Item<'_> {
     fn remember(&self, path: &str, secret: &[u8]) {
         if let Some(paths) = &self.paths {
             paths.remember(&self.attributes[0].1, &self.attributes[1].1, path, secret);
@@ -156,7 +177,6 @@ impl Item {
         let [(_, service), (_, username)] = &self.attributes;
         let Some(hint) = self
             .paths
-            .as_ref()
             .and_then(|paths| paths.lookup(service, username))
             .filter(|hint| valid_object_path(&hint.path))
         else {
@@ -165,7 +185,7 @@ impl Item {
         let session = bus.session()?;
         let reply = match bus.call(&hint.path, ITEM, "GetSecret", &[Value::ObjectPath(session)]) {
             Ok(reply) => reply,
-            Err(Error::PlatformFailure(_)) => return Ok(None), // gone, locked, not an item
+            Err(ServiceError::Failed(_)) => return Ok(None), // gone, locked, not an item
             Err(e) => return Err(e),
         };
         let secret = secret_value(reply.first())?;
@@ -210,21 +230,19 @@ impl Item {
                 }
                 Ok(())
             }
-            Some(_) => Err(locked_error()), // the service wants to prompt: we never do
+            Some(_) => Err(ServiceError::Locked), // the service wants to prompt: we never do
             None => Err(bad_reply()),
         }
     }
-}
 
-impl CredentialApi for Item {
-    fn set_secret(&self, secret: &[u8]) -> Result<()> {
-        let mut bus = self.bus();
+
+    fn set_secret(&self, bus: &mut Bus, secret: &[u8]) -> Result<()> {
         let found = bus.find(&self.attributes)?;
         let Some(item) = found.unlocked.first() else {
             if found.locked {
-                return Err(locked_error());
+                return Err(ServiceError::Locked);
             }
-            return self.create(&mut bus, secret);
+            return self.create(bus, secret);
         };
         let session = bus.session()?;
         bus.call(item, ITEM, "SetSecret", &[secret_struct(session, secret)])?;
@@ -232,30 +250,30 @@ impl CredentialApi for Item {
         Ok(())
     }
 
-    fn get_secret(&self) -> Result<Vec<u8>> {
-        let mut bus = self.bus();
-        if let Some(secret) = self.secret_at_remembered_path(&mut bus)? {
-            return Ok(secret);
+    /// The secret, or `None` when there is no such item.
+    fn get_secret(&self, bus: &mut Bus) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        if let Some(secret) = self.secret_at_remembered_path(bus)? {
+            return Ok(Some(Zeroizing::new(secret)));
         }
         let found = bus.find(&self.attributes)?;
         let Some(item) = found.unlocked.first() else {
-            return Err(bus.nothing_unlocked(&found));
+            return bus.nothing_unlocked(&found).map(|()| None);
         };
         let session = bus.session()?;
         let reply = bus.call(item, ITEM, "GetSecret", &[Value::ObjectPath(session)])?;
         let secret = secret_value(reply.first())?;
         self.remember(item, secret);
-        Ok(secret.to_vec())
+        Ok(Some(secret.clone()))
     }
 
-    fn delete_credential(&self) -> Result<()> {
-        let mut bus = self.bus();
-        if let Some(paths) = &self.paths {
+    /// Deletes every unlocked item of the entry; false when there was none.
+    fn delete(&self, bus: &mut Bus) -> Result<bool> {
+        if let Some(paths) = self.paths {
             paths.forget(&self.attributes[0].1, &self.attributes[1].1);
         }
         let found = bus.find(&self.attributes)?;
         if found.unlocked.is_empty() {
-            return Err(bus.nothing_unlocked(&found));
+            return bus.nothing_unlocked(&found).map(|()| false);
         }
         let mut deletes = Vec::with_capacity(found.unlocked.len());
         for item in &found.unlocked {
@@ -265,23 +283,60 @@ impl CredentialApi for Item {
             let reply = bus.wait(serial)?;
             match reply.first().and_then(Value::as_str) {
                 Some("/") => {}
-                Some(_) => return Err(locked_error()),
+                Some(_) => return Err(ServiceError::Locked),
                 None => return Err(bad_reply()),
             }
         }
-        Ok(())
+        Ok(true)
+    }
+}
+
+impl Keychain for SecretServiceStore {
+    fn backend(&self) -> Backend {
+        Backend::SecretService
     }
 
-    fn get_credential(&self) -> Result<Option<Arc<Credential>>> {
-        self.get_secret().map(|_| None)
+    fn get(&self, key: &EntryKey) -> std::result::Result<Option<Token>, StoreError> {
+        let secret = self
+            .item(key)
+            .get_secret(&mut self.bus())
+            .map_err(ServiceError::into_store_error)?;
+        match secret {
+            None => Ok(None),
+            Some(bytes) => Token::from_bytes(bytes.to_vec())
+                .map(Some)
+                .ok_or_else(|| StoreError::Failed {
+                    backend: Backend::SecretService,
+                    reason: format!("the entry for {key} is not text"),
+                }),
+        }
     }
 
-    fn get_specifiers(&self) -> Option<(String, String)> {
-        Some((self.attributes[0].1.clone(), self.attributes[1].1.clone()))
+    fn set(&self, key: &EntryKey, token: &Token) -> std::result::Result<(), StoreError> {
+        self.item(key)
+            .set_secret(&mut self.bus(), token.expose().as_bytes())
+            .map_err(ServiceError::into_store_error)
     }
 
-    fn as_any(&self) -> &dyn Any {
-        self
+    fn delete(&self, key: &EntryKey) -> std::result::Result<bool, StoreError> {
+        self.item(key)
+            .delete(&mut self.bus())
+            .map_err(ServiceError::into_store_error)
+    }
+
+    fn list(&self) -> Option<std::result::Result<Vec<Listed>, StoreError>> {
+        Some(
+            self.list_ours()
+                .map_err(ServiceError::into_store_error)
+                .map(|items| {
+                    items
+                        .into_iter()
+                        .filter_map(|(user, secret)| {
+                            Some((EntryKey::from_account(&user)?, Token::from_bytes(secret)))
+                        })
+                        .collect()
+                }),
+        )
     }
 }
 
@@ -321,23 +376,15 @@ fn paths_of(value: &Value) -> Option<Vec<String>> {
     value.as_array()?.iter().map(path_of).collect()
 }
 
-fn bad_reply() -> Error {
-    Error::PlatformFailure("unexpected reply from the Secret Service".into())
-}
-
-fn no_access(reason: String) -> Error {
-    Error::NoStorageAccess(reason.into())
-}
-
-fn locked_error() -> Error {
-    no_access("the collection is locked".into())
+fn bad_reply() -> ServiceError {
+    ServiceError::Failed("unexpected reply from the Secret Service".into())
 }
 
 /// For `connect`: every failure means the Secret Service cannot be used.
-fn unavailable(e: Error) -> StoreError {
+fn unavailable(e: ServiceError) -> StoreError {
     let reason = match e {
-        Error::NoStorageAccess(e) | Error::PlatformFailure(e) => e.to_string(),
-        other => other.to_string(),
+        ServiceError::Unavailable(reason) | ServiceError::Failed(reason) => reason,
+        ServiceError::Locked => "the default collection is locked".into(),
     };
     StoreError::Unavailable {
         backend: Backend::SecretService,

@@ -3,7 +3,7 @@
 //! Why: a `get` wants one token and its one metadata record, but parsing a whole file into a
 //! map costs time in proportion to everything stored (with 1,000 workspace tokens it was most
 //! of a `get`). This reads the file in chunks and stops at the first line that holds the key
-//! and reads as an entry: the entry [`super::file_format::parse`] keeps too (the first). The
+//! and reads as an entry: the entry [`super::format::parse`] keeps too (the first). The
 //! lines before it are checked in place, without copying, so a damaged one is still reported
 //! by number. Every byte read passes through buffers that are zeroed when dropped: the file
 //! holds secrets.
@@ -12,7 +12,7 @@ use std::io::Read;
 
 use zeroize::Zeroizing;
 
-use super::file_format::{self, DamagedLine};
+use super::format::{self, DamagedLine};
 
 /// What a lookup found.
 pub enum Lookup {
@@ -42,17 +42,17 @@ pub fn find(
         if !begins_with(line, key.as_bytes()) {
             // Not our entry: only its damage could matter, and only if it is reported.
             let checked = damaged.as_deref_mut().filter(|_| {
-                !file_format::is_blank_or_comment(line) && file_format::plain_line(line).is_none()
+                !format::is_blank_or_comment(line) && format::plain_line(line).is_none()
             });
             if let Some(damaged) = checked
-                && let Err(damage) = file_format::check_line(line)
+                && let Err(damage) = format::check_line(line)
             {
                 damaged.push(damage.into_damaged_line(number, line));
             }
             return None;
         }
         // `service\tuser\t…`: the entry if the whole line reads as one, else damage.
-        match file_format::check_line(line) {
+        match format::check_line(line) {
             Ok(entry) => Some(Zeroizing::new(entry.value.to_vec())),
             Err(damage) => {
                 if let Some(damaged) = damaged.as_deref_mut() {
@@ -151,7 +151,7 @@ mod tests {
             "# header\nsvc\ta\tfirst-a\nsvc\tbad\tcr\r\nsvc\tb\t{long}\nsvc\ta\tsecond-a\n\
              no tabs here\nsvc\tc\tlast-without-lf"
         );
-        let parsed = file_format::parse(text.as_bytes());
+        let parsed = format::parse(text.as_bytes());
         for chunk in [1, 7, 4096, 1 << 20] {
             for user in ["a", "b", "c", "bad", "missing"] {
                 let (found, _) = lookup(text.as_bytes(), ("svc", user), chunk);

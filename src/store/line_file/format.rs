@@ -9,10 +9,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use keyring_core::{Error, Result};
 use zeroize::Zeroizing;
 
-use super::map_store::SecretMap;
+use super::{LineFileError, LineMap, Result};
 
 /// A line kept as it was because it could not be read.
 pub struct DamagedLine {
@@ -41,12 +40,12 @@ impl DamagedLine {
 /// A parsed file: the entries that could be read, and the lines that could not.
 #[derive(Default)]
 pub struct Parsed {
-    pub map: SecretMap,
+    pub map: LineMap,
     pub damaged: Vec<DamagedLine>,
 }
 
 /// Reads every line; never fails on a single bad line. When a key appears on two lines, the
-/// first wins, as it does for [`super::file_lookup::find`], which stops there.
+/// first wins, as it does for [`super::lookup::find`], which stops there.
 pub fn parse(bytes: &[u8]) -> Parsed {
     let mut parsed = Parsed::default();
     for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
@@ -161,7 +160,7 @@ pub fn check_line(line: &[u8]) -> std::result::Result<LineEntry<'_>, LineDamage<
 /// (`written`: keys whose value this write sets or removes).
 pub fn encode(
     header: &str,
-    map: &SecretMap,
+    map: &LineMap,
     damaged: &[DamagedLine],
     written: &BTreeSet<(String, String)>,
 ) -> Result<Zeroizing<Vec<u8>>> {
@@ -170,10 +169,7 @@ pub fn encode(
     for ((service, user), secret) in map {
         for field in [service.as_bytes(), user.as_bytes(), secret.as_slice()] {
             if field.iter().any(|b| matches!(b, b'\t' | b'\n' | b'\r' | 0)) {
-                return Err(Error::Invalid(
-                    "entry".into(),
-                    "contains a tab or line break".into(),
-                ));
+                return Err(LineFileError::Unwritable);
             }
         }
         text.extend_from_slice(service.as_bytes());
@@ -194,7 +190,7 @@ pub fn encode(
 }
 
 /// The keys whose value differs between `before` and `after`.
-pub fn changed_keys(before: &SecretMap, after: &SecretMap) -> BTreeSet<(String, String)> {
+pub fn changed_keys(before: &LineMap, after: &LineMap) -> BTreeSet<(String, String)> {
     let mut changed = BTreeSet::new();
     for (key, value) in before {
         if after.get(key).map(|v| v.as_slice()) != Some(value.as_slice()) {

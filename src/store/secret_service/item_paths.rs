@@ -19,7 +19,7 @@
 //! nothing but speed.
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -105,25 +105,12 @@ impl ItemPaths {
         path: &str,
         digest: &[u8; 32],
     ) -> std::io::Result<()> {
-        super::private_files::create_private_dir(&self.dir)?;
+        crate::private_file::create_private_dir(&self.dir)?;
         let target = self.file(service, username);
         let temp = target.with_extension(format!("tmp{}", std::process::id()));
-        let written = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)
-            .and_then(|mut f| {
-                let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-                f.write_all(format!("{service}\n{username}\n{path}\n{hex}\n").as_bytes())
-            });
-        match written.and_then(|()| fs::rename(&temp, &target)) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                let _ = fs::remove_file(&temp);
-                Err(e)
-            }
-        }
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let text = format!("{service}\n{username}\n{path}\n{hex}\n");
+        crate::private_file::replace(&temp, &target, text.as_bytes())
     }
 
     /// Forgets the entry's item (best effort).

@@ -5,7 +5,7 @@
 //! - no wait without a deadline. Connecting has [`CONNECT_TIMEOUT`] (the socket's send
 //!   timeout bounds `connect` even when a stopped dbus-daemon's backlog is full), and the
 //!   authentication, `Hello` and the first calls are answered within the first reply's
-//!   deadline (src/store/dbus/connection.rs): a stopped dbus-daemon (`kill -STOP`) or a socket
+//!   deadline (src/store/secret_service/dbus/connection.rs): a stopped dbus-daemon (`kill -STOP`) or a socket
 //!   that accepts and never speaks costs a `get` 2 s, then git prompts and `auto` falls back
 //!   to keyutils;
 //! - only local sockets. `DBUS_SESSION_BUS_ADDRESS` may name any transport: `unixexec:` would
@@ -91,25 +91,14 @@ fn connect_socket(entry: &str, timeout: Duration) -> Result<UnixStream, String> 
     }
 }
 
-/// An address value with its `%XX` escapes decoded.
+/// An address value with its `%XX` escapes decoded; a malformed escape is refused, as libdbus
+/// refuses it.
 fn unescape(value: &str) -> Result<Vec<u8>, String> {
-    let mut bytes = Vec::with_capacity(value.len());
-    let mut rest = value.as_bytes();
-    while let Some((&byte, after)) = rest.split_first() {
-        if byte == b'%' {
-            let hex = after
-                .get(..2)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or("a bad %-escape in the bus address")?;
-            bytes.push(hex);
-            rest = &after[2..];
-        } else {
-            bytes.push(byte);
-            rest = after;
-        }
+    let decoded = crate::percent::decode(value);
+    if decoded.malformed {
+        return Err("a bad %-escape in the bus address".into());
     }
-    Ok(bytes)
+    Ok(decoded.bytes.to_vec())
 }
 
 /// The entries of `DBUS_SESSION_BUS_ADDRESS` that are local sockets (`;`-separated, as libdbus

@@ -11,7 +11,7 @@
 //! What it covers: method calls and their replies or errors over a Unix socket, `EXTERNAL`
 //! authentication, the whole marshalling format (a reply is read by its signature, whatever
 //! the service sends). What it does not: being called (signals and calls to us are read and
-//! dropped), file descriptors, other transports (src/store/session_bus.rs follows local
+//! dropped), file descriptors, other transports (src/store/secret_service/session_bus.rs follows local
 //! sockets only).
 
 mod connection;

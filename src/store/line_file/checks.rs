@@ -1,4 +1,4 @@
-//! What the file store checks before it trusts a file it finds: the directory and the file
+//! What a line file is checked for before it trusts a file it finds: the directory and the file
 //! must be the user's and not writable by others (a secret file not readable by them either),
 //! the file must be a regular file reached without following a symlink (so a write never
 //! leaves a copy behind at a link's target, and a FIFO or device never blocks a read), and it
@@ -8,10 +8,18 @@ use std::fs::{self, File};
 use std::io::Read;
 use std::path::Path;
 
-use keyring_core::{Error, Result};
 use zeroize::Zeroizing;
 
-use super::private_files::{Privacy, platform_at};
+use super::{LineFileError, Result, io_at as platform_at};
+
+/// Who may read the file besides its owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Privacy {
+    /// Secrets: no access at all for group or others.
+    Secret,
+    /// Non-secret facts: readable, but writable by the owner only.
+    Public,
+}
 
 /// The largest file read: 5,000 entries take about 1.3 MB.
 pub const MAX_FILE_BYTES: u64 = 16 << 20;
@@ -55,15 +63,15 @@ pub(super) fn open_checked(dir: &Path, path: &Path, privacy: Privacy) -> Result<
 }
 
 /// The refusal of a file larger than [`MAX_FILE_BYTES`].
-pub(super) fn too_large(path: &Path) -> Error {
+pub(super) fn too_large(path: &Path) -> LineFileError {
     refused(
         path,
         &format!("it is larger than {} MiB", MAX_FILE_BYTES >> 20),
     )
 }
 
-fn refused(path: &Path, why: &str) -> Error {
-    Error::NoStorageAccess(format!("{} is not used: {why}", path.display()).into())
+fn refused(path: &Path, why: &str) -> LineFileError {
+    LineFileError::Refused(format!("{} is not used: {why}", path.display()))
 }
 
 fn is_symlink(path: &Path) -> bool {
