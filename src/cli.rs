@@ -20,7 +20,7 @@ use crate::commands::status::StatusArgs;
 use crate::commands::{self, Context};
 use crate::diagnostics::note;
 use crate::environment::{STORE_ENV, env_token};
-use crate::helper::{Helper, Operation};
+use crate::helper::{Helper, Operation, Recheck};
 use crate::policy::{Scope, ServedHosts};
 use crate::protocol;
 use crate::store::{DataDir, Opening, StoreChoice, TokenStore};
@@ -222,10 +222,13 @@ impl Cli {
             data_dir: data_dir.as_ref(),
         };
         let open_store = || TokenStore::open(choice, &opening);
+        let extra_hosts = self.options.hosts;
+        let recheck = |url: &str, token: &crate::token::Token| recheck(url, token, &extra_hosts);
         let helper = Helper {
             hosts: &hosts,
             env_token: env_token(),
             open_store: &open_store,
+            recheck: &recheck,
             now: crate::dates::now(),
         };
         let outcome = helper.run(operation, &request);
@@ -320,6 +323,22 @@ fn generate_docs(dir: &std::path::Path, stdout: &mut dyn Write) -> anyhow::Resul
         writeln!(stdout, "{}", path.display())?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `erase` asks Bitbucket again, through git and the pipe `login --verify` uses, whether a
+/// refused token still opens a repository where it had worked.
+fn recheck(url: &str, token: &crate::token::Token, extra_hosts: &[String]) -> Recheck {
+    use commands::verify::Verdict;
+    match commands::verify::recheck(url, token, extra_hosts) {
+        Ok(Verdict::Rejected) => Recheck::Rejected,
+        Ok(Verdict::Accepted) => Recheck::Accepted,
+        Ok(Verdict::Failed(why)) => Recheck::Unknown(why),
+        Ok(Verdict::MissingScope | Verdict::ReadOnly) => {
+            Recheck::Unknown("Bitbucket answered 403: the token lacks a scope there".to_owned())
+        }
+        Ok(Verdict::AppPassword) => Recheck::Unknown("Bitbucket answered 410".to_owned()),
+        Err(e) => Recheck::Unknown(format!("{e:#}")),
+    }
 }
 
 /// `login --verify`: git asks us, and we answer with the token from the pipe `login` made —

@@ -1,6 +1,6 @@
 //! One face for a stored token: the keychain that holds it and the facts about it (when it
 //! was saved, when it expires, where it worked, where it was refused), read together and
-//! written together.
+//! written together; and the prompts git is showing for its entries (`prompts.rs`).
 //!
 //! Reads need no lock. Every write goes through a [`Writer`], which holds the user's writer
 //! lock for as long as it lives, so a change to the keychain and its facts never interleaves
@@ -10,6 +10,7 @@
 use super::facts::FactsFile;
 use super::keychain::Keychain;
 use super::lock::{LockError, WriterLock};
+use super::prompts::Prompts;
 use super::{Backend, DataDir, EntryFacts, EntryKey, Opened, Opening, StoreChoice, StoreError};
 use crate::dates::SECONDS_PER_DAY;
 use crate::policy::HostKey;
@@ -38,6 +39,7 @@ impl Stored {
 pub struct TokenStore {
     keychain: Box<dyn Keychain>,
     facts: Option<FactsFile>,
+    prompts: Option<Prompts>,
     data_dir: Option<DataDir>,
     fallback_reason: Option<String>,
 }
@@ -53,16 +55,23 @@ impl TokenStore {
         Ok(TokenStore {
             keychain,
             facts: data_dir.as_ref().map(|dir| FactsFile::in_dir(&dir.0)),
+            prompts: data_dir.as_ref().map(|dir| Prompts::in_dir(&dir.0)),
             data_dir,
             fallback_reason,
         })
     }
 
-    /// `keychain` with `facts` and no data directory (no lock to take): [`memory`].
-    pub(super) fn over(keychain: Box<dyn Keychain>, facts: FactsFile) -> TokenStore {
+    /// `keychain` with `facts` and `prompts` and no data directory (no lock to take):
+    /// [`memory`].
+    pub(super) fn over(
+        keychain: Box<dyn Keychain>,
+        facts: FactsFile,
+        prompts: Prompts,
+    ) -> TokenStore {
         TokenStore {
             keychain,
             facts: Some(facts),
+            prompts: Some(prompts),
             data_dir: None,
             fallback_reason: None,
         }
@@ -185,6 +194,25 @@ impl TokenStore {
                 facts.warned_day = Some(now / SECONDS_PER_DAY);
                 Some(facts)
             });
+        }
+    }
+
+    /// Notes that git is prompting for the token of `key` (this helper's `get` answered
+    /// without a password), so that a `store` of what the person types may save it. Takes no
+    /// lock. An error means the typed token cannot be saved by `store`.
+    pub fn note_prompt(&self, key: &EntryKey, now: u64) -> Result<(), String> {
+        match &self.prompts {
+            Some(prompts) => prompts
+                .note(self.backend(), key, now)
+                .map_err(|e| format!("cannot note git's prompt in the data directory: {e}")),
+            None => Err("there is no data directory to note git's prompt in".to_owned()),
+        }
+    }
+
+    /// Forgets a prompt noted for `key`: a token was handed out, or the one typed was refused.
+    pub fn clear_prompt(&self, key: &EntryKey) {
+        if let Some(prompts) = &self.prompts {
+            prompts.clear(self.backend(), key);
         }
     }
 
@@ -317,15 +345,25 @@ impl Writer<'_> {
         }
     }
 
-    /// Notes that `token`, stored under `key`, worked in `workspace`
-    /// ([`super::ANY_WORKSPACE`] for a request without one). Reads first and writes only the
-    /// first time, so git's `store` after every success costs one read.
-    pub fn note_worked(&self, key: &EntryKey, token: &Token, workspace: &str) {
+    /// Takes the note that git prompted for `key` within the prompt window of `now`
+    /// (`prompts.rs`): true once per prompt, so one prompt saves at most one new token.
+    pub fn take_prompt(&self, key: &EntryKey, now: u64) -> bool {
+        self.store
+            .prompts
+            .as_ref()
+            .is_some_and(|prompts| prompts.take(self.backend(), key, now))
+    }
+
+    /// Notes that `token`, stored under `key`, worked at `place` (a repository, or
+    /// [`super::NO_PATH`]), over plain http when `plain_http`; a refusal there is forgotten.
+    /// Reads first and writes only when that is news, so git's `store` after every success
+    /// costs one read.
+    pub fn note_worked(&self, key: &EntryKey, token: &Token, place: &str, plain_http: bool) {
         let known = self
             .store
             .facts(key)
             .filter(|f| f.describes(token))
-            .is_some_and(|f| f.worked.iter().any(|w| w == workspace) && !f.refuses(token));
+            .is_some_and(|mut f| !f.note_worked(place, plain_http));
         if known {
             return;
         }
@@ -333,21 +371,18 @@ impl Writer<'_> {
             let mut facts = facts
                 .filter(|f| f.describes(token))
                 .unwrap_or_else(|| EntryFacts::new(token, None));
-            if !facts.worked.iter().any(|w| w == workspace) {
-                facts.worked.push(workspace.to_owned());
-            }
-            if facts.refuses(token) {
-                facts.refused = None; // it works here after all
-            }
+            facts.note_worked(place, plain_http);
             Some(facts)
         });
     }
 
-    /// Marks `token` as refused for `key` (the entry the request would use first).
-    pub fn note_refused(&self, key: &EntryKey, token: &Token) -> Result<(), String> {
+    /// Marks `token`, stored under `key`, as refused at `place`.
+    pub fn note_refused(&self, key: &EntryKey, token: &Token, place: &str) -> Result<(), String> {
         self.modify(key, &mut |facts| {
-            let mut facts = facts.unwrap_or_else(|| EntryFacts::refusal_of(token));
-            facts.refused = Some(token.fingerprint());
+            let mut facts = facts
+                .filter(|f| f.describes(token))
+                .unwrap_or_else(|| EntryFacts::new(token, None));
+            facts.note_refused(place);
             Some(facts)
         })
     }

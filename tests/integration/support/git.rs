@@ -271,6 +271,32 @@ impl TestEnv {
         Output::run(self.helper_command().args(args), stdin)
     }
 
+    /// What git does for a token a person types: the helper's `get` for `request` (key=value
+    /// lines, no password), which must answer no password (git then prompts), then its `store`
+    /// of `request` with `token`. `args` are the options before the operation. The store's
+    /// output is returned. (The helper keeps only a token typed at such a prompt.)
+    pub fn typed(&self, args: &[&str], request: &str, token: &str) -> Output {
+        let request = request.trim_end_matches('\n');
+        let operation = |op: &'static str| -> Vec<&str> {
+            let mut all = args.to_vec();
+            all.push(op);
+            all
+        };
+        let get = self.run_helper(&operation("get"), &format!("{request}\n\n"));
+        get.assert_success();
+        assert_eq!(
+            get.password(),
+            None,
+            "git prompts only when get gives no token: {get:?}"
+        );
+        let store = self.run_helper(
+            &operation("store"),
+            &format!("{request}\npassword={token}\n\n"),
+        );
+        store.assert_success();
+        store
+    }
+
     /// [`TestEnv::run_helper`] with any bytes as input.
     pub fn run_helper_bytes(&self, args: &[&str], stdin: &[u8]) -> Output {
         Output::run_bytes(self.helper_command().args(args), stdin)

@@ -1,12 +1,18 @@
 //! Rules of get/store/erase over an in-memory store. Every refusal sits beside a positive
-//! control showing the token is handed out where it should be.
+//! control showing the token is handed out (or kept) where it should be. `store` keeps only a
+//! token typed at git's prompt, so the tests store the way git does: [`Fixture::typed`] runs
+//! the `get` that answers without a password (git then prompts), then the `store`.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use super::*;
+use crate::policy::HostKey;
 use crate::protocol::decode;
 use crate::store::memory::MemoryStore;
 use crate::store::{Backend, EntryFacts, Keychain};
+
+mod erase;
+mod prompts;
 
 const API: &str = "ATATT3xFfGF0unit-test-body_-0123456789=";
 
@@ -21,6 +27,9 @@ struct Fixture {
     opened: Cell<usize>,
     broken: bool,
     now: Cell<u64>,
+    /// The URLs `erase` asked Bitbucket about, and what Bitbucket answers.
+    rechecks: RefCell<Vec<String>>,
+    recheck_answer: RefCell<Recheck>,
 }
 
 impl Fixture {
@@ -31,6 +40,8 @@ impl Fixture {
             opened: Cell::new(0),
             broken: false,
             now: Cell::new(NOW),
+            rechecks: RefCell::default(),
+            recheck_answer: RefCell::new(Recheck::Unknown("not asked in this test".into())),
         }
     }
 
@@ -50,10 +61,15 @@ impl Fixture {
                 Ok(self.store.open())
             }
         };
+        let recheck = |url: &str, _: &Token| {
+            self.rechecks.borrow_mut().push(url.to_owned());
+            self.recheck_answer.borrow().clone()
+        };
         let helper = Helper {
             hosts: &self.hosts,
             env_token: env.map(|t| Token::new(t.into())),
             open_store: &open,
+            recheck: &recheck,
             now: self.now.get(),
         };
         helper.run(op, &decode(input.as_bytes()).unwrap())
@@ -61,6 +77,18 @@ impl Fixture {
 
     fn run(&self, op: Operation, input: &str) -> Outcome {
         self.run_with_env(op, input, None)
+    }
+
+    /// What git does when nothing usable is stored for `request`: `get` answers without a
+    /// password, the person types `secret` at the prompt, the request succeeds, `store`.
+    fn typed(&self, request: &str, secret: &str) -> Outcome {
+        let get = self.run(Operation::Get, request);
+        assert_eq!(
+            answer(&get).1,
+            None,
+            "git prompts only when get gives no token"
+        );
+        self.run(Operation::Store, &format!("{request}password={secret}\n"))
     }
 
     fn put(&self, account: &str, secret: &str) {
@@ -225,15 +253,22 @@ fn a_stored_app_password_is_never_handed_back() {
 }
 
 #[test]
-fn store_saves_and_get_then_returns_it() {
+fn store_saves_the_typed_token_and_get_then_returns_it() {
     let fx = Fixture::new();
-    let input = format!(
-        "{GET_BITBUCKET}username=whoever\npassword={}\n",
-        api_token("a")
+    let outcome = fx.typed(
+        &format!("{GET_BITBUCKET}username=whoever\n"),
+        &api_token("a"),
     );
-    let outcome = fx.run(Operation::Store, &input);
-    assert!(outcome.response.is_none());
+    assert!(
+        outcome.response.is_none() && outcome.notes.is_empty(),
+        "{:?}",
+        outcome.notes
+    );
     assert_eq!(fx.stored("bitbucket.org"), Some(api_token("a")));
+    assert_eq!(
+        answer(&fx.run(Operation::Get, GET_BITBUCKET)).1,
+        Some(api_token("a"))
+    );
 }
 
 #[test]
@@ -263,16 +298,23 @@ fn store_refuses_app_passwords_and_keeps_the_stored_api_token() {
 }
 
 #[test]
-fn store_from_a_url_with_embedded_app_password_is_refused() {
+fn store_from_a_url_with_embedded_app_password_is_refused_even_after_a_prompt() {
     let fx = Fixture::new();
+    fx.run(Operation::Get, "url=https://bitbucket.org/ws/r.git\n");
     let input = "url=https://me:ATBB0123456789abcdefABCDEF012345@bitbucket.org/ws/r.git\n";
-    fx.run(Operation::Store, input);
+    let outcome = fx.run(Operation::Store, input);
     assert_eq!(fx.stored("bitbucket.org"), None);
-    let input = format!(
+    assert!(
+        outcome.notes[0].contains("app password"),
+        "{:?}",
+        outcome.notes
+    );
+    // Control: the token typed at that prompt is saved.
+    let url = format!(
         "url=https://me:{}@bitbucket.org/ws/r.git\n",
         api_token("url")
     );
-    fx.run(Operation::Store, &input);
+    fx.run(Operation::Store, &url);
     assert_eq!(fx.stored("bitbucket.org"), Some(api_token("url")));
 }
 
@@ -293,12 +335,9 @@ fn store_never_writes_the_environment_token() {
 fn store_updates_an_existing_workspace_entry_and_otherwise_the_host_entry() {
     let fx = Fixture::new();
     fx.put("bitbucket.org/acme", &api_token("old"));
-    let store = |path: &str, tag: &str| {
-        fx.run(
-            Operation::Store,
-            &format!("{GET_BITBUCKET}path={path}\npassword={}\n", api_token(tag)),
-        )
-    };
+    fx.expire_in_entry(&fx_key("bitbucket.org/acme"), &api_token("old"), -1);
+    let store =
+        |path: &str, tag: &str| fx.typed(&format!("{GET_BITBUCKET}path={path}\n"), &api_token(tag));
     store("acme/r.git", "new");
     assert_eq!(fx.stored("bitbucket.org/acme"), Some(api_token("new")));
     assert_eq!(fx.stored("bitbucket.org"), None);
@@ -311,147 +350,14 @@ fn store_updates_an_existing_workspace_entry_and_otherwise_the_host_entry() {
 fn storing_the_same_token_again_writes_nothing() {
     let fx = Fixture::new();
     let input = format!("{GET_BITBUCKET}password={}\n", api_token("a"));
-    fx.run(Operation::Store, &input);
+    fx.typed(GET_BITBUCKET, &api_token("a"));
     let writes_before = fx.store.keychain().writes();
     assert_eq!(writes_before, 1);
+    // git stores after every success, with no prompt before: the same token is no news.
     let outcome = fx.run(Operation::Store, &input);
     assert!(outcome.notes.is_empty());
     assert_eq!(fx.store.keychain().writes(), writes_before);
     assert_eq!(fx.stored("bitbucket.org"), Some(api_token("a")));
-}
-
-#[test]
-fn erase_removes_only_an_entry_holding_the_rejected_token() {
-    let fx = Fixture::new();
-    fx.run(
-        Operation::Store,
-        &format!("{GET_BITBUCKET}password={}\n", api_token("current")),
-    );
-    let erase = |tag: &str| {
-        fx.run(
-            Operation::Erase,
-            &format!("{GET_BITBUCKET}password={}\n", api_token(tag)),
-        )
-    };
-    let outcome = erase("rotated-away");
-    assert_eq!(fx.stored("bitbucket.org"), Some(api_token("current")));
-    assert!(outcome.notes.is_empty());
-    let outcome = erase("current");
-    assert_eq!(fx.stored("bitbucket.org"), None);
-    let notes = outcome.notes.join("\n");
-    assert!(notes.contains("rejected") && notes.contains("removed") && notes.contains("scope"));
-    assert!(!notes.contains(&api_token("current")));
-}
-
-#[test]
-fn erase_without_a_password_or_with_an_empty_one_removes_nothing() {
-    let fx = Fixture::new();
-    fx.put("bitbucket.org", &api_token("host"));
-    fx.put("bitbucket.org/acme", &api_token("acme"));
-    for extra in ["", "password=\n", "authtype=Bearer\ncredential=other\n"] {
-        let outcome = fx.run(
-            Operation::Erase,
-            &format!("{GET_BITBUCKET}path=acme/r.git\n{extra}"),
-        );
-        assert!(outcome.notes.is_empty(), "{:?}", outcome.notes);
-    }
-    assert_eq!(fx.stored("bitbucket.org/acme"), Some(api_token("acme")));
-    assert_eq!(fx.stored("bitbucket.org"), Some(api_token("host")));
-}
-
-#[test]
-fn a_401_where_the_token_never_worked_keeps_it_and_the_workspace_prompts() {
-    let fx = Fixture::new();
-    let (host, other) = (api_token("host"), api_token("other-account"));
-    let at = |path: &str, extra: &str| format!("{GET_BITBUCKET}path={path}\n{extra}");
-    fx.run(
-        Operation::Store,
-        &at("acme/r.git", &format!("password={host}\n")),
-    );
-    // A 401 for a workspace where the host token never worked: kept, and refused there only.
-    let outcome = fx.run(
-        Operation::Erase,
-        &at("beta/r.git", &format!("password={host}\n")),
-    );
-    assert!(
-        outcome.notes[0].contains("never worked"),
-        "{:?}",
-        outcome.notes
-    );
-    assert_eq!(fx.stored("bitbucket.org"), Some(host.clone()));
-    assert_eq!(
-        answer(&fx.run(Operation::Get, &at("beta/r.git", ""))).1,
-        None
-    );
-    assert_eq!(
-        answer(&fx.run(Operation::Get, &at("acme/r.git", ""))).1,
-        Some(host.clone())
-    );
-    // The prompted token becomes beta's entry.
-    fx.run(
-        Operation::Store,
-        &at("beta/r.git", &format!("password={other}\n")),
-    );
-    assert_eq!(fx.stored("bitbucket.org/beta"), Some(other.clone()));
-    assert_eq!(
-        answer(&fx.run(Operation::Get, &at("beta/r.git", ""))).1,
-        Some(other)
-    );
-    // A 401 where it had worked: revoked, removed.
-    let outcome = fx.run(
-        Operation::Erase,
-        &at("acme/r.git", &format!("password={host}\n")),
-    );
-    assert!(
-        outcome.notes[0].contains("had worked"),
-        "{:?}",
-        outcome.notes
-    );
-    assert_eq!(fx.stored("bitbucket.org"), None);
-}
-
-#[test]
-fn storing_an_empty_password_never_replaces_a_token() {
-    let fx = Fixture::new();
-    fx.put("bitbucket.org", &api_token("a"));
-    fx.run(Operation::Store, &format!("{GET_BITBUCKET}password=\n"));
-    assert_eq!(fx.stored("bitbucket.org"), Some(api_token("a")));
-}
-
-#[test]
-fn a_path_with_dot_segments_names_no_workspace_and_its_401_removes_nothing() {
-    let fx = Fixture::new();
-    fx.put("bitbucket.org/bob", &api_token("bob"));
-    fx.put("bitbucket.org", &api_token("host"));
-    let dotted = format!("{GET_BITBUCKET}path=bob/%2e%2e/alice/repo.git\n");
-    assert_eq!(
-        answer(&fx.run(Operation::Get, &dotted)).1,
-        Some(api_token("host"))
-    );
-    let plain = format!("{GET_BITBUCKET}path=bob/repo.git\n");
-    assert_eq!(
-        answer(&fx.run(Operation::Get, &plain)).1,
-        Some(api_token("bob"))
-    );
-    fx.run(
-        Operation::Erase,
-        &format!("{dotted}password={}\n", api_token("host")),
-    );
-    assert_eq!(fx.stored("bitbucket.org"), Some(api_token("host")));
-}
-
-#[test]
-fn erase_of_the_environment_token_says_so_and_keeps_the_store() {
-    let fx = Fixture::new();
-    let ci = api_token("ci");
-    fx.put("bitbucket.org", &ci);
-    let outcome = fx.run_with_env(
-        Operation::Erase,
-        &format!("{GET_BITBUCKET}password={ci}\n"),
-        Some(&ci),
-    );
-    assert!(outcome.notes[0].contains("BITBUCKET_API_TOKEN"));
-    assert_eq!(fx.stored("bitbucket.org"), Some(ci));
 }
 
 #[test]
@@ -477,18 +383,28 @@ fn host_key() -> EntryKey {
     EntryKey::host(HostKey::parse("bitbucket.org").unwrap())
 }
 
+/// The key of `host` or `host/workspace`.
+fn fx_key(account: &str) -> EntryKey {
+    EntryKey::from_account(account).unwrap()
+}
+
 impl Fixture {
     fn expire_in(&self, token: &str, seconds_from_now: i64) {
+        self.expire_in_entry(&host_key(), token, seconds_from_now);
+    }
+
+    fn expire_in_entry(&self, key: &EntryKey, token: &str, seconds_from_now: i64) {
         let facts = EntryFacts::new(
             &Token::new(token.into()),
             Some((NOW as i64 + seconds_from_now) as u64),
         );
         let store = self.store.open();
-        store
-            .writer(false)
-            .unwrap()
-            .record(&host_key(), &facts)
-            .unwrap();
+        store.writer(false).unwrap().record(key, &facts).unwrap();
+    }
+
+    /// The facts recorded for `account`.
+    fn facts(&self, account: &str) -> Option<EntryFacts> {
+        self.store.open().facts(&fx_key(account))
     }
 }
 
@@ -551,10 +467,7 @@ fn expiry_recorded_for_another_token_is_ignored() {
 #[test]
 fn store_records_when_a_new_token_was_saved_and_erase_forgets_it() {
     let fx = Fixture::new();
-    fx.run(
-        Operation::Store,
-        &format!("{GET_BITBUCKET}password={}\n", api_token("a")),
-    );
+    fx.typed(GET_BITBUCKET, &api_token("a"));
     let facts = fx.store.open().facts(&host_key()).unwrap();
     assert_eq!((facts.kind.as_str(), facts.expires_at), ("api-token", None));
     assert!(facts.describes(&Token::new(api_token("a"))));
