@@ -408,12 +408,15 @@ impl Writer<'_> {
     }
 
     /// Saves, reads back and removes a throwaway entry (doctor's check of the keychain); the
-    /// facts file is left alone. True when the keychain gave back what was saved.
+    /// facts file is left alone. True when the keychain gave back what was saved. The entry is
+    /// removed whatever failed on the way: a save that failed half-way (a key added, its link
+    /// refused) leaves nothing behind.
     pub fn round_trip(&self, key: &EntryKey, probe: &Token) -> Result<bool, StoreError> {
-        self.keychain().set(key, probe)?;
-        let back = self.keychain().get(key);
+        let saved = self.keychain().set(key, probe);
+        let back = saved.as_ref().ok().map(|()| self.keychain().get(key));
         let removed = self.keychain().delete(key);
-        let back = back?;
+        saved?;
+        let back = back.transpose()?.flatten();
         removed?;
         Ok(back.is_some_and(|b| b.constant_time_eq(probe)))
     }

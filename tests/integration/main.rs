@@ -14,6 +14,7 @@ mod boundaries;
 mod child_environment;
 mod commands;
 mod concurrency;
+mod failed_writes;
 mod faults;
 mod file_reads;
 mod file_store;
