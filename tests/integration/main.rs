@@ -30,6 +30,7 @@ mod leaks;
 mod listing;
 mod login_checks;
 mod login_prompt;
+mod migrate_sources;
 mod performance_facts;
 mod release;
 mod revocation;
