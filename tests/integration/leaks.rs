@@ -40,7 +40,7 @@ pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
 
 /// Puts the helper under `strace -ff` in git's configuration: one trace file per process, each
 /// with the full argv and environment of every `execve`.
-fn trace_the_helper(rig: &Rig, traces: &Path) -> bool {
+pub fn trace_the_helper(rig: &Rig, traces: &Path) -> bool {
     let ok = std::process::Command::new("strace")
         .args(["-qq", "-o", "/dev/null", "-e", "trace=execve", "true"])
         .status()

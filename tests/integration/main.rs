@@ -32,6 +32,8 @@ mod login_checks;
 mod login_prompt;
 mod migrate_sources;
 mod performance_facts;
+mod prompted_store;
+mod refusals;
 mod release;
 mod revocation;
 mod server_smoke;
