@@ -74,9 +74,9 @@ pub struct GlobalOptions {
 pub enum Command {
     /// (git) Answer git's request for credentials on stdin.
     Get,
-    /// (git) Save the token git just used successfully.
+    /// (git) Save the token git got from its prompt, once it worked.
     Store,
-    /// (git) Forget a token Bitbucket rejected.
+    /// (git) Forget a token Bitbucket revoked, or what `git credential reject` names.
     Erase,
     /// Save an API token you paste (or pipe in with --stdin), after checking it.
     #[command(after_help = LOGIN_EXAMPLES)]
