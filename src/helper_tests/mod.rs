@@ -94,30 +94,14 @@ impl Fixture {
     }
 
     fn put(&self, account: &str, secret: &str) {
-        let (host, ws) = match account.split_once('/') {
-            Some((h, w)) => (h, Some(w.to_owned())),
-            None => (account, None),
-        };
-        let key = EntryKey {
-            host: HostKey::parse(host).unwrap(),
-            workspace: ws,
-        };
         self.keychain()
-            .set(&key, &Token::new(secret.into()))
+            .set(&fx_key(account), &Token::new(secret.into()))
             .unwrap();
     }
 
     fn stored(&self, account: &str) -> Option<String> {
-        let (host, ws) = match account.split_once('/') {
-            Some((h, w)) => (h, Some(w.to_owned())),
-            None => (account, None),
-        };
-        let key = EntryKey {
-            host: HostKey::parse(host).unwrap(),
-            workspace: ws,
-        };
         self.keychain()
-            .get(&key)
+            .get(&fx_key(account))
             .unwrap()
             .map(|t| t.expose().to_owned())
     }

@@ -32,20 +32,7 @@ fn migrate_never_stores_a_token_that_came_with_a_repositorys_gitmodules() {
     git(&["config", "remote.origin.url", &with(&own, "ws/repo.git")]);
     // The project's .gitmodules, and the copies `git submodule init` makes of it.
     let submodule = with(&foreign, "someone/lib.git");
-    std::fs::write(
-        rig.clone_dir().join(".gitmodules"),
-        format!("[submodule \"lib\"]\n\tpath = lib\n\turl = {submodule}\n"),
-    )
-    .unwrap();
-    git(&["config", "submodule.lib.url", &submodule]);
-    git(&["init", "-q", "--bare", ".git/modules/lib"]);
-    git(&[
-        "config",
-        "--file",
-        ".git/modules/lib/config",
-        "remote.origin.url",
-        &submodule,
-    ]);
+    rig.submodule_in_clone("lib", &submodule);
 
     let plan = rig.cli_in_clone(&["migrate", "--dry-run"]);
     let out = rig.cli_in_clone(&["migrate"]);

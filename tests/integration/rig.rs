@@ -192,6 +192,26 @@ impl Rig {
         out
     }
 
+    /// A submodule `name` at `url` in the clone, as `git submodule init` leaves it: in
+    /// `.gitmodules`, in `submodule.NAME.url`, and as the remote of its own repository under
+    /// `.git/modules`.
+    pub fn submodule_in_clone(&self, name: &str, url: &str) {
+        std::fs::write(
+            self.clone_dir().join(".gitmodules"),
+            format!("[submodule \"{name}\"]\n\tpath = {name}\n\turl = {url}\n"),
+        )
+        .expect("write .gitmodules");
+        let module = format!(".git/modules/{name}");
+        let module_config = format!("{module}/config");
+        for args in [
+            &["config", &format!("submodule.{name}.url"), url][..],
+            &["init", "-q", "--bare", &module],
+            &["config", "--file", &module_config, "remote.origin.url", url],
+        ] {
+            self.git_in_clone(args).assert_success();
+        }
+    }
+
     /// The request git sends for this server, plus `extra` lines.
     pub fn request(&self, extra: &str) -> String {
         format!("protocol=http\nhost={}\n{extra}\n", self.server.host())
