@@ -186,7 +186,7 @@ mod tests {
         }
     }
 
-    #[cfg(unix)]
+    #[cfg(target_os = "linux")]
     #[test]
     fn a_planted_fifo_or_symlink_is_no_note_and_never_blocks() {
         let dir = tempfile::tempdir().unwrap();
@@ -198,12 +198,9 @@ mod tests {
             .join("prompts")
             .join(Prompts::name(Backend::File, &key(None)));
         std::fs::remove_file(&path).unwrap();
-        rustix::fs::mkfifoat(
-            rustix::fs::CWD,
-            &path,
-            rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR,
-        )
-        .unwrap();
+        let fifo = rustix::fs::FileType::Fifo;
+        let private = rustix::fs::Mode::from_raw_mode(0o600);
+        rustix::fs::mknodat(rustix::fs::CWD, &path, fifo, private, 0).unwrap();
         assert!(!prompts.take(Backend::File, &key(None), now), "a FIFO");
         let real = dir.path().join("real");
         std::fs::write(&real, now.to_string()).unwrap();
