@@ -128,10 +128,10 @@ impl Helper<'_> {
                         self.warn_near_expiry(&store, &stored, &mut outcome.notes);
                         response.password_expiry_utc = stored.facts().and_then(|f| f.expires_at);
                         response.password = Some(token);
-                        store.clear_prompt(target.first());
+                        store.clear_prompt(target);
                     }
                     None => {
-                        if let Err(e) = store.note_prompt(target.first(), self.now) {
+                        if let Err(e) = store.note_prompt(target, self.now) {
                             outcome.notes.push(format!(
                                 "{e}: the token you type will work, but will not be saved \
                                  (save it with `git-credential-bitbucket login`)"
@@ -205,7 +205,7 @@ impl Helper<'_> {
         let Some(writer) = writer_or_note(&store, false, outcome, failed) else {
             return;
         };
-        let prompted = writer.take_prompt(target.first(), self.now);
+        let prompted = writer.take_prompt(target, self.now);
         match destination(&store, target, password, self.now) {
             Ok(Destination::Holds(key)) => {
                 if let Some(place) = target.place.mark() {

@@ -90,7 +90,7 @@ impl Helper<'_> {
         let Some(store) = self.open(outcome, failed) else {
             return;
         };
-        store.clear_prompt(target.first()); // the token typed there was refused
+        store.clear_prompt(target); // the token typed there was refused
         match self.decide(&store, target, place, rejected, outcome, failed) {
             Ok(Some((writer, holder, verdict))) => act(
                 &store, &writer, target, place, &holder, rejected, verdict, outcome,

@@ -91,6 +91,26 @@ fn an_erase_of_the_typed_token_clears_the_prompt() {
 }
 
 #[test]
+fn a_token_handed_out_for_another_repository_leaves_this_ones_prompt() {
+    let fx = Fixture::new();
+    let host = api_token("host");
+    let at = |path: &str| format!("{GET_BITBUCKET}path={path}\n");
+    fx.typed(&at("acme/app.git"), &host);
+    fx.run(
+        Operation::Erase,
+        &format!("{}password={host}\n", at("acme/restricted.git")),
+    );
+    // Two fetches at once: restricted prompts, app is handed the host token meanwhile.
+    fx.run(Operation::Get, &at("acme/restricted.git"));
+    assert_eq!(
+        answer(&fx.run(Operation::Get, &at("acme/app.git"))).1,
+        Some(host)
+    );
+    store(&fx, &at("acme/restricted.git"), &api_token("typed"));
+    assert_eq!(fx.stored("bitbucket.org/acme"), Some(api_token("typed")));
+}
+
+#[test]
 fn a_prompt_is_for_its_own_entry_only() {
     let fx = Fixture::new();
     fx.run(

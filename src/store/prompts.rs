@@ -5,14 +5,15 @@
 //! prompt, but also taken from a URL's `user:password@` (a submodule of someone else's
 //! project) or from another helper. Only the first is the person's choice. git prompts exactly
 //! when this helper's `get` answered without a password, so that `get` leaves a note here for
-//! the entry the request uses first; a `store` of a new token for that entry within
-//! [`PROMPT_WINDOW`] takes the note (one prompt, one token) and may save; any other new token
-//! is refused. A `get` that hands out a token removes the note (no prompt follows), and so
-//! does an `erase` (the typed token was refused). The note holds only the time of the prompt,
-//! never a secret.
+//! the request: the entry it uses first, and the repository it is for (two fetches in one
+//! workspace, one prompting and one handed a token, keep apart). A `store` of a new token for
+//! that request within [`PROMPT_WINDOW`] takes the note (one prompt, one token) and may save;
+//! any other new token is refused. A `get` that hands out a token removes the note (no prompt
+//! follows), and so does an `erase` (the typed token was refused). The note holds only the time
+//! of the prompt, never a secret.
 //!
-//! One small file per entry in `prompts/` under the data directory, named by the backend and
-//! the entry (hex), written by replacing it and removed by unlinking it: no lock is needed, so
+//! One small file per entry and repository in `prompts/` under the data directory, named by the
+//! backend and the two (hex), written by replacing it and removed by unlinking it: no lock is needed, so
 //! `get` never waits for a writer. Reading opens only a regular file, without following a
 //! symlink or waiting on a FIFO.
 
@@ -21,7 +22,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::{Backend, EntryKey};
+use super::{Backend, Target};
 
 /// How long after `get` answered without a password a new token may be saved: the time a
 /// person takes to paste a token at git's prompt, plus git's request with it (git calls `store`
@@ -61,16 +62,21 @@ impl Prompts {
         }
     }
 
-    /// `secret-service-62697462...`: the backend and the entry's account in hex, so any host
-    /// name makes a short, safe file name and no two entries share one.
-    fn name(backend: Backend, key: &EntryKey) -> String {
-        let hex: String = key.account().bytes().map(|b| format!("{b:02x}")).collect();
+    /// `secret-service-62697462...`: the backend, then the account of the entry the request
+    /// uses first and its repository (`*` without a path, nothing for a path that names none)
+    /// in hex, so any host name makes a short, safe file name and no two share one.
+    fn name(backend: Backend, target: &Target) -> String {
+        let place = target.place.mark().unwrap_or_default();
+        let hex: String = format!("{}\n{place}", target.first().account())
+            .bytes()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         format!("{}-{hex}", backend.name())
     }
 
-    /// Notes that git is prompting, now, for the token of `key`.
-    pub fn note(&self, backend: Backend, key: &EntryKey, now: u64) -> std::io::Result<()> {
-        let name = Self::name(backend, key);
+    /// Notes that git is prompting, now, for the token of `target`.
+    pub fn note(&self, backend: Backend, target: &Target, now: u64) -> std::io::Result<()> {
+        let name = Self::name(backend, target);
         match &self.kept {
             Kept::Memory(map) => {
                 lock(map).insert(name, now);
@@ -89,9 +95,9 @@ impl Prompts {
         }
     }
 
-    /// Forgets the note for `key`, if there is one.
-    pub fn clear(&self, backend: Backend, key: &EntryKey) {
-        let name = Self::name(backend, key);
+    /// Forgets the note for `target`, if there is one.
+    pub fn clear(&self, backend: Backend, target: &Target) {
+        let name = Self::name(backend, target);
         match &self.kept {
             Kept::Memory(map) => {
                 lock(map).remove(&name);
@@ -102,10 +108,10 @@ impl Prompts {
         }
     }
 
-    /// Takes the note for `key`: true when git prompted for it within [`PROMPT_WINDOW`] of
+    /// Takes the note for `target`: true when git prompted for it within [`PROMPT_WINDOW`] of
     /// `now`. The note is gone afterwards either way.
-    pub fn take(&self, backend: Backend, key: &EntryKey, now: u64) -> bool {
-        let name = Self::name(backend, key);
+    pub fn take(&self, backend: Backend, target: &Target, now: u64) -> bool {
+        let name = Self::name(backend, target);
         let at = match &self.kept {
             Kept::Memory(map) => lock(map).remove(&name),
             Kept::Dir(dir) => {
@@ -147,42 +153,39 @@ mod tests {
     use super::*;
     use crate::policy::HostKey;
 
-    fn key(workspace: Option<&str>) -> EntryKey {
-        let host = HostKey::parse("bitbucket.org").unwrap();
-        match workspace {
-            Some(ws) => EntryKey::workspace(host, ws.into()),
-            None => EntryKey::host(host),
-        }
+    /// A request for bitbucket.org with `path`.
+    fn at(path: Option<&str>) -> Target {
+        Target::new(HostKey::parse("bitbucket.org").unwrap(), path, false)
     }
 
     #[test]
-    fn a_note_is_taken_once_within_the_window_and_only_for_its_entry() {
+    fn a_note_is_taken_once_within_the_window_and_only_for_its_request() {
         let dir = tempfile::tempdir().unwrap();
         for prompts in [Prompts::in_dir(dir.path()), Prompts::shared(Arc::default())] {
             let now = 1_800_000_000;
-            prompts.note(Backend::File, &key(None), now).unwrap();
+            let (host, app) = (at(None), at(Some("acme/app.git")));
+            prompts.note(Backend::File, &host, now).unwrap();
+            assert!(!prompts.take(Backend::File, &app, now), "another entry");
             assert!(
-                !prompts.take(Backend::File, &key(Some("acme")), now),
-                "another entry"
-            );
-            assert!(
-                !prompts.take(Backend::Keyutils, &key(None), now),
+                !prompts.take(Backend::Keyutils, &host, now),
                 "another store"
             );
-            assert!(prompts.take(Backend::File, &key(None), now + 60), "control");
-            assert!(
-                !prompts.take(Backend::File, &key(None), now + 61),
-                "taken once"
-            );
+            assert!(prompts.take(Backend::File, &host, now + 60), "control");
+            assert!(!prompts.take(Backend::File, &host, now + 61), "taken once");
 
-            prompts.note(Backend::File, &key(None), now).unwrap();
+            // Two repositories of one workspace: one prompts, the other is handed a token.
+            prompts.note(Backend::File, &app, now).unwrap();
+            prompts.clear(Backend::File, &at(Some("acme/lib.git")));
+            assert!(prompts.take(Backend::File, &app, now), "kept apart");
+
+            prompts.note(Backend::File, &host, now).unwrap();
             assert!(
-                !prompts.take(Backend::File, &key(None), now + PROMPT_WINDOW + 1),
+                !prompts.take(Backend::File, &host, now + PROMPT_WINDOW + 1),
                 "late"
             );
-            prompts.note(Backend::File, &key(None), now).unwrap();
-            prompts.clear(Backend::File, &key(None));
-            assert!(!prompts.take(Backend::File, &key(None), now), "cleared");
+            prompts.note(Backend::File, &host, now).unwrap();
+            prompts.clear(Backend::File, &host);
+            assert!(!prompts.take(Backend::File, &host, now), "cleared");
         }
     }
 
@@ -192,20 +195,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let prompts = Prompts::in_dir(dir.path());
         let now = 1_800_000_000;
-        prompts.note(Backend::File, &key(None), now).unwrap();
+        prompts.note(Backend::File, &at(None), now).unwrap();
         let path = dir
             .path()
             .join("prompts")
-            .join(Prompts::name(Backend::File, &key(None)));
+            .join(Prompts::name(Backend::File, &at(None)));
         std::fs::remove_file(&path).unwrap();
         let fifo = rustix::fs::FileType::Fifo;
         let private = rustix::fs::Mode::from_raw_mode(0o600);
         rustix::fs::mknodat(rustix::fs::CWD, &path, fifo, private, 0).unwrap();
-        assert!(!prompts.take(Backend::File, &key(None), now), "a FIFO");
+        assert!(!prompts.take(Backend::File, &at(None), now), "a FIFO");
         let real = dir.path().join("real");
         std::fs::write(&real, now.to_string()).unwrap();
         std::os::unix::fs::symlink(&real, &path).unwrap();
-        assert!(!prompts.take(Backend::File, &key(None), now), "a symlink");
+        assert!(!prompts.take(Backend::File, &at(None), now), "a symlink");
         let mode = |p: &Path| {
             use std::os::unix::fs::PermissionsExt;
             std::fs::metadata(p).unwrap().permissions().mode() & 0o777

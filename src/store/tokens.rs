@@ -10,7 +10,9 @@
 use super::facts::FactsFile;
 use super::keychain::Keychain;
 use super::prompts::Prompts;
-use super::{Backend, DataDir, EntryFacts, EntryKey, Opened, Opening, StoreChoice, StoreError};
+use super::{
+    Backend, DataDir, EntryFacts, EntryKey, Opened, Opening, StoreChoice, StoreError, Target,
+};
 use crate::dates::SECONDS_PER_DAY;
 use crate::policy::HostKey;
 use crate::token::Token;
@@ -200,22 +202,23 @@ impl TokenStore {
         }
     }
 
-    /// Notes that git is prompting for the token of `key` (this helper's `get` answered
-    /// without a password), so that a `store` of what the person types may save it. Takes no
-    /// lock. An error means the typed token cannot be saved by `store`.
-    pub fn note_prompt(&self, key: &EntryKey, now: u64) -> Result<(), String> {
+    /// Notes that git is prompting for the token of `target`'s request (this helper's `get`
+    /// answered without a password), so that a `store` of what the person types may save it.
+    /// Takes no lock. An error means the typed token cannot be saved by `store`.
+    pub fn note_prompt(&self, target: &Target, now: u64) -> Result<(), String> {
         match &self.prompts {
             Some(prompts) => prompts
-                .note(self.backend(), key, now)
+                .note(self.backend(), target, now)
                 .map_err(|e| format!("cannot note git's prompt in the data directory: {e}")),
             None => Err("there is no data directory to note git's prompt in".to_owned()),
         }
     }
 
-    /// Forgets a prompt noted for `key`: a token was handed out, or the one typed was refused.
-    pub fn clear_prompt(&self, key: &EntryKey) {
+    /// Forgets a prompt noted for `target`: a token was handed out, or the one typed was
+    /// refused.
+    pub fn clear_prompt(&self, target: &Target) {
         if let Some(prompts) = &self.prompts {
-            prompts.clear(self.backend(), key);
+            prompts.clear(self.backend(), target);
         }
     }
 }

@@ -5,7 +5,7 @@
 use super::TokenStore;
 use crate::store::keychain::Keychain;
 use crate::store::lock::{LockError, WriterLock};
-use crate::store::{Backend, EntryFacts, EntryKey, StoreError};
+use crate::store::{Backend, EntryFacts, EntryKey, StoreError, Target};
 use crate::token::Token;
 
 impl TokenStore {
@@ -138,13 +138,13 @@ impl Writer<'_> {
         }
     }
 
-    /// Takes the note that git prompted for `key` within the prompt window of `now`
-    /// (`prompts.rs`): true once per prompt, so one prompt saves at most one new token.
-    pub fn take_prompt(&self, key: &EntryKey, now: u64) -> bool {
+    /// Takes the note that git prompted for `target`'s request within the prompt window of
+    /// `now` (`prompts.rs`): true once per prompt, so one prompt saves at most one new token.
+    pub fn take_prompt(&self, target: &Target, now: u64) -> bool {
         self.store
             .prompts
             .as_ref()
-            .is_some_and(|prompts| prompts.take(self.backend(), key, now))
+            .is_some_and(|prompts| prompts.take(self.backend(), target, now))
     }
 
     /// Notes that `token`, stored under `key`, worked at `place` (a repository, or
