@@ -9,6 +9,21 @@ fn store(fx: &Fixture, request: &str, secret: &str) -> Outcome {
     fx.run(Operation::Store, &format!("{request}password={secret}\n"))
 }
 
+/// A request for `path` on bitbucket.org.
+fn at(path: &str) -> String {
+    format!("{GET_BITBUCKET}path={path}\n")
+}
+
+/// A fixture whose host token (returned) was typed for `acme/app.git`, then refused in `path`
+/// (Bitbucket could not be asked again where it worked: kept, not offered there).
+fn refused_in(path: &str) -> (Fixture, String) {
+    let fx = Fixture::new();
+    let host = api_token("host");
+    fx.typed(&at("acme/app.git"), &host);
+    fx.run(Operation::Erase, &format!("{}password={host}\n", at(path)));
+    (fx, host)
+}
+
 fn says_not_saved(outcome: &Outcome) -> bool {
     outcome.notes.iter().any(|n| n.contains("not saved"))
 }
@@ -92,14 +107,7 @@ fn an_erase_of_the_typed_token_clears_the_prompt() {
 
 #[test]
 fn a_token_handed_out_for_another_repository_leaves_this_ones_prompt() {
-    let fx = Fixture::new();
-    let host = api_token("host");
-    let at = |path: &str| format!("{GET_BITBUCKET}path={path}\n");
-    fx.typed(&at("acme/app.git"), &host);
-    fx.run(
-        Operation::Erase,
-        &format!("{}password={host}\n", at("acme/restricted.git")),
-    );
+    let (fx, host) = refused_in("acme/restricted.git");
     // Two fetches at once: restricted prompts, app is handed the host token meanwhile.
     fx.run(Operation::Get, &at("acme/restricted.git"));
     assert_eq!(
@@ -174,14 +182,7 @@ fn an_empty_password_is_refused_with_a_sentence_and_never_replaces_a_token() {
 
 #[test]
 fn a_token_typed_where_the_host_token_was_refused_goes_to_the_workspace() {
-    let fx = Fixture::new();
-    let host = api_token("host");
-    let at = |path: &str| format!("{GET_BITBUCKET}path={path}\n");
-    fx.typed(&at("acme/app.git"), &host);
-    fx.run(
-        Operation::Erase,
-        &format!("{}password={host}\n", at("beta/r.git")),
-    );
+    let (fx, host) = refused_in("beta/r.git");
     let typed = api_token("beta");
     fx.typed(&at("beta/r.git"), &typed);
     assert_eq!(fx.stored("bitbucket.org/beta"), Some(typed.clone()));
