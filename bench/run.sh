@@ -207,16 +207,22 @@ ours="$(q "$helper")"
 store_ok() { # what... : runs a `store` (or `login`) that must exit 0
   "$@" >/dev/null || { say "store failed: $*"; exit 1; }
 }
+# Ours keeps only a token typed at git's prompt: the `get` that answers without a password (git
+# prompts), then the `store`, as git runs them.
+typed() { # protocol host helper... : get, then store of the token
+  printf 'protocol=%s\nhost=%s\n\n' "$1" "$2" | "${@:3}" get >/dev/null 2>&1
+  token_lines "$1" "$2" | store_ok "${@:3}" store 2>/dev/null
+}
 creds=$work/git-credentials
-token_lines https bitbucket.org | store_ok "$helper" --store secret-service store
-token_lines https bitbucket.org | store_ok "$helper" --store file store 2>/dev/null
+typed https bitbucket.org "$helper" --store secret-service
+typed https bitbucket.org "$helper" --store file
 token_lines https bitbucket.org | store_ok "$libsecret" store
 token_lines https bitbucket.org | store_ok git credential-store --file "$creds" store
 ku_entries+=("https $ku_host" "http $server")
-token_lines https "$ku_host" | in_keyring "$helper" --store keyutils --host "$ku_host" store >/dev/null 2>&1
-token_lines http "$server" | store_ok "$helper" --store secret-service --host "$server" store
-token_lines http "$server" | store_ok "$helper" --store file --host "$server" store 2>/dev/null
-token_lines http "$server" | in_keyring "$helper" --store keyutils --host "$server" store >/dev/null 2>&1
+typed https "$ku_host" in_keyring "$helper" --store keyutils --host "$ku_host"
+typed http "$server" "$helper" --store secret-service --host "$server"
+typed http "$server" "$helper" --store file --host "$server"
+typed http "$server" in_keyring "$helper" --store keyutils --host "$server"
 token_lines http "$server" | store_ok "$libsecret" store
 token_lines http "$server" | store_ok git credential-store --file "$creds" store
 token_lines https bitbucket.org >"$work/in/store-bb"

@@ -20,7 +20,7 @@ use crate::commands::status::StatusArgs;
 use crate::commands::{self, Context};
 use crate::diagnostics::note;
 use crate::environment::{EnvironmentToken, STORE_ENV, UNLOCK_TIMEOUT_ENV};
-use crate::helper::{Helper, Operation};
+use crate::helper::{Helper, Operation, Recheck};
 use crate::policy::{Scope, ServedHosts};
 use crate::protocol;
 use crate::store::{DataDir, Opening, StoreChoice, TokenStore, UNLOCK_PATIENCE, Unlock};
@@ -92,10 +92,10 @@ pub enum Command {
     /// (git) Answer git's request for credentials on stdin.
     #[command(after_help = crate::manual::examples::GET)]
     Get,
-    /// (git) Save the token git just used successfully.
+    /// (git) Save the token git got from its prompt, once it worked.
     #[command(after_help = crate::manual::examples::STORE)]
     Store,
-    /// (git) Forget a token Bitbucket rejected.
+    /// (git) Forget a token Bitbucket revoked, or what `git credential reject` names.
     #[command(after_help = crate::manual::examples::ERASE)]
     Erase,
     /// Save an API token you paste (or pipe in with --stdin), after checking it.
@@ -276,10 +276,13 @@ impl Cli {
             unlock: self.options.unlock(),
         };
         let open_store = || TokenStore::open(choice, &opening);
+        let extra_hosts = self.options.hosts;
+        let recheck = |url: &str, token: &crate::token::Token| recheck(url, token, &extra_hosts);
         let helper = Helper {
             hosts: &hosts,
             env_token: EnvironmentToken::from_env(),
             open_store: &open_store,
+            recheck: &recheck,
             now: crate::dates::now(),
         };
         let outcome = helper.run(operation, &request);
@@ -374,6 +377,22 @@ fn generate_docs(dir: &std::path::Path, stdout: &mut dyn Write) -> anyhow::Resul
         writeln!(stdout, "{}", path.display())?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `erase` asks Bitbucket again, through git and the pipe `login --verify` uses, whether a
+/// refused token still opens a repository where it had worked.
+fn recheck(url: &str, token: &crate::token::Token, extra_hosts: &[String]) -> Recheck {
+    use commands::verify::Verdict;
+    match commands::verify::recheck(url, token, extra_hosts) {
+        Ok(Verdict::Rejected) => Recheck::Rejected,
+        Ok(Verdict::Accepted) => Recheck::Accepted,
+        Ok(Verdict::Failed(why)) => Recheck::Unknown(why),
+        Ok(Verdict::MissingScope | Verdict::ReadOnly) => {
+            Recheck::Unknown("Bitbucket answered 403: the token lacks a scope there".to_owned())
+        }
+        Ok(Verdict::AppPassword) => Recheck::Unknown("Bitbucket answered 410".to_owned()),
+        Err(e) => Recheck::Unknown(format!("{e:#}")),
+    }
 }
 
 /// `login --verify`: git asks us, and we answer with the token from the pipe `login` made —

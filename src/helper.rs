@@ -3,27 +3,31 @@
 //! back the response to write (if any) and notes for stderr. The store is opened only once a
 //! request is known to be for a served host, so other hosts cost nothing.
 //!
+//! `store` keeps a token only when git got it from a person: git calls `store` with any
+//! password that worked, including one from a URL's `user:password@` (a submodule of someone
+//! else's project) or from another helper, but it prompts a person exactly when our `get`
+//! answered without a password, which `get` notes for a few minutes (`store/prompts.rs`).
+//! Which token `get` hands out is [`TokenStore::choose`], the one function every command uses.
+//!
 //! A 401 does not prove a token revoked: Bitbucket answers the same for a valid token whose
-//! account cannot see the repository, and a URL can come from anyone (a submodule). So `store`
-//! remembers where each token has worked, and `erase` deletes a token only where it had
-//! worked before; elsewhere it marks the token refused for that workspace, whose `get` then
-//! answers the username only, and the token git prompts for becomes that workspace's entry.
-//! `erase` lives in `helper/erase.rs`.
+//! account cannot see the repository. So `store` records where each token worked, per
+//! repository, and `erase` (in `helper/erase.rs`) deletes one only when Bitbucket refuses it
+//! again where it had worked; a passwordless `erase` (git's "forget these credentials") is
+//! `helper/forget.rs`.
 
 use crate::dates::{self, SECONDS_PER_DAY};
 use crate::environment::EnvironmentToken;
 use crate::environment::token_source::Resolved;
-use crate::policy::{
-    API_TOKEN_USERNAME, HOW_TO_CREATE_A_TOKEN, HostKey, Scope, ServedHosts, path_has_dot_segments,
-    refusal, workspace_of,
-};
+use crate::policy::{API_TOKEN_USERNAME, HOW_TO_CREATE_A_TOKEN, Scope, ServedHosts, refusal};
 use crate::protocol::{Request, Response};
 use crate::store::{
-    ANY_WORKSPACE, EntryFacts, EntryKey, StoreError, Stored, TokenStore, WARN_DAYS, Writer,
+    EntryFacts, EntryKey, PROMPT_WINDOW, Passed, StoreError, Stored, Target, TokenStore, WARN_DAYS,
+    Writer,
 };
 use crate::token::{Token, TokenKind};
 
 mod erase;
+mod forget;
 
 /// The three operations git asks of a helper.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,54 +44,30 @@ pub struct Outcome {
     pub notes: Vec<String>,
 }
 
+/// What Bitbucket answered when a refused token was tried again where it had worked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recheck {
+    /// Refused there too (401): revoked or expired.
+    Rejected,
+    /// It still opens that repository.
+    Accepted,
+    /// No answer that says either (a network failure, a 403, no git to ask with): why.
+    Unknown(String),
+}
+
 /// Everything an operation needs besides the request.
 pub struct Helper<'a> {
     pub hosts: &'a ServedHosts,
     /// The token the environment gives (`BITBUCKET_API_TOKEN`, a token file, a systemd
-    /// credential), read only for a request that is ours: used before any store, never
-    /// written anywhere.
+    /// credential): used before any store, never written anywhere.
     pub env_token: EnvironmentToken,
     /// Opens the token store (keychain and facts); called only for a request that is ours.
     pub open_store: &'a dyn Fn() -> Result<TokenStore, StoreError>,
+    /// Asks Bitbucket whether a token opens the repository at a URL (`erase` before deleting;
+    /// the binary runs a bounded `git ls-remote` through the pipe `login --verify` uses).
+    pub recheck: &'a dyn Fn(&str, &Token) -> Recheck,
     /// The current time in Unix seconds (a parameter so tests can move it).
     pub now: u64,
-}
-
-/// The entries a request may use, most specific first.
-struct Keys {
-    workspace: Option<EntryKey>,
-    host: EntryKey,
-    /// The path has `.` or `..` segments (decoded): which workspace it reaches is unclear.
-    dotted: bool,
-}
-
-impl Keys {
-    fn new(host: HostKey, path: Option<&str>) -> Self {
-        let dotted = path.is_some_and(path_has_dot_segments);
-        let workspace = workspace_of(path).filter(|_| !dotted);
-        Self {
-            workspace: workspace.map(|ws| EntryKey::workspace(host.clone(), ws)),
-            host: EntryKey::host(host),
-            dotted,
-        }
-    }
-
-    fn in_lookup_order(&self) -> impl Iterator<Item = &EntryKey> {
-        self.workspace.iter().chain([&self.host])
-    }
-
-    /// The entry a refusal is recorded on: the workspace's, else the host's.
-    fn first(&self) -> &EntryKey {
-        self.workspace.as_ref().unwrap_or(&self.host)
-    }
-
-    /// The workspace slug, or [`ANY_WORKSPACE`] for a request without one.
-    fn workspace_mark(&self) -> &str {
-        self.workspace
-            .as_ref()
-            .and_then(|k| k.workspace.as_deref())
-            .unwrap_or(ANY_WORKSPACE)
-    }
 }
 
 impl Helper<'_> {
@@ -114,16 +94,20 @@ impl Helper<'_> {
             }
             Scope::Served(host) => host,
         };
-        let keys = Keys::new(host, request.path.as_deref());
+        let plain_http = request
+            .protocol
+            .as_deref()
+            .is_some_and(|p| p.eq_ignore_ascii_case("http"));
+        let target = Target::new(host, request.path.as_deref(), plain_http);
         match operation {
-            Operation::Get => self.get(&keys, &mut outcome),
-            Operation::Store => self.store(&keys, request.password.as_ref(), &mut outcome),
-            Operation::Erase => self.erase(&keys, request.password.as_ref(), &mut outcome),
+            Operation::Get => self.get(&target, &mut outcome),
+            Operation::Store => self.store(&target, request.password.as_ref(), &mut outcome),
+            Operation::Erase => self.erase(&target, request, &mut outcome),
         }
         outcome
     }
 
-    fn get(&self, keys: &Keys, outcome: &mut Outcome) {
+    fn get(&self, target: &Target, outcome: &mut Outcome) {
         let mut response = Response {
             username: Some(API_TOKEN_USERNAME.to_owned()),
             ..Response::default()
@@ -138,41 +122,39 @@ impl Helper<'_> {
                 .notes
                 .push(format!("{e}; git will ask for the token instead")),
             Ok(store) => {
-                let found = first_usable_token(&store, keys, &mut outcome.notes);
-                if found.is_none()
-                    && let Some(fallback) = store.fallback().filter(|f| f.locked)
-                {
-                    outcome.notes.push(format!(
-                        "no token in the kernel keyring, which auto uses because {}",
-                        fallback.reason
-                    ));
+                let choice = store.choose(target, self.now);
+                for passed in &choice.passed {
+                    outcome.notes.push(passed_note(passed, target));
                 }
-                if let Some((stored, token)) = found {
-                    if stored.moved {
-                        outcome.notes.push(format!(
-                            "the token for {} was saved in the {} store while the Secret \
-                             Service was locked; it is now in the {} store",
-                            stored.key,
-                            stored.found_in.name(),
-                            store.backend().name()
-                        ));
-                    }
-                    let here = match &stored.key == keys.first() {
-                        true => stored.record.clone(),
-                        false => store.facts(keys.first()),
-                    };
-                    let refused = here.is_some_and(|f| f.refuses(&token));
-                    if refused {
-                        outcome.notes.push(format!(
-                            "the token for {} was refused for {} before; git will ask for \
-                             the token to use there",
-                            stored.key,
-                            keys.first()
-                        ));
-                    }
-                    if !refused && self.still_valid(&store, &stored, &mut outcome.notes) {
+                match choice.chosen {
+                    Some((stored, token)) => {
+                        if stored.moved {
+                            outcome.notes.push(format!(
+                                "the token for {} was saved in the {} store while the Secret \
+                                 Service was locked; it is now in the {} store",
+                                stored.key,
+                                stored.found_in.name(),
+                                store.backend().name()
+                            ));
+                        }
+                        self.warn_near_expiry(&store, &stored, &mut outcome.notes);
                         response.password_expiry_utc = stored.facts().and_then(|f| f.expires_at);
                         response.password = Some(token);
+                        store.clear_prompt(target);
+                    }
+                    None => {
+                        if let Some(fallback) = store.fallback().filter(|f| f.locked) {
+                            outcome.notes.push(format!(
+                                "no token in the kernel keyring, which auto uses because {}",
+                                fallback.reason
+                            ));
+                        }
+                        if let Err(e) = store.note_prompt(target, self.now) {
+                            outcome.notes.push(format!(
+                                "{e}: the token you type will work, but will not be saved \
+                                 (save it with `git-credential-bitbucket login`)"
+                            ));
+                        }
                     }
                 }
                 outcome.notes.extend(store.damage());
@@ -181,39 +163,30 @@ impl Helper<'_> {
         outcome.response = Some(response);
     }
 
-    /// False for an expired token (never handed out: git prompts for a new one). Warns when
-    /// the expiry is near, at most once a day per entry.
-    fn still_valid(&self, store: &TokenStore, stored: &Stored, notes: &mut Vec<String>) -> bool {
+    /// Warns when the handed-out token's expiry is near, at most once a day per entry.
+    fn warn_near_expiry(&self, store: &TokenStore, stored: &Stored, notes: &mut Vec<String>) {
         let Some(facts) = stored.facts() else {
-            return true;
+            return;
         };
         let Some(expires) = facts.expires_at else {
-            return true;
+            return;
         };
         let key = &stored.key;
         let days_left = dates::days_until(expires, self.now);
-        let date = dates::format_date(expires);
-        if self.now >= expires {
-            notes.push(format!(
-                "the token for {key} expired on {date}; git will ask for a new one.\n\
-                 {HOW_TO_CREATE_A_TOKEN}"
-            ));
-            return false;
-        }
         let today = self.now / SECONDS_PER_DAY;
         if days_left <= WARN_DAYS && facts.warned_day != Some(today) {
             notes.push(format!(
-                "the token for {key} expires on {date} ({days_left} days left). Create a new \
+                "the token for {key} expires on {} ({days_left} days left). Create a new \
                  one and run `{}`.",
+                dates::format_date(expires),
                 crate::diagnostics::login_command(key)
             ));
             store.mark_warned(key, self.now);
         }
-        true
     }
 
-    /// The token the environment gives, unless none can be read or it is a kind Bitbucket
-    /// will not take.
+    /// The environment's token (variable, file or credential), unless it is unusable or a
+    /// kind Bitbucket will not take (then said on stderr, and the store is used).
     fn usable_env_token(&self, notes: &mut Vec<String>) -> Option<Token> {
         let given = match self.env_token.resolve() {
             Resolved::Nothing => return None,
@@ -235,18 +208,16 @@ impl Helper<'_> {
         }
     }
 
-    fn store(&self, keys: &Keys, password: Option<&Token>, outcome: &mut Outcome) {
-        let Some(password) = password.filter(|p| !p.expose().is_empty()) else {
-            return; // nothing to keep; an empty password never replaces a token
+    fn store(&self, target: &Target, password: Option<&Token>, outcome: &mut Outcome) {
+        let Some(password) = password else {
+            return; // an `authtype`/`credential` approve: nothing of ours
         };
-        if let Some(why) = refusal(TokenKind::of_token(password)) {
-            outcome
-                .notes
-                .push(format!("{why}\n{HOW_TO_CREATE_A_TOKEN}"));
-            return;
-        }
         if self.env_token.keeps_out_of_stores(password) {
             return; // the environment's token is never written anywhere
+        }
+        if let Some(why) = unstorable(password) {
+            outcome.notes.push(why);
+            return;
         }
         // A lock that cannot be made (read-only data directory) leaves the write unlocked: a
         // store deletes nothing. One held by another writer past the wait means not saving.
@@ -257,18 +228,42 @@ impl Helper<'_> {
         let Some(writer) = writer_or_note(&store, false, outcome, failed) else {
             return;
         };
-        match store_unless_unchanged(&store, &writer, keys, password) {
-            Ok(notes) => {
-                if !notes.is_empty()
-                    && let Some(fallback) = store.fallback().filter(|f| f.locked)
-                {
-                    outcome.notes.push(format!(
-                        "auto saved the token in the kernel keyring because {}; once that is \
-                         unlocked, the next git operation moves the token there",
-                        fallback.reason
-                    ));
+        let prompted = writer.take_prompt(target, self.now);
+        match destination(&store, target, password, self.now) {
+            Ok(Destination::Holds(key)) => {
+                if let Some(place) = target.place.mark() {
+                    writer.note_worked(&key, password, place, target.plain_http);
                 }
-                outcome.notes.extend(notes);
+            }
+            Ok(Destination::New(_)) if !prompted => outcome.notes.push(format!(
+                "the token git used for {} was not saved: no password prompt of git's for it \
+                 was noted in the last {} minutes (git took it from the remote URL or from \
+                 another credential helper, or the note could not be written), and only a \
+                 token typed at that prompt, or given to `git-credential-bitbucket login`, \
+                 replaces or adds a stored one",
+                target.describe_place(),
+                PROMPT_WINDOW / 60
+            )),
+            Ok(Destination::New(key)) => {
+                // git stores after a success, so it worked here; its expiry is unknown until
+                // the user tells us.
+                let mut facts = EntryFacts::new(password, None);
+                if let Some(place) = target.place.mark() {
+                    facts.note_worked(place, target.plain_http);
+                }
+                match writer.save(&key, password, &facts) {
+                    Ok(notes) => {
+                        if let Some(fallback) = store.fallback().filter(|f| f.locked) {
+                            outcome.notes.push(format!(
+                                "auto saved the token in the kernel keyring because {}; once \
+                                 that is unlocked, the next git operation moves the token there",
+                                fallback.reason
+                            ));
+                        }
+                        outcome.notes.extend(notes);
+                    }
+                    Err(e) => outcome.notes.push(failed(&e)),
+                }
             }
             Err(e) => outcome.notes.push(failed(&e)),
         }
@@ -291,6 +286,58 @@ impl Helper<'_> {
     }
 }
 
+/// Why `store` keeps nothing of `password`, or `None` when it is an API token it may keep:
+/// an empty password, a kind Bitbucket refuses, anything whose checksum fails (the same rule
+/// `login` applies).
+fn unstorable(password: &Token) -> Option<String> {
+    if password.expose().is_empty() {
+        return Some(
+            "git asked to store an empty password: nothing was stored (Bitbucket needs an API \
+             token)"
+                .to_owned(),
+        );
+    }
+    let kind = TokenKind::of_token(password);
+    if let Some(why) = refusal(kind) {
+        return Some(format!("{why}\n{HOW_TO_CREATE_A_TOKEN}"));
+    }
+    match kind {
+        TokenKind::ApiToken => None,
+        TokenKind::ApiTokenBadChecksum => {
+            Some(format!("the token git used was not stored: {BAD_CHECKSUM}"))
+        }
+        _ => Some(
+            "the password git used was not stored: it is not a Bitbucket API token (those \
+             start with ATATT and end in an 8-character checksum)"
+                .to_owned(),
+        ),
+    }
+}
+
+/// What a token whose checksum fails is, in words.
+const BAD_CHECKSUM: &str = "its last 8 characters are not the checksum of the rest, so it \
+looks truncated or mistyped. Copy it again, whole, from the page where you created it.";
+
+/// What `get` says about an entry it passed over.
+fn passed_note(passed: &Passed, target: &Target) -> String {
+    match passed {
+        Passed::Refused { key, why } => {
+            format!("the secret stored for {key} is not used: {why}\n{HOW_TO_CREATE_A_TOKEN}")
+        }
+        Passed::RefusedHere { key } => format!(
+            "the token for {key} was refused for {} before; git will ask for the token to \
+             use there",
+            target.describe_place()
+        ),
+        Passed::Expired { key, at } => format!(
+            "the token for {key} expired on {}; git will ask for a new one.\n\
+             {HOW_TO_CREATE_A_TOKEN}",
+            dates::format_date(*at)
+        ),
+        Passed::Unreadable(e) => format!("{e}; git will ask for the token instead"),
+    }
+}
+
 /// The writer of `store` (`deleting`: see [`TokenStore::writer`]), or `None` with `failed`'s
 /// words for why in the notes.
 fn writer_or_note<'s>(
@@ -308,68 +355,63 @@ fn writer_or_note<'s>(
     }
 }
 
-/// The first stored token that Bitbucket could accept, workspace entry first.
-fn first_usable_token(
-    store: &TokenStore,
-    keys: &Keys,
-    notes: &mut Vec<String>,
-) -> Option<(Stored, Token)> {
-    for key in keys.in_lookup_order() {
-        match store.read(key) {
-            Ok(None) => {}
-            Ok(Some(stored)) => {
-                let token = stored.token.clone()?;
-                match refusal(TokenKind::of_token(&token)) {
-                    None => return Some((stored, token)),
-                    Some(why) => notes.push(format!(
-                        "the secret stored for {key} is not used: {why}\n{HOW_TO_CREATE_A_TOKEN}"
-                    )),
-                }
-            }
-            Err(e) => {
-                notes.push(format!("{e}; git will ask for the token instead"));
-                return None;
-            }
-        }
-    }
-    None
+/// Where a `store` puts its password.
+enum Destination {
+    /// This entry already holds exactly it (git stores after every success): note where it
+    /// worked, write nothing to the keychain.
+    Holds(EntryKey),
+    /// A new token for this entry.
+    New(EntryKey),
 }
 
-/// Saves under the key `get` reads first: an existing (or remembered, i.e. erased after a 401)
-/// workspace entry, else the host entry. Each entry is read once; a workspace's record is
-/// asked for only when it has no entry. Writes nothing to the keychain when that entry already
-/// holds this token (git stores after every success), only notes where it worked. Returns
-/// what to tell a person.
-fn store_unless_unchanged(
+/// Each entry is read once, in lookup order. A new token goes to the workspace's entry when
+/// that holds a token or a record (a workspace whose token was erased keeps its record), or
+/// when the host entry holds a token still good elsewhere (refused here only); otherwise to the
+/// host entry, replacing what `get` could not use (nothing, an expired token, an app password).
+fn destination(
     store: &TokenStore,
-    writer: &Writer,
-    keys: &Keys,
+    target: &Target,
     password: &Token,
-) -> Result<Vec<String>, StoreError> {
-    let workspace_entry = match &keys.workspace {
-        Some(workspace) => match store.token(workspace)? {
-            Some(existing) => Some((workspace, Some(existing))),
-            None if store.facts(workspace).is_some() => Some((workspace, None)),
-            None => None,
-        },
-        None => None,
-    };
-    let (key, existing) = match workspace_entry {
-        Some((key, existing)) => (key, existing),
-        None => (&keys.host, store.token(&keys.host)?),
-    };
-    let mark = keys.workspace_mark();
-    if existing.is_some_and(|e| e.constant_time_eq(password)) {
-        writer.note_worked(key, password, mark);
-        return Ok(Vec::new());
+    now: u64,
+) -> Result<Destination, StoreError> {
+    let mut workspace_taken = false;
+    if let Some(workspace) = &target.workspace {
+        match store.token(workspace)? {
+            Some(held) if held.constant_time_eq(password) => {
+                return Ok(Destination::Holds(workspace.clone()));
+            }
+            Some(_) => workspace_taken = true,
+            None => workspace_taken = store.facts(workspace).is_some(),
+        }
     }
-    // git stores after a success, so it worked for this request's workspace; its expiry is
-    // unknown until the user tells us.
-    let mut facts = EntryFacts::new(password, None);
-    facts.worked.push(mark.to_owned());
-    writer.save(key, password, &facts)
+    let host = &target.host;
+    let host_token = store.token(host)?;
+    if host_token
+        .as_ref()
+        .is_some_and(|held| held.constant_time_eq(password))
+    {
+        return Ok(Destination::Holds(host.clone()));
+    }
+    match &target.workspace {
+        Some(workspace) if workspace_taken => Ok(Destination::New(workspace.clone())),
+        Some(workspace) if host_token.is_some_and(|t| still_good(store, host, &t, now)) => {
+            Ok(Destination::New(workspace.clone()))
+        }
+        _ => Ok(Destination::New(host.clone())),
+    }
+}
+
+/// True when `token`, stored under `key`, is one Bitbucket may still take at `now`: an API
+/// token, not expired as far as we know.
+fn still_good(store: &TokenStore, key: &EntryKey, token: &Token, now: u64) -> bool {
+    let expired = store
+        .facts(key)
+        .filter(|f| f.describes(token))
+        .and_then(|f| f.expires_at)
+        .is_some_and(|at| now >= at);
+    TokenKind::of_token(token) == TokenKind::ApiToken && !expired
 }
 
 #[cfg(test)]
-#[path = "helper_tests.rs"]
+#[path = "helper_tests/mod.rs"]
 mod tests;

@@ -167,6 +167,25 @@ pub fn workspace_of(path: Option<&str>) -> Option<String> {
     valid.then(|| first.to_ascii_lowercase())
 }
 
+/// The repository a path names, `workspace/repo` in lower case without `.git`, when it is
+/// exactly that: two slugs (letters, digits, `-`, `_`, `.`; not `.` or `..`; at most 128
+/// characters each). Anything else (one segment, more than two, percent signs, odd
+/// characters) names no repository this helper can tell apart, and `None` says so.
+pub fn repository_of(path: &str) -> Option<String> {
+    let path = path.trim_matches('/');
+    let (workspace, repo) = path.split_once('/')?;
+    let repo = repo.strip_suffix(".git").unwrap_or(repo);
+    let slug = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 128
+            && s != "."
+            && s != ".."
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    };
+    (slug(workspace) && slug(repo)).then(|| format!("{workspace}/{repo}").to_ascii_lowercase())
+}
+
 /// True when a segment of `path`, percent-decoded as the server will decode it, is `.` or
 /// `..` (`bob/%2e%2e/alice/repo.git` reaches alice's repository, not bob's): such a path names
 /// no workspace we can trust.
@@ -345,6 +364,30 @@ mod tests {
         assert_eq!(workspace_of(Some("a b/repo")), None);
         assert_eq!(workspace_of(Some("../x")), None);
         assert_eq!(workspace_of(None), None);
+    }
+
+    #[test]
+    fn a_repository_is_exactly_two_slugs() {
+        assert_eq!(repository_of("Acme/App.git").as_deref(), Some("acme/app"));
+        assert_eq!(repository_of("/acme/app/").as_deref(), Some("acme/app"));
+        assert_eq!(repository_of("acme/app").as_deref(), Some("acme/app"));
+        let long = "a".repeat(129);
+        for odd in [
+            "acme",
+            "acme/app/extra",
+            "a~b/c.git",
+            "+/x",
+            "!/x",
+            "{a}/b",
+            "acme/%2e%2e",
+            "acme/..",
+            "./x",
+            "acme/.git",
+            "",
+            &format!("{long}/x"),
+        ] {
+            assert_eq!(repository_of(odd), None, "{odd}");
+        }
     }
 
     #[test]

@@ -30,6 +30,23 @@ pub struct Request {
     pub password: Option<Token>,
     pub capabilities: Vec<String>,
     pub wwwauth: Vec<String>,
+    /// git 2.46+: the scheme of a credential other than a password (`Bearer`), which an
+    /// `erase` names when another helper's credential was rejected.
+    pub authtype: Option<String>,
+    /// That credential itself: a secret, kept wrapped.
+    pub credential: Option<Token>,
+}
+
+impl Request {
+    /// True when the request names a credential that is not a password (`authtype=` or
+    /// `credential=`): never one of this helper's tokens.
+    pub fn names_another_credential(&self) -> bool {
+        self.authtype.as_deref().is_some_and(|a| !a.is_empty())
+            || self
+                .credential
+                .as_ref()
+                .is_some_and(|c| !c.expose().is_empty())
+    }
 }
 
 /// Why a request cannot be answered. The message names a line and a key, never a value.
@@ -134,6 +151,8 @@ fn apply_line(request: &mut Request, line: &[u8], number: usize) -> Result<(), D
         "url" => apply_url(request, value).ok_or(DecodeError::BadUrl { line: number })?,
         "capability[]" => push_list(&mut request.capabilities, value),
         "wwwauth[]" => push_list(&mut request.wwwauth, value),
+        "authtype" => request.authtype = Some(value.to_owned()),
+        "credential" => request.credential = Some(Token::new(value.to_owned())),
         _ => unreachable!("is_known lists exactly the keys matched here"),
     }
     Ok(())
@@ -150,6 +169,8 @@ fn is_known(key: &str) -> bool {
             | "url"
             | "capability[]"
             | "wwwauth[]"
+            | "authtype"
+            | "credential"
     )
 }
 

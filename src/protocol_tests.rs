@@ -27,6 +27,23 @@ fn decodes_what_git_sends_for_get() {
 }
 
 #[test]
+fn decodes_the_other_credential_an_erase_may_name() {
+    let request = decode_str(
+        "capability[]=authtype\nauthtype=Bearer\ncredential=not-ours\nprotocol=https\n\
+         host=bitbucket.org\n\n",
+    )
+    .unwrap();
+    assert_eq!(request.authtype.as_deref(), Some("Bearer"));
+    assert_eq!(request.credential.as_ref().unwrap().expose(), "not-ours");
+    assert!(request.names_another_credential());
+    let plain = decode_str("protocol=https\nhost=bitbucket.org\nauthtype=\n").unwrap();
+    assert!(
+        !plain.names_another_credential(),
+        "control: an empty one names none"
+    );
+}
+
+#[test]
 fn splits_on_the_first_equals_sign_so_tokens_keep_theirs() {
     let request = decode_str("password=ATATTabc==DEADBEEF\nusername=a=b\n").unwrap();
     assert_eq!(request.password.unwrap().expose(), "ATATTabc==DEADBEEF");

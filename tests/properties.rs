@@ -13,7 +13,7 @@
 use std::cell::Cell;
 
 use git_credential_bitbucket::environment::EnvironmentToken;
-use git_credential_bitbucket::helper::{Helper, Operation};
+use git_credential_bitbucket::helper::{Helper, Operation, Recheck};
 use git_credential_bitbucket::policy::{HostKey, ServedHosts};
 use git_credential_bitbucket::protocol::{Request, Response, decode};
 use git_credential_bitbucket::store::memory::MemoryStore;
@@ -43,6 +43,8 @@ struct Fields {
     password: Option<String>,
     capabilities: Vec<String>,
     wwwauth: Vec<String>,
+    authtype: Option<String>,
+    credential: Option<String>,
 }
 
 fn fields() -> impl Strategy<Value = Fields> {
@@ -54,9 +56,11 @@ fn fields() -> impl Strategy<Value = Fields> {
         proptest::option::of(value()),
         proptest::collection::vec(non_empty_value(), 0..8),
         proptest::collection::vec(non_empty_value(), 0..8),
+        proptest::option::of(value()),
+        proptest::option::of(value()),
     )
         .prop_map(
-            |(protocol, host, path, username, password, capabilities, wwwauth)| Fields {
+            |(
                 protocol,
                 host,
                 path,
@@ -64,6 +68,18 @@ fn fields() -> impl Strategy<Value = Fields> {
                 password,
                 capabilities,
                 wwwauth,
+                authtype,
+                credential,
+            )| Fields {
+                protocol,
+                host,
+                path,
+                username,
+                password,
+                capabilities,
+                wwwauth,
+                authtype,
+                credential,
             },
         )
 }
@@ -78,6 +94,8 @@ fn encode_request(fields: &Fields) -> Vec<u8> {
         password,
         capabilities,
         wwwauth,
+        authtype,
+        credential,
     } = fields;
     let mut out = String::new();
     for c in capabilities {
@@ -89,6 +107,8 @@ fn encode_request(fields: &Fields) -> Vec<u8> {
         ("path", path),
         ("username", username),
         ("password", password),
+        ("authtype", authtype),
+        ("credential", credential),
     ] {
         if let Some(value) = value {
             out.push_str(&format!("{key}={value}\n"));
@@ -110,6 +130,8 @@ fn fields_of(request: Request) -> Fields {
         password,
         capabilities,
         wwwauth,
+        authtype,
+        credential,
     } = request;
     Fields {
         protocol,
@@ -119,6 +141,8 @@ fn fields_of(request: Request) -> Fields {
         password: password.map(|p| p.expose().to_owned()),
         capabilities,
         wwwauth,
+        authtype,
+        credential: credential.map(|c| c.expose().to_owned()),
     }
 }
 
@@ -130,6 +154,8 @@ fn line() -> impl Strategy<Value = (String, String)> {
         Just("path"),
         Just("username"),
         Just("password"),
+        Just("authtype"),
+        Just("credential"),
         Just("capability[]"),
         Just("wwwauth[]"),
         Just("state[]"),
@@ -149,6 +175,8 @@ fn model(lines: &[(String, String)]) -> Fields {
         password: None,
         capabilities: Vec::new(),
         wwwauth: Vec::new(),
+        authtype: None,
+        credential: None,
     };
     for (key, value) in lines {
         let v = Some(value.clone());
@@ -158,6 +186,8 @@ fn model(lines: &[(String, String)]) -> Fields {
             "path" => m.path = v,
             "username" => m.username = v,
             "password" => m.password = v,
+            "authtype" => m.authtype = v,
+            "credential" => m.credential = v,
             "capability[]" | "wwwauth[]" => {
                 let list = if key == "wwwauth[]" {
                     &mut m.wwwauth
@@ -241,10 +271,12 @@ fn get_over_memory(request: &Request) -> Option<String> {
         Ok(store.open())
     };
     let hosts = ServedHosts::new(&[]).unwrap();
+    let recheck = |_: &str, _: &Token| Recheck::Unknown("get asks no one".to_owned());
     let helper = Helper {
         hosts: &hosts,
         env_token: EnvironmentToken::default(),
         open_store: &open,
+        recheck: &recheck,
         now: 0,
     };
     let outcome = helper.run(Operation::Get, request);

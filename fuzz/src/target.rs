@@ -6,13 +6,14 @@
 //! an in-memory store that already holds a token for bitbucket.org (and one for a workspace).
 //! Panics are the findings: besides the helper's own, the assertions below — decoded values
 //! are clean, a token is handed out only for exactly bitbucket.org over https, other requests
-//! never open the store nor change it, an answer round-trips through the codec, and no note
+//! never open the store nor change it, a `store` that no prompt preceded (no `get` ran on this
+//! store) never changes the keychain, an answer round-trips through the codec, and no note
 //! repeats a secret.
 
 use std::cell::Cell;
 
 use git_credential_bitbucket::environment::EnvironmentToken;
-use git_credential_bitbucket::helper::{Helper, Operation};
+use git_credential_bitbucket::helper::{Helper, Operation, Recheck};
 use git_credential_bitbucket::policy::{HostKey, ServedHosts};
 use git_credential_bitbucket::protocol::{Request, decode};
 use git_credential_bitbucket::store::memory::MemoryStore;
@@ -52,11 +53,21 @@ pub fn run(data: &[u8]) {
         password,
         capabilities,
         wwwauth,
+        authtype,
+        credential,
     } = &request;
-    for value in [protocol, host, path, username].into_iter().flatten() {
+    for value in [protocol, host, path, username, authtype]
+        .into_iter()
+        .flatten()
+    {
         assert!(clean(value), "a decoded value holds LF, CR or NUL");
     }
-    assert!(password.as_ref().is_none_or(|p| clean(p.expose())));
+    for secret in [password, credential].into_iter().flatten() {
+        assert!(
+            clean(secret.expose()),
+            "a decoded secret holds LF, CR or NUL"
+        );
+    }
     assert!(
         capabilities
             .iter()
@@ -92,10 +103,15 @@ fn run_operation(operation: Operation, request: &Request, ours: bool) {
         Ok(store.open())
     };
     let hosts = ServedHosts::new(&[]).expect("no extra hosts");
+    let recheck = |_: &str, _: &Token| {
+        assert!(ours, "Bitbucket was asked about a request not ours");
+        Recheck::Unknown("the fuzz target asks no one".to_owned())
+    };
     let helper = Helper {
         hosts: &hosts,
         env_token: EnvironmentToken::default(),
         open_store: &open,
+        recheck: &recheck,
         now: 0,
     };
     let outcome = helper.run(operation, request);
@@ -110,6 +126,13 @@ fn run_operation(operation: Operation, request: &Request, ours: bool) {
             store.keychain().writes(),
             writes_before,
             "changed for a request not ours"
+        );
+    }
+    if operation == Operation::Store {
+        assert_eq!(
+            store.keychain().writes(),
+            writes_before,
+            "a store that no prompt preceded changed the keychain"
         );
     }
     if let Some(response) = &outcome.response {

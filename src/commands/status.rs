@@ -12,7 +12,7 @@ use crate::dates;
 use crate::environment::EnvironmentToken;
 use crate::environment::token_source::{Given, Survey};
 use crate::policy::refusal;
-use crate::store::{EntryFacts, EntryKey, Stored, TokenStore};
+use crate::store::{EntryFacts, EntryKey, Passed, Stored, Target, TokenStore};
 use crate::token::TokenKind;
 
 mod token_sources;
@@ -137,8 +137,9 @@ fn rows_of(entries: Vec<Stored>, now: u64, problems: &mut Vec<String>) -> Vec<Ro
     rows
 }
 
-/// `--check URL`: the token `get` would hand git for `url` (the environment's, the workspace
-/// entry, then the host entry), tried for reading and pushing. True when it reads.
+/// `--check URL`: the token `get` would hand git for `url` (the environment's, else the entry
+/// [`TokenStore::choose`] picks, as `get` does), tried for reading and pushing. True when it
+/// reads.
 fn check(
     ctx: &mut Context,
     url: &str,
@@ -147,23 +148,24 @@ fn check(
 ) -> anyhow::Result<bool> {
     use super::verify;
     let host = verify::host_of(url, &ctx.hosts)?;
-    let path = crate::protocol::decode(format!("url={url}\n").as_bytes())
-        .ok()
-        .and_then(|r| r.path);
-    let mut keys = Vec::new();
-    if let Some(ws) = crate::policy::workspace_of(path.as_deref()) {
-        keys.push(EntryKey::workspace(host.clone(), ws));
-    }
-    keys.push(EntryKey::host(host));
-    let mut found = env_token.map(|given| (given.source.describe(), given.token.clone()));
-    for key in keys {
-        if found.is_some() {
-            break;
+    let request = crate::protocol::decode(format!("url={url}\n").as_bytes()).ok();
+    let plain_http = request
+        .as_ref()
+        .and_then(|r| r.protocol.as_deref())
+        .is_some_and(|p| p.eq_ignore_ascii_case("http"));
+    let target = Target::new(host, request.and_then(|r| r.path).as_deref(), plain_http);
+    let found = match env_token {
+        Some(given) => Some((given.source.describe(), given.token.clone())),
+        None => {
+            let choice = store.choose(&target, dates::now());
+            if let Some(Passed::Unreadable(e)) = choice.passed.last() {
+                anyhow::bail!("cannot read the token store: {e}");
+            }
+            choice
+                .chosen
+                .map(|(stored, token)| (format!("the token for {}", stored.key), token))
         }
-        if let Some(token) = store.token(&key)? {
-            found = Some((format!("the token for {key}"), token));
-        }
-    }
+    };
     let Some((which, token)) = found else {
         ctx.say(format!("check {url}: no token to try"));
         return Ok(false);

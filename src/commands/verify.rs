@@ -8,7 +8,8 @@
 //! descriptor on Unix, a handle on Windows). The token is never in git's argv or environment,
 //! nor on disk; the pipe is gone when git exits.
 //!
-//! Each git run has the network deadline (`git::Bound::Network`), and git is told to give up
+//! Each git run has the network deadline (`git::Bound::Network`; `Bound::Recheck` when `erase`
+//! asks again whether a refused token still works), and git is told to give up
 //! on a transfer that stalls (`http.lowSpeedLimit`/`http.lowSpeedTime`), so a remote that
 //! accepts the connection and never answers ends the check with a clear error, and git's
 //! remote helper does not outlive it by long.
@@ -80,7 +81,15 @@ pub fn host_of(url: &str, hosts: &ServedHosts) -> anyhow::Result<crate::policy::
 
 /// Runs `git ls-remote --heads URL` with `token` supplied for that one call.
 pub fn verify(url: &str, token: &Token, extra_hosts: &[String]) -> anyhow::Result<Verdict> {
-    with_token(token, extra_hosts, None, &["ls-remote", "--heads", url])
+    let args = ["ls-remote", "--heads", url];
+    with_token(token, extra_hosts, None, crate::git::Bound::Network, &args)
+}
+
+/// [`verify`] for `erase`, which asks while git waits: a shorter deadline
+/// ([`crate::git::Bound::Recheck`]).
+pub fn recheck(url: &str, token: &Token, extra_hosts: &[String]) -> anyhow::Result<Verdict> {
+    let args = ["ls-remote", "--heads", url];
+    with_token(token, extra_hosts, None, crate::git::Bound::Recheck, &args)
 }
 
 /// What a token may do with a repository.
@@ -131,6 +140,7 @@ pub fn verify_push(url: &str, token: &Token, extra_hosts: &[String]) -> anyhow::
         token,
         extra_hosts,
         Some(dir),
+        crate::git::Bound::Network,
         &["push", "--dry-run", "--no-verify", "--quiet", url, &refspec],
     )
 }
@@ -192,11 +202,13 @@ impl Drop for Scratch {
 const STALLED_SPEED: &str = "http.lowSpeedLimit=1";
 const STALLED_FOR: &str = "http.lowSpeedTime=20";
 
-/// Runs `git ARGS` (in `dir`) with `token` handed to this program as git's only helper.
+/// Runs `git ARGS` (in `dir`, within `bound`) with `token` handed to this program as git's
+/// only helper.
 fn with_token(
     token: &Token,
     extra_hosts: &[String],
     dir: Option<&std::path::Path>,
+    bound: crate::git::Bound,
     args: &[&str],
 ) -> anyhow::Result<Verdict> {
     let exe = std::env::current_exe().context("cannot find this program to hand git")?;
@@ -230,7 +242,7 @@ fn with_token(
     for noisy in ["GIT_ASKPASS", "SSH_ASKPASS"] {
         cmd.env_remove(noisy);
     }
-    let out = crate::git::run(&mut cmd, crate::git::Bound::Network).context("cannot run git")?;
+    let out = crate::git::run(&mut cmd, bound).context("cannot run git")?;
     drop(pipe);
     Ok(classify(out.success, &out.stderr))
 }

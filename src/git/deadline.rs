@@ -21,11 +21,15 @@ pub enum Bound {
     Local,
     /// Talking to a remote (`login --verify`, `status --check`): a round trip or two.
     Network,
+    /// Asking a remote again while git waits (`erase` before deleting a refused token): one
+    /// round trip, and git's own command is held up meanwhile.
+    Recheck,
 }
 
 impl Bound {
     const LOCAL: Duration = Duration::from_secs(10);
     const NETWORK: Duration = Duration::from_secs(60);
+    const RECHECK: Duration = Duration::from_secs(20);
 
     /// The bound, lowered (never raised) by `GIT_CREDENTIAL_BITBUCKET_GIT_DEADLINE` seconds,
     /// which keeps the test suite's hang checks short.
@@ -33,6 +37,7 @@ impl Bound {
         let default = match self {
             Bound::Local => Self::LOCAL,
             Bound::Network => Self::NETWORK,
+            Bound::Recheck => Self::RECHECK,
         };
         lowered(
             default,

@@ -1,5 +1,6 @@
 //! Running git itself, for the commands people run (setup, doctor, migrate, status, logout,
-//! login --verify). The protocol operations never start a process.
+//! login --verify), and for `erase`, which asks Bitbucket again before deleting a refused token
+//! (the binary hands the helper that question; the helper itself starts nothing).
 //!
 //! Every git child is made here, by [`command`], so that one place keeps `BITBUCKET_API_TOKEN`
 //! out of its environment: git, and whatever git runs (hooks, credential helpers, `core.askPass`,

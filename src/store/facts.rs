@@ -1,7 +1,7 @@
 //! Non-secret facts about each stored token: when it was saved, when it expires (Atlassian
 //! makes you choose, but no API tells a token its own expiry, so the user tells us with
 //! `login --expires`), its kind and a masked fingerprint, the day we last warned about it, the
-//! workspaces where it has worked, and the token a workspace refused.
+//! repositories where it has worked and those where Bitbucket refused it.
 //!
 //! Keychains hold secrets, not dates, so these facts live in a small line file of their own
 //! (`metadata` in the user data directory, [`super::line_file`]). Only [`super::TokenStore`]
@@ -26,6 +26,12 @@ const HEADER: &str = "# git-credential-bitbucket metadata: no secrets, safe to r
 /// How close to expiry a warning starts.
 pub const WARN_DAYS: i64 = 14;
 
+/// The place of a request without a path (git sends one only with `credential.useHttpPath`).
+pub const NO_PATH: &str = "*";
+
+/// How many places each list keeps; the oldest go first.
+const MAX_PLACES: usize = 32;
+
 /// What is known about one stored token (`Default`: nothing yet).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EntryFacts {
@@ -35,16 +41,16 @@ pub struct EntryFacts {
     pub fingerprint: String,
     /// The day (Unix days) of the last expiry warning, so it shows at most once a day.
     pub warned_day: Option<u64>,
-    /// Where this token has been accepted: workspace slugs, and [`ANY_WORKSPACE`] for a
-    /// request without a path. A 401 elsewhere does not prove it revoked.
+    /// Where this token has been accepted, oldest first: repositories (`workspace/repo`), and
+    /// [`NO_PATH`] for a request without a path. (Records of older versions name workspaces
+    /// here; those count for nothing.)
     pub worked: Vec<String>,
-    /// The fingerprint of a token Bitbucket refused for this entry's workspace although it
-    /// never worked there: `get` does not offer it there again, so git prompts.
-    pub refused: Option<String>,
+    /// Where Bitbucket refused this token without it being found revoked (its account cannot
+    /// see the repository): `get` does not offer it there again, so git prompts.
+    pub refused: Vec<String>,
+    /// True when it worked over plain http (a loopback test server): how to ask that host again.
+    pub plain_http: bool,
 }
-
-/// The `worked` mark of a request that named no workspace.
-pub const ANY_WORKSPACE: &str = "*";
 
 impl EntryFacts {
     /// Facts for `token`, saved now.
@@ -54,32 +60,47 @@ impl EntryFacts {
             expires_at,
             kind: crate::token::TokenKind::of_token(token).label().to_owned(),
             fingerprint: token.fingerprint(),
-            warned_day: None,
-            worked: Vec::new(),
-            refused: None,
-        }
-    }
-
-    /// A record that only marks `token` as refused here (no token of this entry is known).
-    pub fn refusal_of(token: &Token) -> Self {
-        Self {
-            refused: Some(token.fingerprint()),
             ..Self::default()
         }
     }
 
-    /// True when `token` worked in `workspace` (`None`: a request without a path, for which
-    /// any success counts).
-    pub fn worked_in(&self, workspace: Option<&str>) -> bool {
-        match workspace {
-            Some(ws) => self.worked.iter().any(|w| w == ws),
-            None => !self.worked.is_empty(),
-        }
+    /// True when the token worked at `place` (a repository or [`NO_PATH`]).
+    pub fn worked_at(&self, place: &str) -> bool {
+        self.worked.iter().any(|w| w == place)
     }
 
-    /// True when `token` was refused here and never worked since.
-    pub fn refuses(&self, token: &Token) -> bool {
-        self.refused.as_deref() == Some(token.fingerprint().as_str())
+    /// True when the token was refused at `place` and has not worked there since.
+    pub fn refused_at(&self, place: &str) -> bool {
+        self.refused.iter().any(|r| r == place)
+    }
+
+    /// The repository, other than `except`, where the token most recently first worked: where
+    /// to ask Bitbucket again whether a refused token still works.
+    pub fn worked_elsewhere(&self, except: &str) -> Option<&str> {
+        self.worked
+            .iter()
+            .rev()
+            .map(String::as_str)
+            .find(|w| *w != except && w.contains('/'))
+    }
+
+    /// Records that the token worked at `place` (over plain http when `plain_http`); a
+    /// refusal there is forgotten. False when nothing changed.
+    pub fn note_worked(&mut self, place: &str, plain_http: bool) -> bool {
+        let before = (self.worked.len(), self.refused.len(), self.plain_http);
+        if !self.worked_at(place) {
+            push_bounded(&mut self.worked, place);
+        }
+        self.refused.retain(|r| r != place);
+        self.plain_http |= plain_http && place != NO_PATH;
+        before != (self.worked.len(), self.refused.len(), self.plain_http)
+    }
+
+    /// Records that the token was refused at `place`.
+    pub fn note_refused(&mut self, place: &str) {
+        if !self.refused_at(place) {
+            push_bounded(&mut self.refused, place);
+        }
     }
 
     /// True when these facts were recorded for `token`.
@@ -101,8 +122,11 @@ impl EntryFacts {
         if !self.worked.is_empty() {
             text.push_str(&format!(" worked={}", self.worked.join(",")));
         }
-        if let Some(refused) = &self.refused {
-            text.push_str(&format!(" refused={refused}"));
+        if !self.refused.is_empty() {
+            text.push_str(&format!(" refused_at={}", self.refused.join(",")));
+        }
+        if self.plain_http {
+            text.push_str(" scheme=http");
         }
         text
     }
@@ -110,6 +134,7 @@ impl EntryFacts {
     fn decode(text: &[u8]) -> Option<Self> {
         let text = std::str::from_utf8(text).ok()?;
         let mut facts = EntryFacts::default();
+        let places = |v: &str| v.split(',').map(str::to_owned).collect();
         for field in text.split(' ') {
             match field.split_once('=')? {
                 ("saved", v) => facts.saved_at = v.parse().ok()?,
@@ -117,12 +142,23 @@ impl EntryFacts {
                 ("kind", v) => facts.kind = v.to_owned(),
                 ("fingerprint", v) => facts.fingerprint = v.to_owned(),
                 ("warned", v) => facts.warned_day = Some(v.parse().ok()?),
-                ("worked", v) => facts.worked = v.split(',').map(str::to_owned).collect(),
-                ("refused", v) => facts.refused = Some(v.to_owned()),
-                _ => {} // a field from a newer version
+                ("worked", v) => facts.worked = places(v),
+                ("refused_at", v) => facts.refused = places(v),
+                ("scheme", v) => facts.plain_http = v == "http",
+                // a field from a newer version, or `refused=` of an older one (a fingerprint
+                // refused per workspace), which no longer means anything
+                _ => {}
             }
         }
         Some(facts)
+    }
+}
+
+/// Appends `place`, dropping the oldest beyond [`MAX_PLACES`].
+fn push_bounded(list: &mut Vec<String>, place: &str) {
+    list.push(place.to_owned());
+    if list.len() > MAX_PLACES {
+        list.remove(0);
     }
 }
 
@@ -286,6 +322,38 @@ mod tests {
                 .unwrap();
             assert_eq!(facts_file.get(Backend::File, &key()), None);
         }
+    }
+
+    #[test]
+    fn places_round_trip_and_a_success_forgets_a_refusal_there() {
+        let token = Token::new("ATATT3xFfGF0secret-body=1A2B3C4D".into());
+        let mut facts = EntryFacts::new(&token, None);
+        facts.note_worked("acme/app", true);
+        facts.note_worked(NO_PATH, false);
+        facts.note_refused("acme/restricted");
+        let back = EntryFacts::decode(facts.encode().as_bytes()).unwrap();
+        assert_eq!(back, facts);
+        assert!(back.worked_at("acme/app") && back.refused_at("acme/restricted"));
+        assert!(back.plain_http);
+        assert_eq!(back.worked_elsewhere("acme/restricted"), Some("acme/app"));
+        assert_eq!(
+            back.worked_elsewhere("acme/app"),
+            None,
+            "* is no repository"
+        );
+        facts.note_worked("acme/restricted", false);
+        assert!(!facts.refused_at("acme/restricted"));
+        assert!(!facts.note_worked("acme/restricted", false), "nothing new");
+        for i in 0..40 {
+            facts.note_refused(&format!("ws/r{i}"));
+        }
+        assert_eq!(facts.refused.len(), MAX_PLACES);
+        assert!(facts.refused_at("ws/r39") && !facts.refused_at("ws/r0"));
+        let old = EntryFacts::decode(b"saved=1 kind=api-token fingerprint=x refused=x").unwrap();
+        assert!(
+            old.refused.is_empty(),
+            "an old per-workspace refusal means nothing now"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! An in-memory store for unit tests and the fuzz target: a keychain with the same seam as
 //! the real ones (the map in a mutex, and a count of writes, so a test can prove an operation
-//! wrote nothing) and facts kept in memory, both shared by every [`TokenStore`] opened on them,
-//! as every process shares the user's real keychain and facts file.
+//! wrote nothing), facts and prompt notes kept in memory, all shared by every [`TokenStore`]
+//! opened on them, as every process shares the user's real keychain and data directory.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use super::facts::FactsFile;
 use super::line_file::LineMap;
+use super::prompts::Prompts;
 use super::{Backend, EntryKey, Keychain, Listed, StoreError, TokenStore};
 use crate::token::Token;
 
@@ -17,6 +18,7 @@ use crate::token::Token;
 pub struct MemoryStore {
     keychain: MemoryKeychain,
     facts: Arc<Mutex<LineMap>>,
+    prompts: Arc<Mutex<BTreeMap<String, u64>>>,
 }
 
 impl MemoryStore {
@@ -30,6 +32,7 @@ impl MemoryStore {
         TokenStore::over(
             Box::new(self.keychain.clone()),
             FactsFile::shared(self.facts.clone()),
+            Prompts::shared(self.prompts.clone()),
         )
     }
 }

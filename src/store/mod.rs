@@ -14,6 +14,7 @@
 //! Errors say what happened without any secret: each backend translates its own failures into
 //! [`StoreError`] (keyring-core's errors can hold secret bytes, so they are never formatted).
 
+mod choice;
 mod data_dir;
 mod error;
 mod facts;
@@ -26,13 +27,16 @@ pub mod lock;
 pub mod memory;
 #[cfg(any(target_os = "macos", windows, test))]
 mod naming;
+mod prompts;
 mod tokens;
 
+pub use choice::{Choice, Passed, Place, Target};
 pub use data_dir::DataDir;
 pub use error::StoreError;
-pub use facts::{ANY_WORKSPACE, EntryFacts, WARN_DAYS};
+pub use facts::{EntryFacts, NO_PATH, WARN_DAYS};
 pub use key::EntryKey;
 pub use keychain::{Keychain, Listed};
+pub use prompts::PROMPT_WINDOW;
 pub use tokens::{OnRemove, Stored, TokenStore, Writer};
 
 use std::sync::Arc;

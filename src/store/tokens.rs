@@ -1,6 +1,6 @@
 //! One face for a stored token: the keychain that holds it and the facts about it (when it
 //! was saved, when it expires, where it worked, where it was refused), read together and
-//! written together.
+//! written together; and the prompts git is showing for its entries (`prompts.rs`).
 //!
 //! Reads need no lock. Every write goes through a [`Writer`], which holds the user's writer
 //! lock for as long as it lives, so a change to the keychain and its facts never interleaves
@@ -11,14 +11,18 @@ use std::cell::OnceCell;
 
 use super::facts::FactsFile;
 use super::keychain::Keychain;
-use super::lock::{LockError, WriterLock};
+use super::prompts::Prompts;
 use super::{
     Backend, DataDir, EntryFacts, EntryKey, Fallback, Opened, Opener, Opening, StoreChoice,
-    StoreError, Unlock,
+    StoreError, Target, Unlock,
 };
 use crate::dates::SECONDS_PER_DAY;
 use crate::policy::HostKey;
 use crate::token::Token;
+
+mod writer;
+
+pub use writer::{OnRemove, Writer};
 
 /// A token as stored, with the record kept for its entry.
 #[derive(Debug, Clone)]
@@ -48,6 +52,7 @@ impl Stored {
 pub struct TokenStore {
     keychain: Box<dyn Keychain>,
     facts: Option<FactsFile>,
+    prompts: Option<Prompts>,
     data_dir: Option<DataDir>,
     fallback: Option<Fallback>,
     /// `auto` on the Secret Service: the store it falls back to while the Secret Service is
@@ -72,6 +77,7 @@ impl TokenStore {
         Ok(TokenStore {
             keychain,
             facts: data_dir.as_ref().map(|dir| FactsFile::in_dir(&dir.0)),
+            prompts: data_dir.as_ref().map(|dir| Prompts::in_dir(&dir.0)),
             data_dir,
             fallback,
             stray: stray.map(|open| Stray {
@@ -81,11 +87,17 @@ impl TokenStore {
         })
     }
 
-    /// `keychain` with `facts` and no data directory (no lock to take): [`super::memory`].
-    pub(super) fn over(keychain: Box<dyn Keychain>, facts: FactsFile) -> TokenStore {
+    /// `keychain` with `facts` and `prompts` and no data directory (no lock to take):
+    /// [`super::memory`].
+    pub(super) fn over(
+        keychain: Box<dyn Keychain>,
+        facts: FactsFile,
+        prompts: Prompts,
+    ) -> TokenStore {
         TokenStore {
             keychain,
             facts: Some(facts),
+            prompts: Some(prompts),
             data_dir: None,
             fallback: None,
             stray: None,
@@ -311,198 +323,23 @@ impl TokenStore {
         }
     }
 
-    /// The writer lock and what it allows. `deleting`: a writer that removes tokens fails when
-    /// the lock cannot be made at all, rather than delete unlocked; one that only adds goes on
-    /// without it when the data directory cannot hold it. Another writer holding it past the
-    /// wait is always an error.
-    pub fn writer(&self, deleting: bool) -> Result<Writer<'_>, LockError> {
-        let lock = match &self.data_dir {
-            Some(dir) => dir.writer_lock(deleting)?,
-            None => None,
-        };
-        Ok(Writer {
-            store: self,
-            _lock: lock,
-        })
-    }
-}
-
-/// Whether removing a token also forgets its facts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnRemove {
-    /// Forget them (logout, a store move).
-    ForgetFacts,
-    /// Keep them: a workspace whose token was erased keeps its record, which marks where the
-    /// next token git prompts for belongs.
-    KeepFacts,
-}
-
-/// Changes to a [`TokenStore`], made under the writer lock it holds while it lives.
-pub struct Writer<'a> {
-    store: &'a TokenStore,
-    _lock: Option<WriterLock>,
-}
-
-impl Writer<'_> {
-    fn keychain(&self) -> &dyn Keychain {
-        self.store.keychain.as_ref()
-    }
-
-    fn backend(&self) -> Backend {
-        self.store.backend()
-    }
-
-    /// Stores `token` under `key` with `facts`, and returns what to tell a person: where the
-    /// token now lives (keyutils, a plaintext file), and a facts file that could not be
-    /// written.
-    pub fn save(
-        &self,
-        key: &EntryKey,
-        token: &Token,
-        facts: &EntryFacts,
-    ) -> Result<Vec<String>, StoreError> {
-        self.keychain().set(key, token)?;
-        let mut notes: Vec<String> = self
-            .keychain()
-            .storage_note()
-            .map(str::to_owned)
-            .into_iter()
-            .collect();
-        if let Err(e) = self.record(key, facts) {
-            notes.push(format!(
-                "the token was saved, but not the facts about it: {e}"
-            ));
-        }
-        Ok(notes)
-    }
-
-    /// [`Writer::save`], then reads the token back: for a person's command, which must not
-    /// say "saved" unless the keychain kept it.
-    pub fn save_checked(
-        &self,
-        key: &EntryKey,
-        token: &Token,
-        facts: &EntryFacts,
-    ) -> Result<Vec<String>, StoreError> {
-        let notes = self.save(key, token, facts)?;
-        let kept = self.keychain().get(key)?;
-        if !kept.is_some_and(|kept| kept.constant_time_eq(token)) {
-            return Err(StoreError::Failed {
-                backend: self.backend(),
-                reason: format!("it did not keep the token for {key}"),
-            });
-        }
-        Ok(notes)
-    }
-
-    /// Removes the token under `key`; `Ok(false)` if there was none.
-    pub fn remove(&self, key: &EntryKey, on_remove: OnRemove) -> Result<bool, StoreError> {
-        let removed = self.keychain().delete(key)?;
-        if removed && on_remove == OnRemove::ForgetFacts {
-            let _ = self.forget_facts(std::slice::from_ref(key));
-        }
-        Ok(removed)
-    }
-
-    /// Removes these entries and their facts; returns the keys that held a token.
-    pub fn remove_all(&self, keys: &[EntryKey]) -> Result<Vec<EntryKey>, StoreError> {
-        let removed = self.keychain().delete_all(keys)?;
-        let _ = self.forget_facts(keys);
-        Ok(removed)
-    }
-
-    fn forget_facts(&self, keys: &[EntryKey]) -> Result<(), String> {
-        match &self.store.facts {
-            Some(facts) => facts
-                .remove_many(self.backend(), keys)
-                .map_err(|e| e.to_string()),
-            None => Ok(()),
+    /// Notes that git is prompting for the token of `target`'s request (this helper's `get`
+    /// answered without a password), so that a `store` of what the person types may save it.
+    /// Takes no lock. An error means the typed token cannot be saved by `store`.
+    pub fn note_prompt(&self, target: &Target, now: u64) -> Result<(), String> {
+        match &self.prompts {
+            Some(prompts) => prompts
+                .note(self.backend(), target, now)
+                .map_err(|e| format!("cannot note git's prompt in the data directory: {e}")),
+            None => Err("there is no data directory to note git's prompt in".to_owned()),
         }
     }
 
-    /// Replaces the record of `key`.
-    pub fn record(&self, key: &EntryKey, facts: &EntryFacts) -> Result<(), String> {
-        self.modify(key, &mut |_| Some(facts.clone()))
-    }
-
-    /// Changes the record of `key` as it is now (not as it was read earlier); `None` removes
-    /// it. Nothing is written when it is unchanged.
-    fn modify(
-        &self,
-        key: &EntryKey,
-        change: &mut dyn FnMut(Option<EntryFacts>) -> Option<EntryFacts>,
-    ) -> Result<(), String> {
-        match &self.store.facts {
-            Some(facts) => facts
-                .modify(self.backend(), key, change)
-                .map_err(|e| e.to_string()),
-            None => Err("there is no data directory to keep it in".to_owned()),
+    /// Forgets a prompt noted for `target`: a token was handed out, or the one typed was
+    /// refused.
+    pub fn clear_prompt(&self, target: &Target) {
+        if let Some(prompts) = &self.prompts {
+            prompts.clear(self.backend(), target);
         }
-    }
-
-    /// Notes that `token`, stored under `key`, worked in `workspace`
-    /// ([`super::ANY_WORKSPACE`] for a request without one). Reads first and writes only the
-    /// first time, so git's `store` after every success costs one read.
-    pub fn note_worked(&self, key: &EntryKey, token: &Token, workspace: &str) {
-        let known = self
-            .store
-            .facts(key)
-            .filter(|f| f.describes(token))
-            .is_some_and(|f| f.worked.iter().any(|w| w == workspace) && !f.refuses(token));
-        if known {
-            return;
-        }
-        let _ = self.modify(key, &mut |facts| {
-            let mut facts = facts
-                .filter(|f| f.describes(token))
-                .unwrap_or_else(|| EntryFacts::new(token, None));
-            if !facts.worked.iter().any(|w| w == workspace) {
-                facts.worked.push(workspace.to_owned());
-            }
-            if facts.refuses(token) {
-                facts.refused = None; // it works here after all
-            }
-            Some(facts)
-        });
-    }
-
-    /// Marks `token` as refused for `key` (the entry the request would use first).
-    pub fn note_refused(&self, key: &EntryKey, token: &Token) -> Result<(), String> {
-        self.modify(key, &mut |facts| {
-            let mut facts = facts.unwrap_or_else(|| EntryFacts::refusal_of(token));
-            facts.refused = Some(token.fingerprint());
-            Some(facts)
-        })
-    }
-
-    /// Records when the token stored under `key` expires (and forgets the last warning).
-    pub fn set_expiry(
-        &self,
-        key: &EntryKey,
-        token: &Token,
-        expires_at: u64,
-    ) -> Result<EntryFacts, String> {
-        let mut updated = None;
-        self.modify(key, &mut |facts| {
-            let mut facts = facts
-                .filter(|f| f.describes(token))
-                .unwrap_or_else(|| EntryFacts::new(token, None));
-            facts.expires_at = Some(expires_at);
-            facts.warned_day = None;
-            updated = Some(facts.clone());
-            Some(facts)
-        })?;
-        updated.ok_or_else(|| "the record was not written".to_owned())
-    }
-
-    /// Saves, reads back and removes a throwaway entry (doctor's check of the keychain); the
-    /// facts file is left alone. True when the keychain gave back what was saved.
-    pub fn round_trip(&self, key: &EntryKey, probe: &Token) -> Result<bool, StoreError> {
-        self.keychain().set(key, probe)?;
-        let back = self.keychain().get(key);
-        let removed = self.keychain().delete(key);
-        let back = back?;
-        removed?;
-        Ok(back.is_some_and(|b| b.constant_time_eq(probe)))
     }
 }

@@ -158,13 +158,13 @@ fn auto_uses_the_secret_service_when_it_answers_and_keyutils_when_it_does_not() 
         return;
     };
     let token = rig.token.clone();
-    let input = rig.request(&format!("password={token}"));
-    // No --store and no GIT_CREDENTIAL_BITBUCKET_STORE: the default is auto.
+    // No --store and no GIT_CREDENTIAL_BITBUCKET_STORE: the default is auto. The token is
+    // typed at git's prompt (get, then store), the only way store keeps one.
     rig.env.remove_env("GIT_CREDENTIAL_BITBUCKET_STORE");
     let auto = |rig: &Rig| {
         let out = rig
             .env
-            .run_helper(&["--host", &rig.server.host(), "store"], &input);
+            .typed(&["--host", &rig.server.host()], &rig.request(""), &token);
         rig.assert_no_leak(&out, false);
         out
     };

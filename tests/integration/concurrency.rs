@@ -3,6 +3,10 @@
 //! a token that was written, the last token standing is one that was written, and an `erase`
 //! of token A never removes a token B that another process wrote meanwhile.
 //!
+//! The writers of new tokens are `login --stdin` (a provisioning script): `store` keeps a new
+//! token only once per prompt of git's, so forty of them cannot race to write one; `login`
+//! writes through the same `Writer`, under the same lock.
+//!
 //! The processes start together: each is spawned first and blocks reading its request, and
 //! only when all forty are running are the requests written. No timing is assumed anywhere.
 
@@ -38,10 +42,15 @@ fn run_together(store: &PrivateStore, jobs: &[(&'static str, String)]) -> Vec<Fi
     let children: Vec<(Child, &'static str)> = jobs
         .iter()
         .map(|(operation, _)| {
+            let words: &[&str] = match *operation {
+                "login" => &["login", "--stdin"],
+                other => &[other],
+            };
             let child = store
                 .env
                 .command(helper_bin())
-                .args(["--store", store.flag, "--host", HOST, operation])
+                .args(["--store", store.flag, "--host", HOST])
+                .args(words)
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
@@ -89,6 +98,21 @@ fn run_together(store: &PrivateStore, jobs: &[(&'static str, String)]) -> Vec<Fi
             }
         })
         .collect()
+}
+
+/// Saves `token` as a person does (`login`), and has it work once: git's `store` after a
+/// success records that, so a 401 later means it was revoked.
+fn worked(store: &PrivateStore, token: &str) {
+    let args = ["--store", store.flag, "--host", HOST];
+    let login = store
+        .env
+        .run_helper(&[&args[..], &["login", "--stdin"]].concat(), token);
+    login.assert_success();
+    let stored = store
+        .env
+        .run_helper(&[&args[..], &["store"]].concat(), &request(Some(token)));
+    stored.assert_success();
+    assert!(!stored.stderr.contains("not saved"), "{stored:?}");
 }
 
 /// The token `get` hands out now, if any.
@@ -167,11 +191,11 @@ fn forty_helpers_storing_getting_and_erasing_at_once_leave_a_written_token(store
         return;
     };
     let first = fake_api_token();
-    let out = store.env.run_helper(
-        &["--store", store.flag, "--host", HOST, "store"],
-        &request(Some(&first)),
+    store.env.typed(
+        &["--store", store.flag, "--host", HOST],
+        &request(None),
+        &first,
     );
-    out.assert_success();
     let never_stored = fake_api_token();
     let mut written = vec![first.clone()];
     let mut jobs = Vec::new();
@@ -179,7 +203,7 @@ fn forty_helpers_storing_getting_and_erasing_at_once_leave_a_written_token(store
         match i % 3 {
             0 => {
                 let token = fake_api_token();
-                jobs.push(("store", request(Some(&token))));
+                jobs.push(("login", token.clone()));
                 written.push(token);
             }
             1 => jobs.push(("get", request(None))),
@@ -219,7 +243,7 @@ fn forty_helpers_storing_getting_and_erasing_at_once_leave_a_written_token(store
         .unwrap_or_else(|| panic!("no token left: {out:?}\n{diag}"));
     assert!(
         written[1..].contains(&last),
-        "the last token is one a store wrote"
+        "the last token is one a writer wrote"
     );
     assert_file_is_whole(&store, &written);
 }
@@ -232,16 +256,12 @@ fn an_erase_of_one_token_never_removes_another_written_meanwhile(store: StoreUnd
     for _ in 0..ROUNDS {
         let rejected = fake_api_token();
         let rotated = fake_api_token();
-        let out = store.env.run_helper(
-            &["--store", store.flag, "--host", HOST, "store"],
-            &request(Some(&rejected)),
-        );
-        out.assert_success();
-        // One process stores the rotated token while the others erase the rejected one.
+        worked(&store, &rejected);
+        // One process saves the rotated token while the others erase the rejected one.
         // Whatever the interleaving, the rotated token must survive.
         let jobs: Vec<(&'static str, String)> = (0..PROCESSES)
             .map(|i| match i {
-                _ if i == PROCESSES / 2 => ("store", request(Some(&rotated))),
+                _ if i == PROCESSES / 2 => ("login", rotated.clone()),
                 _ => ("erase", request(Some(&rejected))),
             })
             .collect();
@@ -258,14 +278,24 @@ fn an_erase_of_one_token_never_removes_another_written_meanwhile(store: StoreUnd
         );
         assert_file_is_whole(&store, std::slice::from_ref(&rotated));
 
-        // Positive control: the same erasers, naming the token that is there, remove it.
+        // Positive control: the same erasers, naming the token that is there (and that worked
+        // there: git stored it after a success), remove it.
+        store
+            .env
+            .run_helper(
+                &["--store", store.flag, "--host", HOST, "store"],
+                &request(Some(&rotated)),
+            )
+            .assert_success();
         let jobs: Vec<(&'static str, String)> =
             (0..4).map(|_| ("erase", request(Some(&rotated)))).collect();
         run_together(&store, &jobs);
-        assert_eq!(
-            stored(&store),
-            None,
-            "the erasers remove the token they name"
+        let status = store
+            .env
+            .run_helper(&["--store", store.flag, "--host", HOST, "status"], "");
+        assert!(
+            status.stdout.contains("no tokens stored"),
+            "the erasers remove the token they name: {status:?}"
         );
     }
 }

@@ -48,8 +48,7 @@ fn rig_on_a_private_secret_service() -> Option<(Rig, String, SecretServiceSessio
     let (mut rig, stored) = rig_with_stored_token(StoreUnderTest::SecretService)?;
     let session = SecretServiceSession::start_or_skip()?;
     rig.env.use_secret_service(&session);
-    rig.helper("store", &rig.request(&format!("password={stored}")))
-        .assert_success();
+    rig.typed("", &stored);
     assert_eq!(rig.stored().as_deref(), Some(stored.as_str()), "control");
     Some((rig, stored, session))
 }
@@ -144,8 +143,7 @@ fn a_token_in_a_session_keyring_the_helper_may_not_write_is_still_used() {
         return;
     };
     let token = rig.token.clone();
-    rig.helper("store", &rig.request(&format!("password={token}")))
-        .assert_success();
+    rig.typed("", &token);
     rig.will_answer(None);
     keyctl(&rig, &["setperm", "@s", "0x3b3b0000"]);
     let out = rig.clone();
@@ -165,8 +163,7 @@ fn a_revoked_session_keyring_means_a_prompt_and_the_token_survives() {
     let Some((rig, stored)) = rig_with_stored_token(StoreUnderTest::Keyutils) else {
         return;
     };
-    rig.helper("store", &rig.request(&format!("password={stored}")))
-        .assert_success();
+    rig.typed("", &stored);
     // git and the helper inherit the session keyring the shell revoked, as every process of a
     // login session would. The token also lives in the user's persistent keyring, where the
     // next session finds it.
@@ -214,10 +211,15 @@ impl FileFault {
         out
     }
 
-    /// Stores `stored` for the other host with `run`.
+    /// Stores `stored` for the other host with `run`, as typed at git's prompt.
     fn plant(&self, run: impl Fn(&[&str], &str) -> Output) {
+        assert_eq!(self.other_token(&run), None, "git prompts");
         self.other_host(&run, "store", &format!("password={}\n", self.stored))
             .assert_success();
+        assert_eq!(
+            self.other_token(&run).as_deref(),
+            Some(self.stored.as_str())
+        );
     }
 
     /// The token `get` answers for the other host, through `run`.
@@ -329,7 +331,9 @@ fn file_fault_in_namespace(break_it: impl Fn(&MountNamespace, &Path), says: &str
     clone.args(["clone", "-q", &fault.rig.server.url("ws/repo.git"), "clone"]);
     let out = Output::run(&mut clone, "");
     fault.rig.assert_no_leak(&out, false);
-    assert_prompted_and_cloned(&fault.rig, &out, &["the token was not saved", says]);
+    // The data directory cannot take the note of git's prompt either: `get` says so, with the
+    // system's reason, and `store` that the token was not saved.
+    assert_prompted_and_cloned(&fault.rig, &out, &["not saved", says]);
     let after = snapshot();
     fault.assert_intact(run, &after, &before);
 }

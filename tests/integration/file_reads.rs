@@ -26,6 +26,14 @@ fn request(path: Option<&str>, token: &str) -> String {
     )
 }
 
+/// The request for bitbucket.org without a path, as git sends it before a password is known.
+const BITBUCKET: &str = "protocol=https\nhost=bitbucket.org\n";
+
+/// Saves `token` for bitbucket.org as typed at git's prompt (get, then store).
+fn typed(env: &TestEnv, token: &str) {
+    env.typed(FILE_STORE, BITBUCKET, token);
+}
+
 fn tokens_file(env: &TestEnv) -> std::path::PathBuf {
     env.home()
         .join(".local/share/git-credential-bitbucket/tokens")
@@ -110,8 +118,7 @@ impl Trace {
 fn a_file_store_get_reads_only_as_far_as_its_entry() {
     let env = TestEnv::new();
     let token = fake_api_token();
-    let stored = env.run_helper(&["--store", "file", "store"], &request(None, &token));
-    stored.assert_success();
+    typed(&env, &token);
     let tokens = tokens_file(&env);
     let mut file = std::fs::OpenOptions::new()
         .append(true)
@@ -155,8 +162,7 @@ fn a_file_store_get_reads_only_as_far_as_its_entry() {
 fn a_store_of_the_token_already_stored_reads_each_entry_and_record_once() {
     let env = TestEnv::new();
     let token = fake_api_token();
-    env.run_helper(&["--store", "file", "store"], &request(None, &token))
-        .assert_success();
+    typed(&env, &token);
     // The workspace entry `login --workspace acme` writes, beside the host's.
     let mut file = std::fs::OpenOptions::new()
         .append(true)
@@ -189,28 +195,54 @@ fn a_store_of_the_token_already_stored_reads_each_entry_and_record_once() {
     assert_eq!(counts, (2, 2), "both entries, both records: {}", trace.log);
     assert_eq!((trace.writes("tokens"), trace.writes("metadata")), (0, 0));
 
+    // The workspace's token expires: its `get` gives none, git prompts, a new one is typed.
+    expire(&env, "bitbucket.org/acme");
+    let get = env.run_helper(
+        FILE_STORE_GET,
+        "protocol=https\nhost=bitbucket.org\npath=acme/repo.git\n\n",
+    );
+    assert_eq!(get.password(), None, "{get:?}");
     let rotated = fake_api_token();
     let (out, trace) = traced(&env, "store", &request(Some("acme/repo.git"), &rotated));
     out.assert_success();
-    assert_eq!((trace.writes("tokens"), trace.writes("metadata")), (1, 1));
-    // The entry read, then re-read inside the locked write; the record only inside its own.
+    assert_eq!(
+        (trace.writes("tokens"), trace.writes("metadata")),
+        (1, 1),
+        "{out:?}"
+    );
+    // The two entries read (the host's may hold the token git used), then the workspace's
+    // re-read inside the locked write; the record only inside its own.
     let counts = (trace.opens("tokens"), trace.opens("metadata"));
-    assert_eq!(counts, (2, 1), "{}", trace.log);
+    assert_eq!(counts, (3, 1), "{}", trace.log);
+}
+
+const FILE_STORE_GET: &[&str] = &["--store", "file", "get"];
+
+/// Marks the token recorded for `account` as expired (1970), in the metadata file.
+fn expire(env: &TestEnv, account: &str) {
+    let path = tokens_file(env).with_file_name("metadata");
+    let text = std::fs::read_to_string(&path).expect("metadata");
+    let marker = format!("\t{account}\t");
+    let text: String = text
+        .lines()
+        .map(|line| match line.contains(&marker) {
+            true => format!("{line} expires=1\n"),
+            false => format!("{line}\n"),
+        })
+        .collect();
+    assert!(text.contains("expires=1"), "{account} has a record");
+    std::fs::write(&path, text).expect("metadata");
 }
 
 /// An `erase` reads each entry and record once to decide, and re-reads only what it changes,
 /// inside the change's locked read-modify-write (it read the entries twice, and the removed
 /// record three times, before). A token refused where it never worked is kept and still
-/// answered where it did (the control); refused where it worked, it is removed.
+/// answered elsewhere (the control); refused where it worked, it is removed.
 #[test]
 fn an_erase_reads_each_entry_and_record_once_and_rereads_only_what_it_changes() {
     let env = TestEnv::new();
     let token = fake_api_token();
-    let in_acme = request(Some("acme/repo.git"), &token);
-    env.run_helper(&["--store", "file", "store"], &request(None, &token))
-        .assert_success();
-    env.run_helper(&["--store", "file", "store"], &in_acme)
-        .assert_success();
+    typed(&env, &token); // it worked for a request without a path
     let get_acme = "protocol=https\nhost=bitbucket.org\npath=acme/repo.git\n\n";
 
     let (out, trace) = traced(&env, "erase", &request(Some("other/repo.git"), &token));
@@ -226,11 +258,11 @@ fn an_erase_reads_each_entry_and_record_once_and_rereads_only_what_it_changes() 
         "{answer:?}"
     );
 
-    let (out, trace) = traced(&env, "erase", &in_acme);
+    let (out, trace) = traced(&env, "erase", &request(None, &token));
     assert!(out.stderr.contains("so it was removed"), "{out:?}");
-    // As above, then the delete's and the record removal's locked re-reads.
+    // The host's entry and record, then the delete's and the record removal's locked re-reads.
     let counts = (trace.opens("tokens"), trace.opens("metadata"));
-    assert_eq!(counts, (3, 2), "{}", trace.log);
+    assert_eq!(counts, (2, 2), "{}", trace.log);
     assert_eq!((trace.writes("tokens"), trace.writes("metadata")), (1, 1));
     let answer = env.run_helper(&["--store", "file", "get"], get_acme);
     assert_eq!(answer.password(), None, "{answer:?}");

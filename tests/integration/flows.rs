@@ -73,8 +73,7 @@ fn push_works_and_a_read_only_token_gets_403_without_losing_the_token(store: Sto
 
     let read_only = rig.secret(fake_api_token());
     rig.server.grant(&read_only, Scope::Read);
-    rig.helper("store", &rig.request(&format!("password={read_only}")))
-        .assert_success();
+    rig.cli(&["login", "--stdin"], &read_only).assert_success();
     let out = rig.push("refused.txt");
     out.assert_failure();
     assert!(
@@ -122,8 +121,7 @@ fn erase_with_another_password_keeps_the_stored_token(store: StoreUnderTest) {
         return;
     };
     let current = rig.token.clone();
-    rig.helper("store", &rig.request(&format!("password={current}")))
-        .assert_success();
+    rig.typed("", &current);
     let stale = rig.secret(fake_api_token());
     rig.helper("erase", &rig.request(&format!("password={stale}")))
         .assert_success();
@@ -167,18 +165,22 @@ fn an_app_password_is_never_stored_from_the_prompt_or_a_url(store: StoreUnderTes
     assert!(out.stderr.contains(APP_PASSWORD_BODY), "{out:?}");
     assert_eq!(rig.stored(), None);
     // git calls `store` for credentials embedded in a URL when a server accepts them; the
-    // helper refuses even then, and keeps a stored API token (positive control first).
+    // helper keeps nothing from a URL, an app password least of all, and keeps the stored API
+    // token (typed at the prompt: the positive control, first).
     let token = rig.token.clone();
+    rig.typed("", &token);
+    assert_eq!(rig.stored().as_deref(), Some(token.as_str()));
+    let other = rig.secret(fake_api_token());
     let url = |secret: &str| {
         rig.server
             .url("ws/repo.git")
             .replacen("http://", &format!("http://u:{secret}@"), 1)
     };
-    rig.helper("store", &format!("url={}\n", url(&token)))
-        .assert_success();
-    assert_eq!(rig.stored().as_deref(), Some(token.as_str()));
     let out = rig.helper("store", &format!("url={}\n", url(&legacy)));
     assert!(out.stderr.contains("app password"), "{out:?}");
+    assert_eq!(rig.stored().as_deref(), Some(token.as_str()));
+    let out = rig.helper("store", &format!("url={}\n", url(&other)));
+    assert!(out.stderr.contains("not saved"), "{out:?}");
     assert_eq!(rig.stored().as_deref(), Some(token.as_str()));
 }
 

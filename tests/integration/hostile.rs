@@ -10,7 +10,7 @@
 //! token can be stored under the real name `bitbucket.org`.
 
 use crate::rig::StoreUnderTest;
-use crate::support::{Output, PrivateStore, fake_api_token, gnu_time_or_skip, run_watched};
+use crate::support::{PrivateStore, fake_api_token, gnu_time_or_skip, run_watched};
 
 /// The second host the helper serves (`--host`), a loopback one so plain http is allowed.
 const TEST_HOST: &str = "127.0.0.1:7999";
@@ -576,7 +576,7 @@ fn cases(token: &str) -> Vec<Case> {
             "erase",
             case(
                 "erase of another token",
-                format!("{REQUEST}password=ATATT3xFfGF0stale=00000000\n"),
+                format!("{REQUEST}password={}\n", fake_api_token()),
                 Nothing,
                 quiet,
             ),
@@ -677,16 +677,10 @@ impl Fixture {
             ("bitbucket.org", &fixture.bitbucket),
             (TEST_HOST, &fixture.test_host),
         ] {
-            let out = fixture.run("store", &format!("{}password={token}\n", https(host)));
-            out.assert_success();
+            let args: Vec<&str> = fixture.args.iter().map(String::as_str).collect();
+            fixture.store.env.typed(&args, &https(host), token);
         }
         Some(fixture)
-    }
-
-    fn run(&self, operation: &str, input: &str) -> Output {
-        let mut args: Vec<&str> = self.args.iter().map(String::as_str).collect();
-        args.push(operation);
-        self.store.env.run_helper(&args, input)
     }
 
     fn expected(&self, answer: Answer) -> String {

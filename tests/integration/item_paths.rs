@@ -84,6 +84,11 @@ fn a_hint_naming_another_item_never_hands_out_its_secret() {
 
     let token = fake_api_token();
     let ours = format!("password={token}");
+    assert_eq!(
+        helper("get", GET).password(),
+        None,
+        "git prompts, then stores"
+    );
     helper(
         "store",
         &format!("protocol=https\nhost=bitbucket.org\nusername=x\npassword={token}\n\n"),

@@ -74,23 +74,7 @@ fn doctor_fails_once_per_planted_leak_and_passes_after_migrate_with_nothing_left
         &with(&token, "ws/repo.git"),
     ]);
     // 6. a submodule: .gitmodules, 7. its url in .git/config, 8. its own repository.
-    std::fs::write(
-        clone.join(".gitmodules"),
-        format!(
-            "[submodule \"lib\"]\n\tpath = lib\n\turl = {}\n",
-            with(&token, "ws/lib.git")
-        ),
-    )
-    .unwrap();
-    git(&["config", "submodule.lib.url", &with(&token, "ws/lib.git")]);
-    git(&["init", "-q", "--bare", ".git/modules/lib"]);
-    git(&[
-        "config",
-        "--file",
-        ".git/modules/lib/config",
-        "remote.origin.url",
-        &with(&token, "ws/lib.git"),
-    ]);
+    rig.submodule_in_clone("lib", &with(&token, "ws/lib.git"));
     // 9. a global insteadOf base (with pushInsteadOf too: one section, one leak).
     let base = format!("url.{}.insteadOf", with(&token, ""));
     let push_base = format!("url.{}.pushInsteadOf", with(&token, ""));

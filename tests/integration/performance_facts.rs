@@ -93,6 +93,8 @@ fn a_secret_service_get_is_three_calls_with_no_search_and_storing_the_same_token
         out.assert_success();
         out
     };
+    // Typed at git's prompt: the get that answered without a password, then the store.
+    assert_eq!(helper("get", GET_BITBUCKET).password(), None);
     helper("store", &store_request(&token));
     let Some(mut monitor) = CallMonitor::start(&session) else {
         return;
@@ -164,7 +166,7 @@ fn storing_the_token_already_in_the_file_store_leaves_the_file_untouched() {
         out.assert_success();
         out
     };
-    store(&store_request(&token));
+    env.typed(&["--store", "file"], GET_BITBUCKET, &token);
     let dir = env.home().join(".local/share/git-credential-bitbucket");
     let snapshot = || {
         let file = std::fs::metadata(dir.join("tokens")).expect("the token file");
@@ -192,7 +194,8 @@ fn storing_the_token_already_in_the_file_store_leaves_the_file_untouched() {
     );
 
     // Control: a different token is written (a new file renamed over the old one).
-    store(&store_request(&fake_api_token()));
+    env.run_helper(&["--store", "file", "login", "--stdin"], &fake_api_token())
+        .assert_success();
     assert_ne!(snapshot().0, before.0, "a changed token replaces the file");
 }
 

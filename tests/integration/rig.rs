@@ -219,9 +219,39 @@ impl Rig {
         out
     }
 
+    /// A submodule `name` at `url` in the clone, as `git submodule init` leaves it: in
+    /// `.gitmodules`, in `submodule.NAME.url`, and as the remote of its own repository under
+    /// `.git/modules`.
+    pub fn submodule_in_clone(&self, name: &str, url: &str) {
+        std::fs::write(
+            self.clone_dir().join(".gitmodules"),
+            format!("[submodule \"{name}\"]\n\tpath = {name}\n\turl = {url}\n"),
+        )
+        .expect("write .gitmodules");
+        let module = format!(".git/modules/{name}");
+        let module_config = format!("{module}/config");
+        for args in [
+            &["config", &format!("submodule.{name}.url"), url][..],
+            &["init", "-q", "--bare", &module],
+            &["config", "--file", &module_config, "remote.origin.url", url],
+        ] {
+            self.git_in_clone(args).assert_success();
+        }
+    }
+
     /// The request git sends for this server, plus `extra` lines.
     pub fn request(&self, extra: &str) -> String {
         format!("protocol=http\nhost={}\n{extra}\n", self.server.host())
+    }
+
+    /// What git does for a token a person types at its prompt ([`TestEnv::typed`]) for the
+    /// request `rig.request(extra)`; `extra` holds no password. Returns the store's output.
+    pub fn typed(&self, extra: &str, token: &str) -> Output {
+        let args = self.helper_args();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = self.env.typed(&args, &self.request(extra), token);
+        self.assert_no_leak(&out, false);
+        out
     }
 
     /// What `get` hands back now, if anything.
@@ -287,11 +317,15 @@ impl Rig {
                 std::fs::set_permissions(dir.join("tokens"), private).expect("chmod 600");
             }
             StoreUnderTest::Wincred => {
-                // Credential Manager has no command-line tool under Wine: the helper's own
-                // `store` writes the same entry, for the API tokens it accepts.
-                let request = self.request(&format!("password={secret}"));
-                self.helper("store", &request).assert_success();
-                assert_eq!(self.stored().as_deref(), Some(secret), "planted");
+                // Credential Manager has no command-line tool under Wine: the helper writes
+                // the same entry, for the API tokens it accepts, typed at git's prompt.
+                let extra = match account.split_once('/') {
+                    Some((_, workspace)) => format!("path={workspace}/repo.git"),
+                    None => String::new(),
+                };
+                self.typed(&extra, secret);
+                let out = self.helper("get", &self.request(&extra));
+                assert_eq!(out.password().as_deref(), Some(secret), "planted");
             }
         }
     }

@@ -79,6 +79,33 @@ fn status_check_tries_the_token_git_would_use_for_reading_and_pushing() {
     assert!(out.stdout.contains("(401)"), "{out:?}");
 }
 
+/// `status --check URL` tries the token `get` would hand git for that URL, chosen by the same
+/// function: for `bob/%2e%2e/ws/repo.git` (which reaches ws's repository) the host's token,
+/// never bob's workspace token (it tried bob's before). Control: bob's own URL tries bob's.
+#[test]
+fn status_check_tries_the_token_get_hands_out_for_a_dotted_path() {
+    let Some(mut rig) = Rig::new(StoreUnderTest::File) else {
+        return;
+    };
+    let bob = rig.secret(fake_api_token());
+    rig.cli(&["login", "--stdin", "--workspace", "bob"], &bob)
+        .assert_success();
+    rig.cli(&["login", "--stdin"], &rig.token).assert_success();
+    let host = rig.server.host();
+    for (path, entry, token) in [
+        ("bob/%2e%2e/ws/repo.git", host.clone(), &rig.token),
+        ("bob/repo.git", format!("workspace bob on {host}"), &bob),
+    ] {
+        let get = rig.helper("get", &rig.request(&format!("path={path}")));
+        assert_eq!(get.password().as_ref(), Some(token), "{path}: get");
+        let out = rig.cli(&["status", "--check", &rig.server.url(path)], "");
+        assert!(
+            out.stdout.contains(&format!("with the token for {entry}:")),
+            "{path}: {out:?}"
+        );
+    }
+}
+
 #[test]
 fn expiry_is_set_without_the_token_and_warnings_name_the_workspace_and_count_days() {
     let Some(mut rig) = Rig::new(StoreUnderTest::File) else {

@@ -56,8 +56,7 @@ fn rig_on_private_session() -> Option<(Rig, SecretServiceSession, String)> {
     let session = SecretServiceSession::start_or_skip()?;
     rig.env.use_secret_service(&session);
     let stored = rig.secret(fake_api_token());
-    rig.helper("store", &rig.request(&format!("password={stored}")))
-        .assert_success();
+    rig.typed("", &stored);
     assert_eq!(rig.stored().as_deref(), Some(stored.as_str()), "control");
     let token = rig.token.clone();
     rig.will_answer(Some(&token));
@@ -123,6 +122,11 @@ fn a_bus_that_authenticates_and_never_replies_means_a_prompt_and_auto_uses_keyut
         out.assert_success();
         out
     };
+    assert_eq!(
+        auto("get", &keyutils.request("")).password(),
+        None,
+        "git prompts"
+    );
     let stored = auto("store", &keyutils.request(&format!("password={token}")));
     assert!(stored.stderr.contains("kernel keyring"), "{stored:?}");
     assert_eq!(auto("get", &keyutils.request("")).password(), Some(token));

@@ -51,8 +51,7 @@ fn store_get_and_erase_on_wincred_hand_out_the_token_and_erase_only_a_match() {
 fn unserved_hosts_and_app_passwords_leave_wincred_untouched() {
     let Some(mut rig) = wincred_rig() else { return };
     let token = rig.token.clone();
-    rig.helper("store", &rig.request(&format!("password={token}")))
-        .assert_success();
+    rig.typed("", &token);
     let intruder = rig.secret(fake_api_token());
     let port = rig
         .server

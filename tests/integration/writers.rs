@@ -38,8 +38,7 @@ fn a_writer_that_cannot_get_the_lock_in_time_gives_up_and_removes_nothing(store:
         return;
     };
     let token = rig.token.clone();
-    rig.helper("store", &rig.request(&format!("password={token}")))
-        .assert_success();
+    rig.typed("", &token);
     let new = rig.secret(fake_api_token());
     rig.server.grant(&new, Scope::ReadWrite);
 
@@ -98,8 +97,7 @@ fn where_the_lock_cannot_be_made_nothing_is_deleted_unlocked(store: StoreUnderTe
         return;
     };
     let token = rig.token.clone();
-    rig.helper("store", &rig.request(&format!("password={token}")))
-        .assert_success();
+    rig.typed("", &token);
     let good = rig.env.env_var("XDG_DATA_HOME").expect("set").to_owned();
     // A data directory that cannot exist: below a regular file.
     let blocker = rig.env.home().join("not-a-directory");

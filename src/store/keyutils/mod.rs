@@ -168,11 +168,34 @@ impl Keychain for KeyutilsStore {
             .ok_or_else(|| failed(format!("the entry for {key} is not text")))
     }
 
+    /// The crate adds the key to the session keyring, then links it into the persistent
+    /// keyring; when that link is refused it fails with the key already added (or, for an
+    /// entry that existed, already changed). A failed write leaves what was there before: the
+    /// previous token is put back, or the new key removed, so no token stays behind where
+    /// `status` and `logout` would not look for it.
     fn set(&self, key: &EntryKey, token: &Token) -> Result<(), StoreError> {
-        find(key)?; // never update another uid's key in place
-        self.entry(key)?
-            .set_secret(token.expose().as_bytes())
-            .map_err(reword)
+        // never update another uid's key in place; remember what to restore
+        let before = match find(key)? {
+            Some((_, found)) => found.read_to_vec().ok().and_then(Token::from_bytes),
+            None => None,
+        };
+        let entry = self.entry(key)?;
+        let Err(failure) = entry.set_secret(token.expose().as_bytes()) else {
+            return Ok(());
+        };
+        match &before {
+            // The key gets its old payload back (its links are as they were), even when the
+            // link is refused again.
+            Some(before) => {
+                let _ = entry.set_secret(before.expose().as_bytes());
+            }
+            None => {
+                if let Ok(Some((_, found))) = find(key) {
+                    let _ = found.invalidate();
+                }
+            }
+        }
+        Err(reword(failure))
     }
 
     fn delete(&self, key: &EntryKey) -> Result<bool, StoreError> {

@@ -99,6 +99,18 @@ pub fn helper_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_git-credential-bitbucket"))
 }
 
+/// Writes `secret` and a newline to a new file at `path` that only its owner can read (0600
+/// from the start), as an askpass script reads its answer: never in an environment or argv.
+pub fn write_secret_file(path: &Path, secret: &str) {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .expect("create a secret file");
+    writeln!(file, "{secret}").expect("write a secret file");
+}
+
 /// Quotes `s` for a POSIX shell.
 pub fn shell_quote(s: &str) -> String {
     if !s.is_empty()
@@ -262,6 +274,32 @@ impl TestEnv {
         Output::run(self.helper_command().args(args), stdin)
     }
 
+    /// What git does for a token a person types: the helper's `get` for `request` (key=value
+    /// lines, no password), which must answer no password (git then prompts), then its `store`
+    /// of `request` with `token`. `args` are the options before the operation. The store's
+    /// output is returned. (The helper keeps only a token typed at such a prompt.)
+    pub fn typed(&self, args: &[&str], request: &str, token: &str) -> Output {
+        let request = request.trim_end_matches('\n');
+        let operation = |op: &'static str| -> Vec<&str> {
+            let mut all = args.to_vec();
+            all.push(op);
+            all
+        };
+        let get = self.run_helper(&operation("get"), &format!("{request}\n\n"));
+        get.assert_success();
+        assert_eq!(
+            get.password(),
+            None,
+            "git prompts only when get gives no token: {get:?}"
+        );
+        let store = self.run_helper(
+            &operation("store"),
+            &format!("{request}\npassword={token}\n\n"),
+        );
+        store.assert_success();
+        store
+    }
+
     /// [`TestEnv::run_helper`] with any bytes as input.
     pub fn run_helper_bytes(&self, args: &[&str], stdin: &[u8]) -> Output {
         Output::run_bytes(self.helper_command().args(args), stdin)
@@ -320,13 +358,7 @@ impl TestEnv {
         let secret_file = dir.join("askpass-secret");
         let _ = std::fs::remove_file(&secret_file);
         if let Some(secret) = secret {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&secret_file)
-                .expect("create askpass secret file");
-            writeln!(f, "{secret}").expect("write askpass secret");
+            write_secret_file(&secret_file, secret);
         }
         let script = dir.join("askpass.sh");
         let body = format!(

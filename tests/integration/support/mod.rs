@@ -11,6 +11,7 @@
 //!   (with [`http`], the little HTTP/1.1 it needs, and [`gate`], which holds chosen requests
 //!   until the test lets them through);
 //! - [`git`]: `TestEnv`, real git in a throw-away HOME with an askpass stand-in that counts prompts;
+//! - [`git_credential`]: `git credential fill|approve|reject` with git's own test askpass;
 //! - [`keyrings`]: private Secret Services (gnome-keyring, locked or not, with a stand-in
 //!   prompter; KeePassXC; KWallet) and keyutils session keyrings;
 //! - [`tokens`]: well-formed fake API tokens and app passwords;
@@ -35,6 +36,7 @@
 pub mod backend;
 pub mod gate;
 pub mod git;
+pub mod git_credential;
 pub mod http;
 pub mod keyrings;
 pub mod mounts;

@@ -1,6 +1,6 @@
 //! A test HOME whose store nobody else touches: its own Secret Service (gnome-keyring on its
-//! own bus), a keyutils session in its own user namespace (with its own persistent keyring), or
-//! the file store under the HOME.
+//! own bus), a keyutils session in its own user namespace (with its own persistent keyring), the
+//! file store under the HOME, or the Windows build under Wine with a prefix of the HOME's own.
 //!
 //! Why: tests that store under the real name `bitbucket.org`, hammer a store with dozens of
 //! processes, or break it on purpose must neither see nor disturb the shared test keychains,
@@ -8,10 +8,11 @@
 
 use super::git::TestEnv;
 use super::keyrings::{KeyutilsSession, SecretServiceSession, skip_or_panic};
+use super::wine::Wine;
 
 pub struct PrivateStore {
     pub env: TestEnv,
-    /// `--store` value: `secret-service`, `keyutils` or `file`.
+    /// `--store` value: `secret-service`, `keyutils`, `file` or `wincred`.
     pub flag: &'static str,
     pub secret_service: Option<SecretServiceSession>,
     _keyutils: Option<KeyutilsSession>,
@@ -41,6 +42,7 @@ impl PrivateStore {
                 keyutils = Some(session);
             }
             "file" => {}
+            "wincred" => env.use_windows_helper(Wine::shared_or_skip()?),
             other => panic!("no such store: {other}"),
         }
         Some(PrivateStore {

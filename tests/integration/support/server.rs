@@ -26,6 +26,8 @@ use super::gate::{Gate, Held};
 use super::git::Output;
 use super::http::{self, Request, Response};
 
+mod projects;
+
 /// The username Bitbucket Cloud expects with an API token over git HTTPS.
 pub const TOKEN_USERNAME: &str = "x-bitbucket-api-token-auth";
 /// What Bitbucket answers to a legacy app password (status 410).
@@ -64,8 +66,11 @@ pub struct RequestLog {
 #[derive(Default)]
 struct State {
     tokens: Mutex<HashMap<String, Scope>>,
-    /// Tokens whose account sees only these workspaces (others get 401, as on Bitbucket).
+    /// Tokens whose account sees only these workspaces or repositories (`ws` or `ws/repo`;
+    /// others get 401, as on Bitbucket).
     workspaces: Mutex<HashMap<String, Vec<String>>>,
+    /// Public repositories (`ws/repo`): read without credentials.
+    public: Mutex<Vec<String>>,
     log: Mutex<Vec<RequestLog>>,
     gate: Gate,
 }
@@ -178,8 +183,9 @@ impl BitbucketServer {
         lock(&self.state.tokens).insert(token.to_owned(), scope);
     }
 
-    /// Makes `token` valid with `scope` for an account that can see only `workspaces`: any
-    /// other workspace answers `401`, exactly as for a bad token (docs/facts.md).
+    /// Makes `token` valid with `scope` for an account that can see only `workspaces` (each a
+    /// workspace, or one repository as `ws/repo`: Bitbucket grants per repository too): any
+    /// other answers `401`, exactly as for a bad token (docs/facts.md).
     pub fn grant_in(&self, token: &str, scope: Scope, workspaces: &[&str]) {
         self.grant(token, scope);
         let seen = workspaces.iter().map(|w| (*w).to_owned()).collect();
@@ -297,8 +303,12 @@ fn serve(stream: TcpStream, ctx: &Context) -> std::io::Result<()> {
     };
     let presented = basic_credentials(&req).map(|(_, password)| password);
     ctx.state.gate.pass(presented.as_deref());
-    let (username, verdict) =
-        authorize(&req, &lock(&ctx.state.tokens), &lock(&ctx.state.workspaces));
+    let (username, verdict) = authorize(
+        &req,
+        &lock(&ctx.state.tokens),
+        &lock(&ctx.state.workspaces),
+        &lock(&ctx.state.public),
+    );
     let resp = match verdict {
         Some(resp) => resp,
         None => backend::run(&req, username.as_deref().unwrap_or(""), &ctx.root),
@@ -320,6 +330,7 @@ fn authorize(
     req: &Request,
     tokens: &HashMap<String, Scope>,
     workspaces: &HashMap<String, Vec<String>>,
+    public: &[String],
 ) -> (Option<String>, Option<Response>) {
     let unauthorized = || {
         let mut r = Response::text(401, "Unauthorized\n");
@@ -328,7 +339,16 @@ fn authorize(
         Some(r)
     };
     let Some((user, password)) = basic_credentials(req) else {
-        return (None, unauthorized());
+        let (workspace, repo) = repository_of(&req.path);
+        let open = public.iter().any(|p| *p == format!("{workspace}/{repo}"));
+        return (
+            None,
+            if open && !is_push(req) {
+                None
+            } else {
+                unauthorized()
+            },
+        );
     };
     let verdict = if password.starts_with("ATBB") {
         Some(Response::text(410, APP_PASSWORD_BODY))
@@ -361,8 +381,17 @@ fn basic_credentials(req: &Request) -> Option<(String, String)> {
 
 /// Whether an account limited to `workspaces` (none: every one) can see `path`'s repository.
 fn sees(workspaces: Option<&Vec<String>>, path: &str) -> bool {
-    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
-    workspaces.is_none_or(|list| list.iter().any(|w| w == first))
+    let (workspace, repo) = repository_of(path);
+    let repository = format!("{workspace}/{repo}");
+    workspaces.is_none_or(|list| list.iter().any(|w| *w == workspace || *w == repository))
+}
+
+/// The workspace and repository (without `.git`) of a request's path.
+fn repository_of(path: &str) -> (&str, &str) {
+    let mut segments = path.trim_start_matches('/').split('/');
+    let workspace = segments.next().unwrap_or("");
+    let repo = segments.next().unwrap_or("");
+    (workspace, repo.strip_suffix(".git").unwrap_or(repo))
 }
 
 /// The requests that `git push` makes: the receive-pack advertisement and the pack upload.
