@@ -28,6 +28,9 @@ use crate::token::{Token, TokenKind};
 
 mod erase;
 mod forget;
+mod from_pipe;
+
+pub use from_pipe::answer_from_pipe;
 
 /// The three operations git asks of a helper.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,28 +20,62 @@ use crate::policy::{BITBUCKET_HOST, HostKey, ServedHosts};
 use crate::store::lock::LockError;
 use crate::store::{DataDir, EntryKey, Opening, StoreChoice, TokenStore, Unlock, Writer};
 
-/// The store of the helper git runs for `https://bitbucket.org` (`auto` when it names none);
-/// `None` when git does not run this helper there; an error when git hung reading its
-/// configuration (the command cannot know which store is meant).
-pub fn configured_store() -> anyhow::Result<Option<StoreChoice>> {
+/// The options of the helper git runs for `https://bitbucket.org`, as its configuration line
+/// gives them: so that `login` saves where `get` will look, and `status`, `logout` and
+/// `doctor` see the hosts it serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Configured {
+    /// `auto` when the line names no store (`None`: a store this version does not know).
+    pub store: Option<StoreChoice>,
+    pub hosts: Vec<String>,
+    pub unlock_timeout: Option<u64>,
+}
+
+/// [`Configured`] from git's configuration; `None` when git does not run this helper for
+/// `https://bitbucket.org`; an error when git hung reading its configuration.
+pub fn configured_helper() -> anyhow::Result<Option<Configured>> {
     let order = crate::scan::helper_order_here(&format!("https://{BITBUCKET_HOST}"))
         .context("cannot find the store git's helper uses (name one with --store)")?;
-    let Some(helper) = order.helpers.iter().find(|h| h.is_ours()) else {
-        return Ok(None);
+    Ok(order
+        .helpers
+        .iter()
+        .find(|h| h.is_ours())
+        .map(|helper| configured_from(&helper.value)))
+}
+
+/// The options in a helper's configuration value (`/path/git-credential-bitbucket --store
+/// file --host h.example`), each as `--name value` or `--name=value`.
+fn configured_from(value: &str) -> Configured {
+    let mut configured = Configured {
+        store: Some(StoreChoice::Auto),
+        hosts: Vec::new(),
+        unlock_timeout: None,
     };
-    let mut words = helper.value.split_whitespace();
+    let mut words = value.split_whitespace();
     while let Some(word) = words.next() {
-        let value = match word.strip_prefix("--store=") {
-            Some(value) => value,
-            None if word == "--store" => match words.next() {
-                Some(value) => value,
-                None => return Ok(None),
-            },
-            None => continue,
+        let (name, inline) = match word.split_once('=') {
+            Some((name, value)) if name.starts_with("--") => (name, Some(value)),
+            _ => (word, None),
         };
-        return Ok(clap::ValueEnum::from_str(value, false).ok());
+        if !matches!(name, "--store" | "--host" | "--unlock-timeout") {
+            continue;
+        }
+        let Some(value) = inline.or_else(|| words.next()) else {
+            break;
+        };
+        match name {
+            "--store" => configured.store = clap::ValueEnum::from_str(value, false).ok(),
+            "--host" => configured.hosts.push(value.to_owned()),
+            _ => configured.unlock_timeout = value.parse().ok(),
+        }
     }
-    Ok(Some(StoreChoice::Auto))
+    configured
+}
+
+/// The store of the helper git runs for `https://bitbucket.org` (`auto` when it names none);
+/// `None` when git does not run this helper there.
+pub fn configured_store() -> anyhow::Result<Option<StoreChoice>> {
+    Ok(configured_helper()?.and_then(|c| c.store))
 }
 
 /// A store as `--store` spells it (`secret-service`).
@@ -133,4 +167,29 @@ pub fn writer(store: &TokenStore, deleting: bool) -> anyhow::Result<Writer<'_>> 
         };
         anyhow::Error::new(e).context(what)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_configured_line_gives_its_store_hosts_and_unlock_timeout() {
+        let line = "!'/home/u/.local/bin/git-credential-bitbucket' --store=file --host a.example \
+                    --host=b.example:8443 --unlock-timeout 0";
+        assert_eq!(
+            configured_from(line),
+            Configured {
+                store: Some(StoreChoice::File),
+                hosts: vec!["a.example".into(), "b.example:8443".into()],
+                unlock_timeout: Some(0),
+            }
+        );
+        let plain = configured_from("/usr/bin/git-credential-bitbucket");
+        assert_eq!(
+            (plain.store, plain.hosts.len()),
+            (Some(StoreChoice::Auto), 0)
+        );
+        assert_eq!(configured_from("x --store nonsense").store, None);
+    }
 }

@@ -14,6 +14,22 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+/// `generate-docs DIR`: the man pages and completions of `command` (this very command line)
+/// for packagers; prints the paths written. Reads no configuration and opens no store.
+pub fn write_docs(
+    command: clap::Command,
+    dir: &Path,
+    stdout: &mut dyn io::Write,
+) -> anyhow::Result<std::process::ExitCode> {
+    use anyhow::Context as _;
+    let written = generate(command, dir)
+        .with_context(|| format!("could not write the docs into {}", dir.display()))?;
+    for path in written {
+        writeln!(stdout, "{}", path.display())?;
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
 /// Writes `DIR/man/*.1` (one page for the program, one per visible command) and
 /// `DIR/completions/*`, and returns the paths written.
 pub fn generate(command: clap::Command, dir: &Path) -> io::Result<Vec<PathBuf>> {

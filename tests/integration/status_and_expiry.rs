@@ -230,3 +230,32 @@ fn switching_stores_with_setup_moves_the_tokens_along() {
     let again = run(&["--store", "secret-service", "--host", &host, "setup"], "");
     assert!(!again.stdout.contains("moved"), "{again:?}");
 }
+
+/// Commands for people take what their command line leaves open from the helper line git runs:
+/// its store, and its extra hosts, so that `status`, `logout` and doctor's `migrate` fix see a
+/// configured host's token (they missed it when they read only `--store`).
+#[test]
+fn people_commands_take_the_store_and_hosts_of_the_configured_helper() {
+    let Some(rig) = Rig::new(StoreUnderTest::File) else {
+        return;
+    };
+    let host = rig.server.host();
+    rig.cli(&["login", "--stdin"], &rig.token).assert_success();
+    // Control: with the options given, the token is there.
+    let given = rig.cli(&["status"], "");
+    given.assert_success();
+    assert!(given.stdout.contains(&host), "{given:?}");
+    // Without them, from the configured line: the same store and host.
+    let bare = rig.env.run_helper(&["status"], "");
+    bare.assert_success();
+    assert!(bare.stdout.starts_with("store: file\n"), "{bare:?}");
+    assert!(bare.stdout.contains(&host), "{bare:?}");
+    let out = rig.env.run_helper(&["logout"], "");
+    out.assert_success();
+    assert!(
+        out.stdout
+            .contains(&format!("Removed the token for {host}")),
+        "{out:?}"
+    );
+    assert_eq!(rig.stored(), None);
+}
