@@ -44,6 +44,14 @@ pub fn days_until(then: u64, now: u64) -> i64 {
     day(then) - day(now)
 }
 
+/// `5 days left`, `1 day left`, `0 days left`: the days until `then`, in words.
+pub fn days_left(then: u64, now: u64) -> String {
+    match days_until(then, now) {
+        1 => "1 day left".to_owned(),
+        days => format!("{days} days left"),
+    }
+}
+
 fn is_leap(y: i64) -> bool {
     (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
 }
@@ -84,6 +92,14 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_day_left_is_singular() {
+        let now = 20_000 * SECONDS_PER_DAY;
+        assert_eq!(days_left(now + SECONDS_PER_DAY, now), "1 day left");
+        assert_eq!(days_left(now + 5 * SECONDS_PER_DAY, now), "5 days left");
+        assert_eq!(days_left(now + 10, now), "0 days left");
+    }
 
     #[test]
     fn parses_and_formats_known_dates() {

@@ -18,7 +18,7 @@
 use crate::dates::{self, SECONDS_PER_DAY};
 use crate::environment::EnvironmentToken;
 use crate::environment::token_source::Resolved;
-use crate::policy::{API_TOKEN_USERNAME, HOW_TO_CREATE_A_TOKEN, Scope, ServedHosts, refusal};
+use crate::policy::{API_TOKEN_USERNAME, Scope, ServedHosts, how_to_create, refusal};
 use crate::protocol::{Request, Response};
 use crate::store::{
     EntryFacts, EntryKey, PROMPT_WINDOW, Passed, StoreError, Stored, Target, TokenStore, WARN_DAYS,
@@ -71,6 +71,9 @@ pub struct Helper<'a> {
     pub recheck: &'a dyn Fn(&str, &Token) -> Recheck,
     /// The current time in Unix seconds (a parameter so tests can move it).
     pub now: u64,
+    /// A CI job: nobody is there to type at git's prompt, so advice says where a token goes
+    /// there instead.
+    pub ci: bool,
 }
 
 impl Helper<'_> {
@@ -127,7 +130,7 @@ impl Helper<'_> {
             Ok(store) => {
                 let choice = store.choose(target, self.now);
                 for passed in &choice.passed {
-                    outcome.notes.push(passed_note(passed, target));
+                    outcome.notes.push(passed_note(passed, target, self.ci));
                 }
                 match choice.chosen {
                     Some((stored, token)) => {
@@ -146,6 +149,15 @@ impl Helper<'_> {
                         store.clear_prompt(target);
                     }
                     None => {
+                        if self.ci {
+                            outcome.notes.push(format!(
+                                "no token for {}, and in CI nobody can type one at git's \
+                                 prompt: give the job one from its secret store as \
+                                 BITBUCKET_API_TOKEN_FILE or BITBUCKET_API_TOKEN \
+                                 (docs/servers-and-ci.md)",
+                                target.describe_place()
+                            ));
+                        }
                         if let Some(fallback) = store.fallback().filter(|f| f.locked) {
                             outcome.notes.push(format!(
                                 "no token in the kernel keyring, which auto uses because {}",
@@ -179,9 +191,10 @@ impl Helper<'_> {
         let today = self.now / SECONDS_PER_DAY;
         if days_left <= WARN_DAYS && facts.warned_day != Some(today) {
             notes.push(format!(
-                "the token for {key} expires on {} ({days_left} days left). Create a new \
+                "the token for {key} expires on {} ({}). Create a new \
                  one and run `{}`.",
                 dates::format_date(expires),
+                dates::days_left(expires, self.now),
                 crate::diagnostics::login_command(key)
             ));
             store.mark_warned(key, self.now);
@@ -203,8 +216,9 @@ impl Helper<'_> {
             None => Some(given.token),
             Some(why) => {
                 notes.push(format!(
-                    "{} is not used: {why}\n{HOW_TO_CREATE_A_TOKEN}",
-                    given.source.describe()
+                    "{} is not used: {why}\n{}",
+                    given.source.describe(),
+                    how_to_create(self.ci)
                 ));
                 None
             }
@@ -218,7 +232,7 @@ impl Helper<'_> {
         if self.env_token.keeps_out_of_stores(password) {
             return; // the environment's token is never written anywhere
         }
-        if let Some(why) = unstorable(password) {
+        if let Some(why) = unstorable(password, self.ci) {
             outcome.notes.push(why);
             return;
         }
@@ -292,7 +306,7 @@ impl Helper<'_> {
 /// Why `store` keeps nothing of `password`, or `None` when it is an API token it may keep:
 /// an empty password, a kind Bitbucket refuses, anything whose checksum fails (the same rule
 /// `login` applies).
-fn unstorable(password: &Token) -> Option<String> {
+fn unstorable(password: &Token, ci: bool) -> Option<String> {
     if password.expose().is_empty() {
         return Some(
             "git asked to store an empty password: nothing was stored (Bitbucket needs an API \
@@ -302,7 +316,7 @@ fn unstorable(password: &Token) -> Option<String> {
     }
     let kind = TokenKind::of_token(password);
     if let Some(why) = refusal(kind) {
-        return Some(format!("{why}\n{HOW_TO_CREATE_A_TOKEN}"));
+        return Some(format!("{why}\n{}", how_to_create(ci)));
     }
     match kind {
         TokenKind::ApiToken => None,
@@ -322,20 +336,21 @@ const BAD_CHECKSUM: &str = "its last 8 characters are not the checksum of the re
 looks truncated or mistyped. Copy it again, whole, from the page where you created it.";
 
 /// What `get` says about an entry it passed over.
-fn passed_note(passed: &Passed, target: &Target) -> String {
+fn passed_note(passed: &Passed, target: &Target, ci: bool) -> String {
     match passed {
-        Passed::Refused { key, why } => {
-            format!("the secret stored for {key} is not used: {why}\n{HOW_TO_CREATE_A_TOKEN}")
-        }
+        Passed::Refused { key, why } => format!(
+            "the secret stored for {key} is not used: {why}\n{}",
+            how_to_create(ci)
+        ),
         Passed::RefusedHere { key } => format!(
-            "the token for {key} was refused for {} before; git will ask for the token to \
-             use there",
-            target.describe_place()
+            "the token saved for {key} was refused at {} before; git will ask for the token \
+             to use there",
+            target.place_words()
         ),
         Passed::Expired { key, at } => format!(
-            "the token for {key} expired on {}; git will ask for a new one.\n\
-             {HOW_TO_CREATE_A_TOKEN}",
-            dates::format_date(*at)
+            "the token for {key} expired on {}; git will ask for a new one.\n{}",
+            dates::format_date(*at),
+            how_to_create(ci)
         ),
         Passed::Unreadable(e) => format!("{e}; git will ask for the token instead"),
     }

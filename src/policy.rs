@@ -226,10 +226,24 @@ pub fn refusal(kind: TokenKind) -> Option<&'static str> {
     }
 }
 
-/// What to create instead of an app password; shared by every message that needs it.
+/// What to create instead of an app password; shared by every message that needs it (with
+/// [`how_to_create`]'s word on where it then goes).
 pub const HOW_TO_CREATE_A_TOKEN: &str = "Create an API token at https://id.atlassian.com/manage-profile/security/api-tokens \
 (\"Create API token with scopes\", app Bitbucket) with read:repository:bitbucket, plus \
-write:repository:bitbucket to push. git asks for it once; this helper keeps it in your keychain.";
+write:repository:bitbucket to push.";
+
+/// How to create a token, and where it then goes: for a person, git asks once and this helper
+/// keeps it; in CI (`ci`), where nobody is asked, the job's secret store hands it over.
+pub fn how_to_create(ci: bool) -> String {
+    let then = match ci {
+        false => "git asks for it once; this helper keeps it in your keychain.",
+        true => {
+            "In CI nobody is asked: give it to the job from its secret store as \
+                 BITBUCKET_API_TOKEN_FILE or BITBUCKET_API_TOKEN (docs/servers-and-ci.md)."
+        }
+    };
+    format!("{HOW_TO_CREATE_A_TOKEN} {then}")
+}
 
 pub const APP_PASSWORD_REFUSAL: &str = "this is a Bitbucket app password (ATBB…). App passwords no \
 longer work: Bitbucket rejects them since 2026-07-28. It was not stored and will not be sent.";

@@ -278,6 +278,7 @@ fn get_over_memory(request: &Request) -> Option<String> {
         open_store: &open,
         recheck: &recheck,
         now: 0,
+        ci: false,
     };
     let outcome = helper.run(Operation::Get, request);
     outcome

@@ -113,6 +113,7 @@ fn run_operation(operation: Operation, request: &Request, ours: bool) {
         open_store: &open,
         recheck: &recheck,
         now: 0,
+        ci: false,
     };
     let outcome = helper.run(operation, request);
 

@@ -228,6 +228,7 @@ fn run_for_git(
         open_store: &open_store,
         recheck: &recheck,
         now: crate::dates::now(),
+        ci: crate::environment::in_ci(),
     };
     let outcome = helper.run(operation, &request);
     for line in &outcome.notes {

@@ -20,7 +20,7 @@ pub struct ExpiryArgs {
 }
 
 pub fn run(ctx: &mut Context, args: &ExpiryArgs) -> anyhow::Result<ExitCode> {
-    let expires_at = parse_expiry(&args.date)?;
+    let expires_at = parse_expiry(&args.date, "the date")?;
     let key = ctx.entry_key(args.workspace.as_deref())?;
     let store = ctx.token_store()?;
     let token = store.token(&key)?.with_context(|| {
@@ -35,10 +35,10 @@ pub fn run(ctx: &mut Context, args: &ExpiryArgs) -> anyhow::Result<ExitCode> {
         .map_err(anyhow::Error::msg)
         .context("cannot record the date")?;
     ctx.say(format!(
-        "Recorded: the token for {key} ({}) expires {} ({} days left).",
+        "Recorded: the token for {key} ({}) expires {} ({}).",
         facts.fingerprint,
         dates::format_date(expires_at),
-        dates::days_until(expires_at, dates::now())
+        dates::days_left(expires_at, dates::now())
     ));
     Ok(ExitCode::SUCCESS)
 }

@@ -43,7 +43,7 @@ pub struct LoginArgs {
 pub fn run(ctx: &mut Context, args: &LoginArgs) -> anyhow::Result<ExitCode> {
     let expires_at = match &args.expires {
         None => None,
-        Some(text) => Some(parse_expiry(text)?),
+        Some(text) => Some(parse_expiry(text, "--expires")?),
     };
     let host = match &args.verify {
         Some(url) => Some(verify::host_of(url, &ctx.hosts)?),
@@ -61,7 +61,7 @@ pub fn run(ctx: &mut Context, args: &LoginArgs) -> anyhow::Result<ExitCode> {
 
     let kind = TokenKind::of_token(&token);
     if let Some(why) = refusal(kind) {
-        anyhow::bail!("{why}\n{}", crate::policy::HOW_TO_CREATE_A_TOKEN);
+        anyhow::bail!("{why}\n{}", crate::policy::how_to_create(false));
     }
     match kind {
         TokenKind::ApiTokenBadChecksum => anyhow::bail!(
@@ -196,12 +196,12 @@ fn refuse_over_a_pusher(
     )
 }
 
-/// `YYYY-MM-DD` in the future; a date past a year ahead is accepted with a warning by `run`.
-pub(super) fn parse_expiry(text: &str) -> anyhow::Result<u64> {
+/// `YYYY-MM-DD` in the future, given as `what` (`--expires`, or `the date` of `expiry`).
+pub(super) fn parse_expiry(text: &str, what: &str) -> anyhow::Result<u64> {
     let at = dates::parse_date(text)
-        .with_context(|| format!("--expires {text:?} is not a date like 2027-01-31"))?;
+        .with_context(|| format!("{what} {text:?} is not a date like 2027-01-31"))?;
     if at <= dates::now() {
-        anyhow::bail!("--expires {text} has already passed: that token no longer works");
+        anyhow::bail!("{what} {text} has already passed: that token no longer works");
     }
     Ok(at)
 }
@@ -209,9 +209,9 @@ pub(super) fn parse_expiry(text: &str) -> anyhow::Result<u64> {
 fn summary(key: &EntryKey, backend: Backend, facts: &EntryFacts) -> String {
     let expiry = match facts.expires_at {
         Some(at) => format!(
-            ", expires {} ({} days left)",
+            ", expires {} ({})",
             dates::format_date(at),
-            dates::days_until(at, dates::now())
+            dates::days_left(at, dates::now())
         ),
         None => ", expiry unknown (record it with --expires)".to_owned(),
     };

@@ -34,7 +34,14 @@ pub fn run(ctx: &mut Context, args: &LogoutArgs) -> anyhow::Result<ExitCode> {
         ));
     }
     if removed.is_empty() {
-        ctx.say(format!("No token was stored for that in the {name} store."));
+        match keys.as_slice() {
+            [key] => ctx.say(format!(
+                "No token was stored for {key} in the {name} store."
+            )),
+            _ => ctx.say(format!(
+                "No token of this helper's was in the {name} store."
+            )),
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

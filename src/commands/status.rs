@@ -180,9 +180,9 @@ fn expiry_text(facts: Option<&EntryFacts>, now: u64) -> String {
         None => "expiry unknown".to_owned(),
         Some(at) if at <= now => format!("EXPIRED {}", dates::format_date(at)),
         Some(at) => format!(
-            "expires {} ({} days left)",
+            "expires {} ({})",
             dates::format_date(at),
-            dates::days_until(at, now)
+            dates::days_left(at, now)
         ),
     }
 }

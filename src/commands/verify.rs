@@ -56,7 +56,7 @@ impl Verdict {
             Verdict::AppPassword => format!(
                 "Bitbucket answered 410 for {url}: this is an app password, and app passwords \
                  no longer work. {}",
-                crate::policy::HOW_TO_CREATE_A_TOKEN
+                crate::policy::how_to_create(false)
             ),
             Verdict::Failed(why) => format!("could not check the token against {url}: {why}"),
         }

@@ -163,7 +163,7 @@ fn act(
     verdict: Verdict,
     outcome: &mut Outcome,
 ) {
-    let here = target.describe_place();
+    let here = target.place_words();
     let why_kept = match verdict {
         Verdict::Revoked { again } => {
             let removed = match erase_matching(store, writer, target, holder, rejected) {
@@ -173,15 +173,16 @@ fn act(
             };
             let evidence = match again {
                 Some(repo) => {
-                    format!("for {here}, and again for repository {repo}, where it had worked")
+                    format!("in {here}, and again in repository {repo}, where it had worked")
                 }
-                None => format!("for {here}, where it had worked before (and nowhere else known)"),
+                None => format!("in {here}, where it had worked before (and nowhere else known)"),
             };
             outcome.notes.push(format!(
-                "Bitbucket rejected the token for {removed} {evidence}: it was revoked or has \
-                 expired, so it was removed from the {} store. {WHAT_TO_CHECK} git will ask \
-                 for a token next time.",
-                store.backend().name()
+                "Bitbucket rejected the token saved for {removed} {evidence}: it was revoked or \
+                 has expired, so it was removed from the {} store, and git will ask for a new \
+                 one next time.\n{}",
+                store.backend().name(),
+                crate::policy::how_to_create(false)
             ));
             return;
         }
@@ -202,7 +203,7 @@ fn act(
             .to_owned(),
     };
     outcome.notes.push(format!(
-        "Bitbucket refused the token for {holder} for {here}, {why_kept} It is no longer \
+        "Bitbucket refused the token saved for {holder} in {here}, {why_kept} It is no longer \
          offered there: git will ask for the token to use there next time."
     ));
     if let Err(e) = writer.note_refused(holder, rejected, place) {

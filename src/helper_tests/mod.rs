@@ -32,6 +32,8 @@ struct Fixture {
     /// The URLs `erase` asked Bitbucket about, and what Bitbucket answers.
     rechecks: RefCell<Vec<String>>,
     recheck_answer: RefCell<Recheck>,
+    /// A CI job.
+    ci: Cell<bool>,
 }
 
 impl Fixture {
@@ -44,6 +46,7 @@ impl Fixture {
             now: Cell::new(NOW),
             rechecks: RefCell::default(),
             recheck_answer: RefCell::new(Recheck::Unknown("not asked in this test".into())),
+            ci: Cell::new(false),
         }
     }
 
@@ -73,6 +76,7 @@ impl Fixture {
             open_store: &open,
             recheck: &recheck,
             now: self.now.get(),
+            ci: self.ci.get(),
         };
         helper.run(op, &decode(input.as_bytes()).unwrap())
     }
@@ -306,5 +310,37 @@ fn a_refused_token_that_then_works_is_offered_again() {
     assert_eq!(
         answer(&fx.run(Operation::Get, GET_BITBUCKET)).1,
         Some(token)
+    );
+}
+
+#[test]
+fn in_ci_a_missing_token_is_named_and_advice_says_where_a_token_goes_there() {
+    let fx = Fixture::new();
+    let request = "protocol=https\nhost=bitbucket.org\n";
+    // Control: for a person, git's prompt is the way, and nothing more is said.
+    let person = fx.run(Operation::Get, request);
+    assert!(
+        person.notes.iter().all(|n| !n.contains("in CI")),
+        "{:?}",
+        person.notes
+    );
+    fx.ci.set(true);
+    let job = fx.run(Operation::Get, request);
+    assert_eq!(answer(&job).1, None);
+    assert!(
+        job.notes
+            .iter()
+            .any(|n| n.contains("in CI nobody can type") && n.contains("BITBUCKET_API_TOKEN_FILE")),
+        "{:?}",
+        job.notes
+    );
+    // An app password stored, in CI: the advice is not "this helper keeps it in your keychain".
+    fx.put("bitbucket.org", "ATBB0123456789abcdefABCDEF0123456789");
+    let refused = fx.run(Operation::Get, request);
+    let said = refused.notes.join("\n");
+    assert!(said.contains("app password"), "{said}");
+    assert!(
+        said.contains("secret store") && !said.contains("keychain"),
+        "{said}"
     );
 }

@@ -83,6 +83,16 @@ impl Target {
         format!("{scheme}://{}/{repository}.git", self.host.host.as_str())
     }
 
+    /// This request's place in words, for a sentence that has named the host already:
+    /// `repository acme/app`.
+    pub fn place_words(&self) -> String {
+        match &self.place {
+            Place::Repository(repo) => format!("repository {repo}"),
+            Place::NoPath => "a request that named no repository".to_owned(),
+            Place::Unclear => "a path that names no repository".to_owned(),
+        }
+    }
+
     /// This request's place in words: `repository acme/app on bitbucket.org`.
     pub fn describe_place(&self) -> String {
         let host = self.host.host.as_str();

@@ -66,7 +66,7 @@ fn a_401_where_the_account_lacks_access_keeps_the_token_and_a_revoked_one_goes(
     let out = rig.git_in_clone(&["fetch", "-q"]);
     out.assert_failure();
     assert!(
-        out.stderr.contains("again for repository acme/lib")
+        out.stderr.contains("again in repository acme/lib")
             && out.stderr.contains("removed from the"),
         "{out:?}"
     );

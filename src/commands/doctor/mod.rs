@@ -48,10 +48,7 @@ pub(super) fn fix_for(error: Option<&StoreError>) -> String {
     if error.is_some_and(StoreError::is_locked) {
         return UNLOCK.to_owned();
     }
-    let desktop = ["DISPLAY", "WAYLAND_DISPLAY"]
-        .iter()
-        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
-    match desktop {
+    match crate::environment::desktop_session() {
         true => "start your desktop's keyring (GNOME Keyring, KeePassXC with its Secret Service \
                  integration, or KWallet), or: git-credential-bitbucket --store keyutils setup"
             .to_owned(),

@@ -123,8 +123,9 @@ pub(super) fn stored(ctx: &Context, store: &TokenStore) -> Vec<Check> {
                 check(
                     level,
                     format!(
-                        "{what} expires on {} ({days} days left)",
-                        dates::format_date(at)
+                        "{what} expires on {} ({})",
+                        dates::format_date(at),
+                        dates::days_left(at, now)
                     ),
                     fix,
                 )

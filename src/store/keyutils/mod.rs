@@ -21,10 +21,22 @@ use super::keyring_crate::translate;
 use super::{Backend, EntryKey, Keychain, Listed, Opening, SERVICE, StoreError};
 use crate::token::Token;
 
+/// How long a token lasts in keyutils, the start of both notes below.
+macro_rules! lasts {
+    () => {
+        "the token is in the kernel keyring (keyutils): it lasts until the machine reboots or \
+         goes unused for a few days."
+    };
+}
+
 /// What to tell a person once, when a token was stored in keyutils.
-pub const KEYUTILS_NOTE: &str = "the token is in the kernel keyring (keyutils): it lasts until \
-the machine reboots or goes unused for a few days. To keep it across reboots on a headless \
-server, use `--store file` (a 0600 file) instead.";
+pub const KEYUTILS_NOTE: &str = lasts!();
+
+/// The same, on a headless server, where a file is the way to survive reboots.
+pub const KEYUTILS_NOTE_ON_A_SERVER: &str = concat!(
+    lasts!(),
+    " To keep it across reboots on a headless server, use `--store file` (a 0600 file) instead."
+);
 
 pub fn open(_: &Opening) -> Result<Box<dyn Keychain>, StoreError> {
     let inner = linux_keyutils_keyring_store::Store::new()
@@ -223,7 +235,10 @@ impl Keychain for KeyutilsStore {
     }
 
     fn storage_note(&self) -> Option<&'static str> {
-        Some(KEYUTILS_NOTE)
+        match crate::environment::desktop_session() {
+            true => Some(KEYUTILS_NOTE),
+            false => Some(KEYUTILS_NOTE_ON_A_SERVER),
+        }
     }
 }
 
