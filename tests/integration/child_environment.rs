@@ -29,9 +29,7 @@ fn reporter(path: &Path, log: &Path, then: Option<&Path>) {
         "#!/bin/sh\n{{ printf '=== %s %s\\n' \"$0\" \"$*\"; env; }} >> {log}\n{then}\n",
         log = shell_quote(log.to_str().unwrap()),
     );
-    std::fs::write(path, script).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).unwrap();
+    crate::support::write_executable(path, script, "700");
 }
 
 /// The real git, found on PATH before the stand-in goes first.

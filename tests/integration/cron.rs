@@ -35,7 +35,7 @@ impl Deploy {
         let dir = env.home().join(bin_dir);
         std::fs::create_dir_all(&dir).expect("mkdir bin dir");
         let binary = dir.join(NAME);
-        std::fs::copy(helper_bin(), &binary).expect("install the binary");
+        crate::support::copy_executable(&helper_bin(), &binary);
         Deploy {
             server,
             env,

@@ -410,3 +410,34 @@ fn doctor_says_to_unlock_a_locked_keychain_and_to_use_keyutils_without_a_bus() {
     assert!(out.stdout.contains("--store keyutils setup"), "{out:?}");
     assert!(!out.stdout.contains("unlock your keyring"), "{out:?}");
 }
+
+/// Six `get`s at once on a locked KWallet: the first unlock opens the wallet, and KWallet
+/// completes the others' prompts at once, often before they ask to run them (their objects
+/// then gone). Each `get` still hands out the token: it keeps a prompt's signal from the moment
+/// it asks for the unlock, and a prompt gone unseen means "look again". Before, one in a few
+/// answered "an object the Secret Service named is gone" and git prompted.
+#[test]
+fn concurrent_gets_on_a_locked_kwallet_all_hand_out_the_token() {
+    for round in 0..5 {
+        let Some((rig, stored)) = locked_rig(StoreUnderTest::KWallet, "10") else {
+            return;
+        };
+        let request = rig.request("");
+        let answers: Vec<Output> = std::thread::scope(|s| {
+            let asked: Vec<_> = (0..6)
+                .map(|_| s.spawn(|| rig.helper("get", &request)))
+                .collect();
+            asked
+                .into_iter()
+                .map(|h| h.join().expect("a get"))
+                .collect()
+        });
+        for out in &answers {
+            assert_eq!(
+                out.password().as_deref(),
+                Some(stored.as_str()),
+                "round {round}: {out:?}"
+            );
+        }
+    }
+}

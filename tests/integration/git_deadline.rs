@@ -69,9 +69,7 @@ fn hanging_git(dir: &Path, fifo: &Path) -> HungFile {
         shell_quote(fifo.to_str().unwrap())
     );
     let git = dir.join("git");
-    std::fs::write(&git, script).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o700)).unwrap();
+    crate::support::write_executable(&git, script, "700");
     HungFile(fifo.to_owned())
 }
 

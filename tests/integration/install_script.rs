@@ -6,7 +6,6 @@
 //! installers are clean under `shellcheck -s sh`. None of these builds anything: cargo is a
 //! stand-in that copies the test binary (the build itself is cargo's).
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::support::{BitbucketServer, Output, TestEnv, helper_bin, skip_or_panic};
@@ -39,8 +38,7 @@ fn cargo_stand_in(env: &mut TestEnv) {
         bin = crate::support::shell_quote(helper_bin().to_str().unwrap())
     );
     let cargo = dir.join("cargo");
-    std::fs::write(&cargo, script).unwrap();
-    std::fs::set_permissions(&cargo, std::fs::Permissions::from_mode(0o755)).unwrap();
+    crate::support::write_executable(&cargo, script, "755");
     env.set_env("PATH", format!("{}:/usr/bin:/bin", dir.display()));
 }
 
@@ -85,7 +83,7 @@ fn uninstall_takes_a_relative_prefix_from_here_and_works_without_the_binary() {
     let bin_dir = here.join("tools/bin");
     std::fs::create_dir_all(&bin_dir).unwrap();
     let binary = bin_dir.join("git-credential-bitbucket");
-    std::fs::copy(helper_bin(), &binary).unwrap();
+    crate::support::copy_executable(&helper_bin(), &binary);
     Output::run(env.command(&binary).arg("setup"), "").assert_success();
     let key = "credential.https://bitbucket.org.helper";
     assert!(env.git(&["config", "--global", "--get-all", key]).success());

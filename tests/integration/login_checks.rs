@@ -94,13 +94,11 @@ fn login_verify_runs_no_pre_push_hook_of_the_users() {
     std::fs::create_dir(&hooks).unwrap();
     let ran = rig.env.home().join("pre-push-ran");
     let hook = hooks.join("pre-push");
-    std::fs::write(
+    crate::support::write_executable(
         &hook,
         format!("#!/bin/sh\ntouch '{}'\nexit 1\n", ran.display()),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o700)).unwrap();
+        "700",
+    );
     std::fs::write(
         rig.env.home().join(".gitconfig"),
         format!("[core]\n\thooksPath = {}\n", hooks.display()),

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use zeroize::Zeroizing;
 
-use super::dbus::{CallError, Connection, Value, valid_object_path};
+use super::dbus::{CallError, Connection, Signal, Value, valid_object_path};
 use super::session_bus;
 
 const DESTINATION: &str = "org.freedesktop.secrets";
@@ -71,6 +71,8 @@ pub(super) enum PromptEnd {
     Dismissed,
     /// Nobody answered in time; the prompt was dismissed.
     TimedOut,
+    /// The prompt was gone when we asked for it, and no signal of ours said how it ended.
+    Gone,
 }
 
 /// The plain session: requested while connecting, its reply read when first needed.
@@ -339,6 +341,7 @@ impl Proxy {
     /// One attribute of each item (`username`), asked together; items without it are left out.
     pub fn attribute(&mut self, items: &[ItemPath], name: &str) -> Result<HashMap<ItemPath, String>> {
         let mut asked = Vec::with_capacity(items.len());
+        self.watch_prompts();
         for item in items {
             asked.push(self.property(&item.0, ITEM, "Attributes")?);
         }
@@ -383,6 +386,7 @@ impl Proxy {
             ],
         };
         let args = [properties, secret_struct(session, secret), Value::Bool(true)];
+        self.watch_prompts();
         let reply = self.call(&collection.0, COLLECTION, "CreateItem", &args)?;
         let item = reply.first().and_then(path_of).ok_or_else(bad_reply)?;
         prompted(reply.get(1), ItemPath(item))
@@ -398,6 +402,7 @@ impl Proxy {
     /// Deletes items, asked together; for each, done or a prompt to follow.
     pub fn delete(&mut self, items: &[ItemPath]) -> Result<Vec<Prompted<()>>> {
         let mut asked = Vec::with_capacity(items.len());
+        self.watch_prompts();
         for item in items {
             asked.push(self.send(&item.0, ITEM, "Delete", &[])?);
         }
@@ -416,6 +421,7 @@ impl Proxy {
     /// `Unlock`: the objects unlocked at once, or a prompt whose result lists them.
     pub fn unlock(&mut self, collections: &[CollectionPath]) -> Result<Prompted<Vec<String>>> {
         let objects = Value::paths(collections.iter().map(|c| c.0.as_str()));
+        self.watch_prompts();
         let reply = self.call(SERVICE_PATH, SERVICE, "Unlock", &[objects])?;
         let unlocked = reply.first().and_then(paths_of).ok_or_else(bad_reply)?;
         prompted(reply.get(1), unlocked)
@@ -431,6 +437,7 @@ impl Proxy {
                 Box::new(Value::Variant(Box::new(Value::str(label)))),
             )],
         };
+        self.watch_prompts();
         let reply =
             self.call(SERVICE_PATH, SERVICE, "CreateCollection", &[properties, Value::str(alias)])?;
         let collection = reply.first().and_then(path_of).ok_or_else(bad_reply)?;
@@ -460,9 +467,23 @@ impl Proxy {
             .send_to_bus("AddMatch", &[Value::Str(rule)])
             .map_err(|e| self.failure(e))?;
         self.wait(added)?;
-        self.connection.await_signal(&prompt.0, PROMPT, "Completed");
+        self.connection.await_signal(Some(&prompt.0), PROMPT, "Completed");
         // The reply to `Prompt` may come before or after the signal: both are kept.
-        self.call(&prompt.0, PROMPT, "Prompt", &[Value::str("")])?;
+        match self.call(&prompt.0, PROMPT, "Prompt", &[Value::str("")]) {
+            Ok(_) => {}
+            // Completed (or dismissed) before it was shown, its object gone: its signal, if
+            // it came to us, says how; else the caller looks at the state it asked to change.
+            Err(ServiceError::NoSuchObject) => {
+                let kept = self.connection.wait_signal(Instant::now()).ok().flatten();
+                return match kept {
+                    Some(signal) if signal.sender.as_deref() == Some(owner.as_str()) => {
+                        ended(&signal)
+                    }
+                    _ => Ok(PromptEnd::Gone),
+                };
+            }
+            Err(e) => return Err(e),
+        }
         let started = Instant::now();
         let quiet = started + QUIET.min(patience);
         let end = started + patience;
@@ -476,14 +497,7 @@ impl Proxy {
             match came {
                 Some(signal) if signal.sender.as_deref() == Some(owner.as_str()) => {
                     self.deadline = Instant::now() + OPERATION;
-                    let dismissed = signal.body.first().and_then(Value::as_bool);
-                    return match dismissed {
-                        Some(false) => Ok(PromptEnd::Completed(
-                            signal.body.get(1).map(|v| v.unwrap_variant().clone()).unwrap_or(Value::Bool(false)),
-                        )),
-                        Some(true) => Ok(PromptEnd::Dismissed),
-                        None => Err(bad_reply()),
-                    };
+                    return ended(&signal);
                 }
                 Some(_) => {} // not from the service: ignored
                 None if !announced && Instant::now() < end => {
@@ -502,6 +516,13 @@ impl Proxy {
                 }
             }
         }
+    }
+
+    /// Keeps the `Completed` signal of any prompt from the next call on, until [`Proxy::prompt`]
+    /// narrows it to the prompt the call answered with: a service may complete that prompt
+    /// before we have asked to run it.
+    fn watch_prompts(&mut self) {
+        self.connection.await_signal(None, PROMPT, "Completed");
     }
 
     /// The unique bus name of whoever owns the service's name now.
@@ -555,6 +576,21 @@ fn prompted<T>(prompt: Option<&Value>, done: T) -> Result<Prompted<T>> {
     match prompt.and_then(path_of) {
         Some(path) if path == "/" => Ok(Prompted::Done(done)),
         Some(path) => Ok(Prompted::Prompt(PromptPath(path))),
+        None => Err(bad_reply()),
+    }
+}
+
+/// How a prompt ended, from its `Completed` signal `(bv)`: dismissed, or its result.
+fn ended(signal: &Signal) -> Result<PromptEnd> {
+    match signal.body.first().and_then(Value::as_bool) {
+        Some(false) => Ok(PromptEnd::Completed(
+            signal
+                .body
+                .get(1)
+                .map(|v| v.unwrap_variant().clone())
+                .unwrap_or(Value::Bool(false)),
+        )),
+        Some(true) => Ok(PromptEnd::Dismissed),
         None => Err(bad_reply()),
     }
 }

@@ -133,6 +133,11 @@ pub(super) fn unlock(
         PromptEnd::Completed(_) => Ok(()),
         PromptEnd::Dismissed => Err(locked(Why::Dismissed)),
         PromptEnd::TimedOut => Err(locked(Why::TimedOut(policy.patience))),
+        // Ended before it was shown (another client's unlock opened it): as it is now.
+        PromptEnd::Gone => match proxy.locked(collections)?.contains(&true) {
+            false => Ok(()),
+            true => Err(locked(Why::Dismissed)),
+        },
     }
 }
 
@@ -167,6 +172,9 @@ pub(super) fn follow(
             wanted,
             why: Why::Dismissed,
         }),
+        PromptEnd::Gone => Err(Failure::Service(ServiceError::Failed(format!(
+            "{provider} ended its prompt to {wanted} before it could be followed; try again"
+        )))),
         PromptEnd::TimedOut if policy.patience.is_zero() => Err(Failure::Prompt {
             wanted,
             why: Why::NotAsked,

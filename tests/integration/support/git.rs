@@ -437,9 +437,7 @@ impl TestEnv {
             prompts = shell_quote(dir.join("prompts").to_str().expect("UTF-8")),
             secret = shell_quote(secret_file.to_str().expect("UTF-8")),
         );
-        std::fs::write(&script, body).expect("write askpass script");
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700))
-            .expect("chmod askpass script");
+        super::write_executable(&script, body, "700");
         self.set_env("GIT_ASKPASS", &script);
     }
 

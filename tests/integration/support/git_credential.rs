@@ -52,9 +52,7 @@ impl GitCredential {
             log = shell_quote(path_str(&askpass_dir.join("log"))),
             typed = shell_quote(path_str(&askpass_dir.join("typed"))),
         );
-        std::fs::write(&script, body).expect("write the askpass script");
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700))
-            .expect("chmod the askpass script");
+        super::write_executable(&script, body, "700");
         store.env.set_env("GIT_ASKPASS", &script);
         let args: Vec<String> = hosts.iter().map(|h| format!("--host {h}")).collect();
         store

@@ -34,6 +34,7 @@
 )]
 
 pub mod backend;
+pub mod executables;
 pub mod gate;
 pub mod git;
 pub mod git_credential;
@@ -48,6 +49,7 @@ pub mod watched;
 pub mod wedged_bus;
 pub mod wine;
 
+pub use executables::{copy_executable, write_executable};
 pub use git::{Output, TestEnv, helper_bin, shell_quote};
 pub use keyrings::{
     ALLOW_SKIP_VAR, KeyutilsSession, PromptOutcome, PrompterMode, Provider, SecretServiceSession,

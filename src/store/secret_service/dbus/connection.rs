@@ -54,17 +54,19 @@ impl std::fmt::Display for CallError {
     }
 }
 
-/// A signal that came: who sent it (the bus fills this in; a peer cannot forge it) and its
-/// values.
+/// A signal that came: who sent it (the bus fills this in; a peer cannot forge it), the
+/// object it is about, and its values.
 #[derive(Debug)]
 pub struct Signal {
     pub sender: Option<String>,
+    pub path: String,
     pub body: Vec<Value>,
 }
 
-/// The one kind of signal a caller waits for.
+/// The one kind of signal a caller waits for: from one object, or (`None`) from any, while
+/// the caller does not know yet which object it will be.
 struct Awaited {
-    path: String,
+    path: Option<String>,
     interface: String,
     member: String,
     came: Vec<Signal>,
@@ -182,15 +184,28 @@ impl Connection {
         }
     }
 
-    /// From now on, keeps the signal `member` of `interface` sent on `path` (the caller has
-    /// asked the bus for it with `AddMatch`); every other signal is still skipped unread.
-    pub fn await_signal(&mut self, path: &str, interface: &str, member: &str) {
-        self.awaited = Some(Awaited {
-            path: path.to_owned(),
-            interface: interface.to_owned(),
-            member: member.to_owned(),
-            came: Vec::new(),
-        });
+    /// From now on, keeps the signal `member` of `interface` sent on `path`, or on any object
+    /// while `path` is `None` (at most [`MAX_SIGNALS`]); every other signal is still skipped
+    /// unread. A broadcast signal comes only once the caller asked the bus with `AddMatch`; a
+    /// service may also send it to this connection alone.
+    pub fn await_signal(&mut self, path: Option<&str>, interface: &str, member: &str) {
+        match self.awaited.as_mut() {
+            // Narrowed to one object: what already came from it is kept (a service may send
+            // its signal before the caller learns the object, as KWallet completes a prompt
+            // at once when another client's prompt opened the wallet).
+            Some(awaited) if awaited.interface == interface && awaited.member == member => {
+                awaited.path = path.map(str::to_owned);
+                awaited.came.retain(|s| path.is_none_or(|p| s.path == p));
+            }
+            _ => {
+                self.awaited = Some(Awaited {
+                    path: path.map(str::to_owned),
+                    interface: interface.to_owned(),
+                    member: member.to_owned(),
+                    came: Vec::new(),
+                });
+            }
+        }
     }
 
     /// The awaited signal, once it comes; `Ok(None)` when `deadline` passes first. A person
@@ -276,7 +291,7 @@ impl Connection {
             let wanted = |path: &str, interface: &str, member: &str| {
                 awaited.as_ref().is_some_and(|a| {
                     a.came.len() < MAX_SIGNALS
-                        && a.path == path
+                        && a.path.as_deref().is_none_or(|p| p == path)
                         && a.interface == interface
                         && a.member == member
                 })
@@ -298,9 +313,9 @@ impl Connection {
                     self.early
                         .insert(serial, Err(CallError::Remote { name, message }));
                 }
-                Incoming::Signal { sender, body, .. } => {
+                Incoming::Signal { sender, path, body } => {
                     if let Some(awaited) = self.awaited.as_mut() {
-                        awaited.came.push(Signal { sender, body });
+                        awaited.came.push(Signal { sender, path, body });
                     }
                 }
                 // A reply to nothing we asked (or asked and had answered) is dropped.
@@ -479,7 +494,7 @@ mod tests {
         let deadline = Instant::now() + Duration::from_secs(30);
         let first = connection.send("d", "/p", "i", "m", &[]).unwrap();
         connection.wait(first, deadline).unwrap();
-        connection.await_signal(path, "org.freedesktop.Secret.Prompt", "Completed");
+        connection.await_signal(Some(path), "org.freedesktop.Secret.Prompt", "Completed");
         let second = connection.send("d", "/p", "i", "second", &[]).unwrap();
         connection.wait(second, deadline).unwrap();
         let signal = connection.wait_signal(deadline).unwrap().expect("the signal");
@@ -489,5 +504,37 @@ mod tests {
         let soon = Instant::now() + Duration::from_millis(200);
         assert!(connection.wait_signal(soon).unwrap().is_none());
         assert!(!connection.late);
+    }
+
+    #[test]
+    fn a_signal_sent_before_its_object_is_known_is_kept_when_narrowed_to_it() {
+        let ours = "/org/freedesktop/secrets/prompt/p2";
+        let other = "/org/freedesktop/secrets/prompt/p1";
+        let mut connection = connected(move |bus| {
+            let signal = |path| message(None, Some((path, ":1.service")), &[Value::Bool(false)]);
+            // The reply names the prompt; its signal, and another prompt's, come right after.
+            let _ = (&bus).write_all(&message(Some(2), None, &[]));
+            let _ = (&bus).write_all(&signal(other));
+            let _ = (&bus).write_all(&signal(ours));
+            std::thread::sleep(Duration::from_secs(5));
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        connection.await_signal(None, "org.freedesktop.Secret.Prompt", "Completed");
+        let first = connection.send("d", "/p", "i", "Unlock", &[]).unwrap();
+        connection.wait(first, deadline).unwrap();
+        // Both signals are read before the caller learns which prompt is its own.
+        while connection.awaited.as_ref().unwrap().came.len() < 2 {
+            if !connection.take_messages().unwrap() {
+                connection.read_more(deadline).unwrap();
+            }
+        }
+        connection.await_signal(Some(ours), "org.freedesktop.Secret.Prompt", "Completed");
+        let signal = connection.wait_signal(Instant::now()).unwrap().expect("kept");
+        assert_eq!(signal.path, ours);
+        let soon = Instant::now() + Duration::from_millis(200);
+        assert!(
+            connection.wait_signal(soon).unwrap().is_none(),
+            "the other prompt's is dropped"
+        );
     }
 }

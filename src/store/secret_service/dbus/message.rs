@@ -71,9 +71,10 @@ pub enum Incoming {
         name: String,
         message: Option<String>,
     },
-    /// A signal the caller said it waits for (its body read), with who sent it.
+    /// A signal the caller said it waits for (its body read), with who sent it and where.
     Signal {
         sender: Option<String>,
+        path: String,
         body: Vec<Value>,
     },
     /// Another signal (`NameAcquired` after `Hello`), or a call to us: skipped unread.
@@ -175,7 +176,7 @@ pub fn parse(buf: &[u8], wanted: SignalFilter) -> Result<Incoming, WireError> {
         if reader.pos != buf.len() {
             return Err(WireError("a message body longer than its signature".into()));
         }
-        return Ok(Incoming::Signal { sender, body });
+        return Ok(Incoming::Signal { sender, path, body });
     }
     reader.align(8)?;
     let body = reader.values(&signature)?;

@@ -20,6 +20,6 @@ mod value;
 mod wire;
 mod writer;
 
-pub use connection::{CallError, Connection};
+pub use connection::{CallError, Connection, Signal};
 pub use value::Value;
 pub use wire::valid_object_path;
