@@ -1,8 +1,9 @@
 //! git-credential-bitbucket: a git credential helper for Bitbucket Cloud API tokens.
 //!
 //! Arrows run one way: `main → cli → {helper, commands} → {protocol, policy, store, token}`.
-//! Only `main` touches stdin, stdout and stderr; everything below takes readers and writers or
-//! returns notes, so tests drive it with byte buffers.
+//! Only `main` and `cli` (which hands the process's streams to the command it runs) and
+//! `terminal` (a person typing a token) touch stdin, stdout and stderr; everything below takes
+//! readers and writers or returns notes, so tests drive it with byte buffers.
 // Forbidden outright except on Windows, where src/inherited_pipe/windows.rs is the one audited
 // exception (docs/security.md); Cargo.toml denies it everywhere.
 #![cfg_attr(not(windows), forbid(unsafe_code))]

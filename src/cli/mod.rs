@@ -2,8 +2,8 @@
 //!
 //! git runs `git credential-bitbucket [OPTIONS] get|store|erase` through the shell, so every
 //! option must also work inside a `credential.helper` string; those command lines are parsed
-//! by hand first ([`git_line`]). An operation this version does not know is ignored silently
-//! (exit 0, no output), as git's protocol requires ([`unknown`]).
+//! by hand first (`git_line.rs`). An operation this version does not know is ignored silently
+//! (exit 0, no output), as git's protocol requires (`unknown.rs`).
 
 mod git_line;
 mod unknown;

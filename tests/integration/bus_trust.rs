@@ -67,13 +67,7 @@ wait
 
 #[test]
 fn a_bus_socket_of_another_user_is_never_spoken_to() {
-    let is_root =
-        std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
-    let tools = ["setpriv", "unshare", "/usr/bin/python3"]
-        .iter()
-        .all(|t| Command::new(t).arg("--version").output().is_ok());
-    if !is_root || !tools {
-        crate::support::skip_or_panic("another uid", "needs root, setpriv, unshare and python3");
+    if !crate::support::keyrings::root_with(&["setpriv", "unshare", "/usr/bin/python3"]) {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");

@@ -117,17 +117,13 @@ fn a_shared_or_foreign_token_file_or_directory_is_refused_with_the_fix() {
     mode(&dir, 0o777);
     assert_refused_and_git_goes_on(&mut rig, "chmod 700");
     mode(&dir, 0o700);
-    if rustix_is_root() {
+    if crate::support::keyrings::is_root() {
         std::os::unix::fs::chown(&tokens, Some(1001), None).expect("chown");
         assert_refused_and_git_goes_on(&mut rig, "belongs to uid 1001");
         std::os::unix::fs::chown(&tokens, Some(0), None).expect("chown back");
     }
     // Control: as we write it, it is used.
     assert_eq!(rig.stored().as_deref(), Some(other.as_str()));
-}
-
-fn rustix_is_root() -> bool {
-    std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
 }
 
 #[test]

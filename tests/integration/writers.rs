@@ -243,13 +243,7 @@ fn a_metadata_write_never_loses_a_newer_record_written_meanwhile() {
 #[test]
 fn a_session_inherited_from_root_never_gives_uid_1001_roots_token() {
     use std::io::{BufRead, BufReader, Write};
-    let is_root =
-        std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
-    let tools = ["setpriv", "unshare", "keyctl"]
-        .iter()
-        .all(|t| Command::new(t).arg("--version").output().is_ok());
-    if !is_root || !tools {
-        crate::support::skip_or_panic("another uid", "needs root, setpriv, unshare and keyctl");
+    if !crate::support::keyrings::root_with(&["setpriv", "unshare", "keyctl"]) {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");

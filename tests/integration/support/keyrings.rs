@@ -41,3 +41,30 @@ pub fn skip_or_panic(what: &str, why: &str) -> bool {
         panic!("{what} unavailable: {why} (set {ALLOW_SKIP_VAR}=1 to skip such tests)");
     }
 }
+
+/// Is this process root?
+pub fn is_root() -> bool {
+    std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+}
+
+/// For a test that plays another user: true when this process is root and has `tools`;
+/// otherwise says why, through [`skip_or_panic`], and is false.
+#[track_caller]
+pub fn root_with(tools: &[&str]) -> bool {
+    let missing: Vec<&str> = tools
+        .iter()
+        .filter(|t| {
+            std::process::Command::new(t)
+                .arg("--version")
+                .output()
+                .is_err()
+        })
+        .copied()
+        .collect();
+    if is_root() && missing.is_empty() {
+        return true;
+    }
+    let why = format!("needs root and {}", tools.join(", "));
+    skip_or_panic("another uid", &why);
+    false
+}
