@@ -287,6 +287,9 @@ fn bash_completes_every_command_and_option() {
 
 #[test]
 fn zsh_completes_every_command_and_option() {
+    if !crate::support::tier::asked_for(crate::support::SlowTier::Long) {
+        return;
+    }
     completes_every_command_and_option("zsh");
 }
 

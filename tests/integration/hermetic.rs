@@ -13,6 +13,7 @@
 
 use std::process::Command;
 
+use crate::support::tier::{self, SlowTier};
 use crate::support::{KeyutilsSession, Output, fake_api_token};
 
 /// Set in the nested run, so that this test does not start itself again.
@@ -25,7 +26,7 @@ const KEYUTILS_TESTS: [&str; 2] = ["keyutils", "keyring"];
 
 #[test]
 fn the_outer_persistent_keyring_is_untouched_by_the_keyutils_tests() {
-    if std::env::var_os(NESTED).is_some() {
+    if std::env::var_os(NESTED).is_some() || !tier::asked_for(SlowTier::Long) {
         return;
     }
     let Some(login) = KeyutilsSession::new_or_skip() else {

@@ -1,7 +1,7 @@
 //! The suite's two tiers: a plain `cargo test` is the fast loop a contributor runs after every
-//! change (unit, property, and the real-git flows on the three Linux stores); the slow tiers
-//! (the Windows build under Wine, the release artifacts, the workflow lint) run when
-//! [`TIER_VAR`]`=full` is set, as `scripts/test.sh` (and so CI) sets it.
+//! change (unit, property, and the real-git flows on every Linux store); the slow tiers (the
+//! Windows build under Wine, the release artifacts, the workflow lint, a few long checks) run
+//! when [`TIER_VAR`]`=full` is set, as `scripts/test.sh` (and so CI) sets it.
 //!
 //! Why: the slow tiers build the Windows helper with `-Zbuild-std`, build every release artifact
 //! and may install packages; minutes of a loop meant to take one. A test of a slow tier that was
@@ -22,6 +22,10 @@ pub enum SlowTier {
     Release,
     /// actionlint on `.github/workflows` (installed by `scripts/test.sh`).
     Workflows,
+    /// Checks that take long for what they add to the fast loop: the keyutils tests run again
+    /// inside an outer login (`hermetic.rs`, 20 s), zsh's completion of every command (13 s
+    /// of zsh start-ups; bash's and fish's stay in the fast loop).
+    Long,
 }
 
 impl SlowTier {
@@ -30,6 +34,7 @@ impl SlowTier {
             SlowTier::Wine => "the Wine tier",
             SlowTier::Release => "the release tier",
             SlowTier::Workflows => "the workflow tier",
+            SlowTier::Long => "the long-running tier",
         }
     }
 }
