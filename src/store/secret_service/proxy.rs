@@ -143,6 +143,12 @@ impl Proxy {
             .send(SERVICE_PATH, SERVICE, "OpenSession", &plain)
             .map_err(unavailable)?;
         proxy.session = Session::Requested(serial);
+        // Sent now: the service opens the session while the caller reads its item hint.
+        let deadline = proxy.deadline;
+        proxy
+            .connection
+            .send_queued(deadline)
+            .map_err(|e| unavailable(proxy.failure(e)))?;
         Ok(proxy)
     }
 

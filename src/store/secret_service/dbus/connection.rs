@@ -153,6 +153,15 @@ impl Connection {
         Ok(serial)
     }
 
+    /// Writes what is queued now, without waiting for any reply: the peer works on it while
+    /// the caller does something else.
+    pub fn send_queued(&mut self, deadline: Instant) -> Result<(), CallError> {
+        if self.late {
+            return Err(CallError::Late);
+        }
+        self.flush(deadline)
+    }
+
     /// Queues a call to the bus itself (`Hello`, `AddMatch`, `GetNameOwner`, ...).
     pub fn send_to_bus(&mut self, member: &str, args: &[Value]) -> Result<u32, CallError> {
         self.send(BUS_NAME, BUS_PATH, BUS_NAME, member, args)
