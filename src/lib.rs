@@ -15,6 +15,7 @@ pub mod diagnostics;
 pub mod environment;
 pub mod git;
 pub mod helper;
+pub mod hex;
 pub mod inherited_pipe;
 pub mod lockfile;
 pub mod manual;

@@ -67,10 +67,7 @@ impl Prompts {
     /// in hex, so any host name makes a short, safe file name and no two share one.
     fn name(backend: Backend, target: &Target) -> String {
         let place = target.place.mark().unwrap_or_default();
-        let hex: String = format!("{}\n{place}", target.first().account())
-            .bytes()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hex = crate::hex::encode(format!("{}\n{place}", target.first().account()).as_bytes());
         format!("{}-{hex}", backend.name())
     }
 

@@ -24,19 +24,30 @@ pub enum Lookup {
 }
 
 const CHUNK: usize = 16 * 1024;
+/// The smallest first buffer, however small the file said it was.
+const FIRST_AT_LEAST: usize = 256;
 
 /// The value for `(service, user)` in the map file read from `file`, reading at most `limit`
 /// bytes and only as far as the entry. With `damaged`, every line on the way is checked and
 /// the damaged ones are added to it; without, only lines that begin with the key are read
 /// closely (a few instructions for each other line: the metadata file, whose damage nobody
 /// reports, is passed that way).
+///
+/// `length` is the file's length when it was opened: the first buffer is sized to it (a `get`
+/// reads two small files, and a 16 KiB buffer cost more to clear and to zero than everything
+/// else the lookup did). A file that grew since is read on as usual.
 pub fn find(
     file: &mut dyn Read,
+    length: u64,
     key: (&str, &str),
     limit: u64,
     damaged: Option<&mut Vec<DamagedLine>>,
 ) -> std::io::Result<Lookup> {
-    find_counting(file, key, limit, damaged, &mut Work::default())
+    let first = usize::try_from(length)
+        .unwrap_or(CHUNK)
+        .saturating_add(1)
+        .clamp(FIRST_AT_LEAST, CHUNK);
+    find_counting(file, key, limit, damaged, first, &mut Work::default())
 }
 
 /// The buffer work a lookup did: each count stays within a small multiple of the bytes read,
@@ -55,9 +66,10 @@ fn find_counting(
     (service, user): (&str, &str),
     limit: u64,
     mut damaged: Option<&mut Vec<DamagedLine>>,
+    first_buffer: usize,
     work: &mut Work,
 ) -> std::io::Result<Lookup> {
-    let mut buffer = Zeroizing::new(vec![0u8; CHUNK]);
+    let mut buffer = Zeroizing::new(vec![0u8; first_buffer]);
     // `buffer[start..end]` is the incomplete line; `buffer[start..scanned]` holds no LF.
     let (mut start, mut scanned, mut end) = (0usize, 0usize, 0usize);
     let (mut total, mut number) = (0u64, 0usize);
@@ -167,13 +179,14 @@ mod tests {
         let mut damaged = Vec::new();
         let found = find(
             &mut Trickle(text, chunk_reads),
+            CHUNK as u64,
             key,
             1 << 20,
             Some(&mut damaged),
         );
         let found = value(found.unwrap());
         // Without damage reports (the metadata's lookups): the same entry.
-        let quiet = value(find(&mut Trickle(text, chunk_reads), key, 1 << 20, None).unwrap());
+        let quiet = value(find(&mut Trickle(text, chunk_reads), 0, key, 1 << 20, None).unwrap());
         assert_eq!(quiet, found, "{key:?}");
         (found, damaged.iter().map(|d| d.number).collect())
     }
@@ -213,11 +226,25 @@ mod tests {
         text.extend(std::iter::repeat_n(b'z', 100_000));
         let mut reader: &[u8] = &text;
         let mut damaged = Vec::new();
-        let found = find(&mut reader, ("svc", "a"), 1 << 20, Some(&mut damaged)).unwrap();
+        let found = find(
+            &mut reader,
+            CHUNK as u64,
+            ("svc", "a"),
+            1 << 20,
+            Some(&mut damaged),
+        )
+        .unwrap();
         assert!(matches!(found, Lookup::Found(v) if v.as_slice() == b"value"));
         assert!(reader.len() >= 100_000 - CHUNK, "read only the first chunk");
         let mut reader: &[u8] = &text;
-        let found = find(&mut reader, ("svc", "b"), 50_000, Some(&mut damaged)).unwrap();
+        let found = find(
+            &mut reader,
+            CHUNK as u64,
+            ("svc", "b"),
+            50_000,
+            Some(&mut damaged),
+        )
+        .unwrap();
         assert!(matches!(found, Lookup::TooLarge));
     }
 
@@ -237,6 +264,7 @@ mod tests {
                 ("svc", "b"),
                 1 << 20,
                 Some(&mut Vec::new()),
+                CHUNK,
                 &mut work,
             )
             .unwrap();
@@ -248,6 +276,26 @@ mod tests {
                 work.moved <= 2 * read,
                 "moved {} bytes, chunk {chunk}",
                 work.moved
+            );
+        }
+    }
+
+    #[test]
+    fn a_file_longer_than_it_was_when_opened_is_still_read_to_its_entry() {
+        let filler: String = (0..2000).map(|i| format!("svc\tu{i}\tv{i}\n")).collect();
+        let text = format!("{filler}svc\tlast\tfound\n");
+        for (length, chunk) in [(0, 1 << 20), (10, 3), (text.len() as u64, 1 << 20)] {
+            let found = find(
+                &mut Trickle(text.as_bytes(), chunk),
+                length,
+                ("svc", "last"),
+                1 << 20,
+                None,
+            )
+            .unwrap();
+            assert!(
+                matches!(found, Lookup::Found(ref v) if v.as_slice() == b"found"),
+                "said {length} bytes"
             );
         }
     }

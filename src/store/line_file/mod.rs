@@ -125,7 +125,8 @@ impl LineFile {
         };
         let mut damaged = Vec::new();
         let checked = self.checks_lines_on_lookup.then_some(&mut damaged);
-        let found = lookup::find(&mut file, (service, user), MAX_FILE_BYTES, checked)
+        let length = file.metadata().map_or(0, |m| m.len());
+        let found = lookup::find(&mut file, length, (service, user), MAX_FILE_BYTES, checked)
             .map_err(|e| io_at("read", &path, e))?;
         self.note_damage(&damaged);
         match found {

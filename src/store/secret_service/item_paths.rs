@@ -138,7 +138,7 @@ impl ItemPaths {
         crate::private_file::create_private_dir(&self.dir)?;
         let target = self.file(service, username);
         let temp = target.with_extension(format!("tmp{}", std::process::id()));
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = crate::hex::encode(digest);
         let text = format!("{service}\n{username}\n{path}\n{hex}\n");
         crate::private_file::replace(&temp, &target, text.as_bytes())
     }

@@ -94,11 +94,7 @@ impl Connection {
     /// Queues authentication as `uid` and `Hello` on a connected socket. Nothing is written
     /// until the first [`Connection::wait`], which also checks both answers.
     pub fn start(stream: UnixStream, uid: u32) -> Connection {
-        let hex: String = uid
-            .to_string()
-            .bytes()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hex = crate::hex::encode(uid.to_string().as_bytes());
         let mut outgoing = Zeroizing::new(Vec::with_capacity(1024));
         put(
             &mut outgoing,
