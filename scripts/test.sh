@@ -47,7 +47,8 @@ export GCB_TEST_WINE_TEMPLATE_DIR
 trap 'rm -rf "$GCB_TEST_WINE_TEMPLATE_DIR"' EXIT
 
 # Every tier: without this, the Wine, release and workflow tests say "not run" and return.
-GCB_TEST_TIER=full cargo test --locked
+# One test thread per core (not .cargo/config.toml's four): the Wine tests compute.
+RUST_TEST_THREADS=${RUST_TEST_THREADS:-$(nproc)} GCB_TEST_TIER=full cargo test --locked
 
 # The library's unit tests on Windows, under Wine (the cfg(windows) pipe-handle code included).
 ./scripts/wine-unit-tests.sh
