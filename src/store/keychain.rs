@@ -8,6 +8,15 @@ use crate::token::Token;
 /// One stored entry: its key and its token (`None`: the entry is not text).
 pub type Listed = (EntryKey, Option<Token>);
 
+/// The token a backend read for `key`: bytes that are not text are the same failure in every
+/// store (and are zeroed).
+pub fn stored_token(backend: Backend, key: &EntryKey, bytes: Vec<u8>) -> Result<Token, StoreError> {
+    Token::from_bytes(bytes).ok_or_else(|| StoreError::Failed {
+        backend,
+        reason: format!("the entry for {key} is not text"),
+    })
+}
+
 /// One keychain, opened.
 pub trait Keychain: Send + Sync {
     /// Which backend this is.

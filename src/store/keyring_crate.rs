@@ -39,7 +39,7 @@ mod crate_keychain {
     use keyring_core::{CredentialStore, Entry};
 
     use super::translate;
-    use crate::store::{Backend, EntryKey, Keychain, StoreError};
+    use crate::store::{Backend, EntryKey, Keychain, StoreError, stored_token};
     use crate::token::Token;
 
     /// How a backend names the entry of a key in its crate's store.
@@ -73,12 +73,7 @@ mod crate_keychain {
 
         fn get(&self, key: &EntryKey) -> Result<Option<Token>, StoreError> {
             match self.entry(key)?.get_secret() {
-                Ok(bytes) => Token::from_bytes(bytes)
-                    .map(Some)
-                    .ok_or_else(|| StoreError::Failed {
-                        backend: self.backend,
-                        reason: format!("the entry for {key} is not text"),
-                    }),
+                Ok(bytes) => stored_token(self.backend, key, bytes).map(Some),
                 Err(keyring_core::Error::NoEntry) => Ok(None),
                 Err(e) => Err(translate(self.backend, e)),
             }

@@ -35,7 +35,7 @@ pub use data_dir::DataDir;
 pub use error::StoreError;
 pub use facts::{EntryFacts, NO_PATH, WARN_DAYS};
 pub use key::EntryKey;
-pub use keychain::{Keychain, Listed};
+pub use keychain::{Keychain, Listed, stored_token};
 pub use prompts::PROMPT_WINDOW;
 pub use tokens::{OnRemove, Stored, TokenStore, Writer};
 

@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use zeroize::Zeroizing;
 
 use super::line_file::{LineFile, LineFileError, Privacy};
-use super::{Backend, EntryKey, Keychain, Listed, Opening, SERVICE, StoreError};
+use super::{Backend, EntryKey, Keychain, Listed, Opening, SERVICE, StoreError, stored_token};
 use crate::token::Token;
 
 const TOKENS_HEADER: &str =
@@ -91,15 +91,9 @@ impl Keychain for FileStore {
         let (service, user) = Self::line_key(key);
         let value = self.file.find((&service, &user)).map_err(|e| self.failed(e))?;
         self.remember(key, value.as_deref().map(Vec::as_slice));
-        match value {
-            None => Ok(None),
-            Some(bytes) => Token::from_bytes(bytes.to_vec())
-                .map(Some)
-                .ok_or_else(|| StoreError::Failed {
-                    backend: Backend::File,
-                    reason: format!("the entry for {key} is not text"),
-                }),
-        }
+        value
+            .map(|bytes| stored_token(Backend::File, key, bytes.to_vec()))
+            .transpose()
     }
 
     fn set(&self, key: &EntryKey, token: &Token) -> Result<(), StoreError> {

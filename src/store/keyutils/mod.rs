@@ -18,7 +18,7 @@ use keyring_core::Entry;
 use linux_keyutils::{KeyError, KeyRing, KeyRingIdentifier};
 
 use super::keyring_crate::translate;
-use super::{Backend, EntryKey, Keychain, Listed, Opening, SERVICE, StoreError};
+use super::{Backend, EntryKey, Keychain, Listed, Opening, SERVICE, StoreError, stored_token};
 use crate::token::Token;
 
 /// How long a token lasts in keyutils, the start of both notes below.
@@ -175,9 +175,7 @@ impl Keychain for KeyutilsStore {
         if let Ok(persistent) = KeyRing::get_persistent(KeyRingIdentifier::Session) {
             let _ = persistent.link_key(found);
         }
-        Token::from_bytes(secret)
-            .map(Some)
-            .ok_or_else(|| failed(format!("the entry for {key} is not text")))
+        stored_token(Backend::Keyutils, key, secret).map(Some)
     }
 
     /// The crate adds the key to the session keyring, then links it into the persistent

@@ -40,7 +40,9 @@ use item_paths::ItemPaths;
 use proxy::{CollectionPath, ItemPath, Prompted, Proxy, ServiceError};
 use unlocking::{Failure, Found};
 
-use super::{Backend, EntryKey, Keychain, Listed, Opening, SERVICE as OUR_SERVICE, StoreError};
+use super::{
+    Backend, EntryKey, Keychain, Listed, Opening, SERVICE as OUR_SERVICE, StoreError, stored_token,
+};
 use super::Unlock;
 use crate::token::Token;
 
@@ -213,15 +215,9 @@ impl Keychain for SecretServiceStore {
             self.remember(key, item, &secret);
             Ok(Some(secret))
         })?;
-        match secret {
-            None => Ok(None),
-            Some(bytes) => Token::from_bytes(bytes.to_vec())
-                .map(Some)
-                .ok_or_else(|| StoreError::Failed {
-                    backend: Backend::SecretService,
-                    reason: format!("the entry for {key} is not text"),
-                }),
-        }
+        secret
+            .map(|bytes| stored_token(Backend::SecretService, key, bytes.to_vec()))
+            .transpose()
     }
 
     fn set(&self, key: &EntryKey, token: &Token) -> Result<(), StoreError> {
