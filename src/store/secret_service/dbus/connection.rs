@@ -372,39 +372,22 @@ fn broken(what: &str, e: &std::io::Error) -> CallError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::secret_service::dbus::writer::Writer;
 
     /// A message as a bus would send it: a reply to `reply_serial`, or a signal on `path` from
     /// `sender`, with `body`.
     fn message(reply_serial: Option<u32>, signal: Option<(&str, &str)>, body: &[Value]) -> Vec<u8> {
-        let field = |code: u8, value: Value| {
-            Value::Struct(vec![Value::Byte(code), Value::Variant(Box::new(value))])
-        };
         let mut fields = Vec::new();
         if let Some(serial) = reply_serial {
-            fields.push(field(5, Value::Uint32(serial)));
+            fields.push((5, Value::Uint32(serial)));
         }
         if let Some((path, sender)) = signal {
-            fields.push(field(1, Value::path(path)));
-            fields.push(field(2, Value::str("org.freedesktop.Secret.Prompt")));
-            fields.push(field(3, Value::str("Completed")));
-            fields.push(field(7, Value::str(sender)));
-        }
-        let signature: String = body.iter().map(Value::signature).collect();
-        if !signature.is_empty() {
-            fields.push(field(8, Value::Signature(signature)));
+            fields.push((1, Value::path(path)));
+            fields.push((2, Value::str("org.freedesktop.Secret.Prompt")));
+            fields.push((3, Value::str("Completed")));
+            fields.push((7, Value::str(sender)));
         }
         let kind = if signal.is_some() { 4 } else { 2 };
-        let mut writer = Writer::new();
-        writer.put(&[b'l', kind, 0, 1]);
-        writer.u32(0);
-        writer.u32(7);
-        writer.value(&Value::Array {
-            element: "(yv)".into(),
-            items: fields,
-        });
-        writer.body(body);
-        writer.buf.to_vec()
+        super::super::message::incoming(kind, fields, body)
     }
 
     /// A connection to a bus played by `bus`, after it answered authentication and `Hello`.

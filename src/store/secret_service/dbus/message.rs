@@ -194,37 +194,45 @@ pub fn parse(buf: &[u8], wanted: SignalFilter) -> Result<Incoming, WireError> {
     })
 }
 
+/// A message as a peer would send it (`kind`: 2 reply, 3 error, 4 signal), with these header
+/// fields (code, value) and `body`, the signature field added: for the tests of the reader
+/// and of the connection.
+#[cfg(test)]
+pub(super) fn incoming(kind: u8, fields: Vec<(u8, Value)>, body: &[Value]) -> Vec<u8> {
+    let signature: String = body.iter().map(Value::signature).collect();
+    let mut items: Vec<Value> = fields
+        .into_iter()
+        .map(|(code, value)| Value::Struct(vec![Value::Byte(code), Value::Variant(Box::new(value))]))
+        .collect();
+    if !signature.is_empty() {
+        items.push(Value::Struct(vec![
+            Value::Byte(8),
+            Value::Variant(Box::new(Value::Signature(signature))),
+        ]));
+    }
+    let mut writer = super::writer::Writer::new();
+    writer.put(&[b'l', kind, 0, 1]);
+    writer.u32(0);
+    writer.u32(99);
+    writer.value(&Value::Array {
+        element: "(yv)".into(),
+        items,
+    });
+    writer.body(body);
+    writer.buf.to_vec()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// A reply as a service would send it, built with our own writer.
     fn reply(kind: u8, reply_serial: u32, error: Option<&str>, body: &[Value]) -> Vec<u8> {
-        let signature: String = body.iter().map(Value::signature).collect();
-        let mut fields = vec![Value::Struct(vec![
-            Value::Byte(5),
-            Value::Variant(Box::new(Value::Uint32(reply_serial))),
-        ])];
+        let mut fields = vec![(5, Value::Uint32(reply_serial))];
         if let Some(name) = error {
-            fields.push(Value::Struct(vec![
-                Value::Byte(4),
-                Value::Variant(Box::new(Value::str(name))),
-            ]));
+            fields.push((4, Value::str(name)));
         }
-        fields.push(Value::Struct(vec![
-            Value::Byte(8),
-            Value::Variant(Box::new(Value::Signature(signature))),
-        ]));
-        let mut writer = Writer::new();
-        writer.put(&[b'l', kind, 0, 1]);
-        writer.u32(0);
-        writer.u32(99);
-        writer.value(&Value::Array {
-            element: "(yv)".into(),
-            items: fields,
-        });
-        writer.body(body);
-        writer.buf.to_vec()
+        incoming(kind, fields, body)
     }
 
     #[test]
