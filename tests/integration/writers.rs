@@ -331,3 +331,42 @@ fn a_session_inherited_from_root_never_gives_uid_1001_roots_token() {
         read("root-get.err")
     );
 }
+
+/// A writer connects to its keychain, then waits for the lock another writer holds (here 3 s,
+/// past the Secret Service's 2 s bound for one operation); its write still goes through: each
+/// keychain call has its own deadline, started when the call starts. Before, the deadline ran
+/// from the connection, and the write failed with "did not answer within 2 s".
+fn a_writer_that_waited_for_the_lock_still_writes(store: StoreUnderTest) {
+    let Some(rig) = Rig::new(store) else {
+        return;
+    };
+    let token = rig.token.clone();
+    let held = hold(&data_dir(&rig), "operations.lock");
+    let login = std::thread::scope(|s| {
+        let login = s.spawn(|| rig.cli(&["login", "--stdin"], &token));
+        std::thread::sleep(Duration::from_secs(3));
+        drop(held);
+        login.join().expect("thread")
+    });
+    login.assert_success();
+    assert_eq!(rig.stored().as_deref(), Some(token.as_str()), "{login:?}");
+}
+
+mod waited {
+    use super::*;
+
+    #[test]
+    fn secret_service() {
+        a_writer_that_waited_for_the_lock_still_writes(StoreUnderTest::SecretService);
+    }
+
+    #[test]
+    fn keepassxc() {
+        a_writer_that_waited_for_the_lock_still_writes(StoreUnderTest::KeePassXc);
+    }
+
+    #[test]
+    fn kwallet() {
+        a_writer_that_waited_for_the_lock_still_writes(StoreUnderTest::KWallet);
+    }
+}

@@ -96,6 +96,7 @@ impl SecretServiceStore {
         operation: impl FnOnce(&mut Proxy) -> Result<T, Failure>,
     ) -> Result<T, StoreError> {
         let mut proxy = self.proxy();
+        proxy.begin_operation();
         operation(&mut proxy).map_err(|failure| failure.into_store_error(Some(&mut proxy)))
     }
 

@@ -3,8 +3,11 @@
 //! and [`ServiceError`]s ("locked" is a variant, never a message matched by its text).
 //!
 //! One deadline covers the calls of an operation ([`OPERATION`]), not each reply: a service
-//! that answers every call just in time cannot stretch a `get` to many times the bound. A
-//! prompt (a dialog a person may have to answer) has a deadline of its own, and the operation's
+//! that answers every call just in time cannot stretch a `get` to many times the bound.
+//! Connecting (the socket, authentication and the greeting) is one operation; each keychain
+//! call after it ([`Proxy::begin_operation`]) another, so a caller that connects, then waits
+//! for the writer lock or for Bitbucket, still has the whole bound for its call. A prompt (a
+//! dialog a person may have to answer) has a deadline of its own, and the operation's
 //! deadline starts again after it.
 
 use std::collections::HashMap;
@@ -111,11 +114,12 @@ impl Proxy {
     /// connections; docs/security.md). It shares one round trip with authentication and
     /// `Hello`.
     pub fn connect() -> Result<Proxy> {
+        let started = Instant::now();
         let connection = session_bus::connect().map_err(ServiceError::Unavailable)?;
         let mut proxy = Proxy {
             connection,
             session: Session::None,
-            deadline: Instant::now() + OPERATION,
+            deadline: started + OPERATION,
             collections: Vec::new(),
         };
         let serial = proxy
@@ -150,6 +154,12 @@ impl Proxy {
             .send_queued(deadline)
             .map_err(|e| unavailable(proxy.failure(e)))?;
         Ok(proxy)
+    }
+
+    /// Starts the deadline of one keychain call. A connection that was late once stays given
+    /// up: nothing waits on it again.
+    pub fn begin_operation(&mut self) {
+        self.deadline = Instant::now() + OPERATION;
     }
 
     /// The collections the service had when we connected.
