@@ -54,6 +54,9 @@ pub struct TokenStore {
     facts: Option<FactsFile>,
     prompts: Option<Prompts>,
     data_dir: Option<DataDir>,
+    /// Kept in this process's memory (unit tests, the fuzz target): no other process can
+    /// write it, so a writer needs no lock even to delete.
+    in_memory: bool,
     fallback: Option<Fallback>,
     /// `auto` on the Secret Service: the store it falls back to while the Secret Service is
     /// locked, opened on first need (a token saved there meanwhile is found, and moved).
@@ -79,6 +82,7 @@ impl TokenStore {
             facts: data_dir.as_ref().map(|dir| FactsFile::in_dir(&dir.0)),
             prompts: data_dir.as_ref().map(|dir| Prompts::in_dir(&dir.0)),
             data_dir,
+            in_memory: false,
             fallback,
             stray: stray.map(|open| Stray {
                 open,
@@ -99,6 +103,7 @@ impl TokenStore {
             facts: Some(facts),
             prompts: Some(prompts),
             data_dir: None,
+            in_memory: true,
             fallback: None,
             stray: None,
         }
@@ -181,12 +186,9 @@ impl TokenStore {
         token: &Token,
         record: Option<&EntryFacts>,
     ) -> bool {
-        let _lock = match &self.data_dir {
-            Some(dir) => match dir.lock_if_free() {
-                Some(lock) => Some(lock),
-                None => return false,
-            },
-            None => None,
+        // It deletes from the stray store: never without the lock.
+        let Some(_lock) = self.data_dir.as_ref().and_then(DataDir::lock_if_free) else {
+            return false;
         };
         let kept = self.keychain.set(key, token).is_ok()
             && self

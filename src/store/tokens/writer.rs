@@ -16,6 +16,13 @@ impl TokenStore {
     pub fn writer(&self, deleting: bool) -> Result<Writer<'_>, LockError> {
         let lock = match &self.data_dir {
             Some(dir) => dir.writer_lock(deleting)?,
+            // No home directory, so no place for the lock: nothing is deleted unlocked.
+            None if deleting && !self.in_memory => {
+                return Err(LockError::Unavailable {
+                    path: "(no data directory)".into(),
+                    reason: "there is no home directory to hold the writer lock".into(),
+                });
+            }
             None => None,
         };
         Ok(Writer {
@@ -212,5 +219,24 @@ impl Writer<'_> {
         let back = back.transpose()?.flatten();
         removed?;
         Ok(back.is_some_and(|b| b.constant_time_eq(probe)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::lock::LockError;
+    use crate::store::memory::MemoryStore;
+
+    #[test]
+    fn without_a_place_for_the_lock_a_writer_may_add_but_never_delete() {
+        let mut store = MemoryStore::default().open();
+        // Positive control: in this process's memory nobody else writes.
+        assert!(store.writer(true).is_ok());
+        store.in_memory = false; // as a keychain opened with no home directory
+        assert!(store.writer(false).is_ok(), "adding goes on unlocked");
+        assert!(matches!(
+            store.writer(true),
+            Err(LockError::Unavailable { .. })
+        ));
     }
 }
