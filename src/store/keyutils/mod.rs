@@ -44,12 +44,14 @@ pub fn open(_: &Opening) -> Result<Box<dyn Keychain>, StoreError> {
     // Links the user's persistent keyring into this session's keyring (and restarts its idle
     // expiry), as the crate does for every entry it builds: a new login session finds the
     // tokens a former one saved there.
-    let _ = KeyRing::get_persistent(KeyRingIdentifier::Session);
-    Ok(Box::new(KeyutilsStore { inner }))
+    let persistent = KeyRing::get_persistent(KeyRingIdentifier::Session).ok();
+    Ok(Box::new(KeyutilsStore { inner, persistent }))
 }
 
 pub struct KeyutilsStore {
     inner: std::sync::Arc<linux_keyutils_keyring_store::Store>,
+    /// The user's persistent keyring, as linked when the store was opened (asked once).
+    persistent: Option<KeyRing>,
 }
 
 fn unavailable(reason: String) -> StoreError {
@@ -164,18 +166,18 @@ impl Keychain for KeyutilsStore {
         let Some((session, found)) = find(key)? else {
             return Ok(None);
         };
-        let secret = match found.read_to_vec() {
-            Ok(secret) => secret,
+        let token = match found.read_to_vec() {
+            Ok(secret) => stored_token(Backend::Keyutils, key, secret)?,
             Err(e) if is_gone(&e) => return Ok(None),
             Err(e) => return Err(kernel(e)),
         };
         // Keep it reachable from the session and restart the persistent keyring's idle expiry,
         // as the crate does; a refusal changes nothing about what was read.
         let _ = session.link_key(found);
-        if let Ok(persistent) = KeyRing::get_persistent(KeyRingIdentifier::Session) {
+        if let Some(persistent) = self.persistent {
             let _ = persistent.link_key(found);
         }
-        stored_token(Backend::Keyutils, key, secret).map(Some)
+        Ok(Some(token))
     }
 
     /// The crate adds the key to the session keyring, then links it into the persistent
@@ -222,12 +224,10 @@ impl Keychain for KeyutilsStore {
     /// Every key of ours reachable from the session keyring (and the persistent keyring
     /// linked under it), owned by this uid.
     fn list(&self) -> Option<Result<Vec<Listed>, StoreError>> {
-        Some(list().map(|found| {
+        Some(list(self.persistent).map(|found| {
             found
                 .into_iter()
-                .filter_map(|(user, secret)| {
-                    Some((EntryKey::from_account(&user)?, Token::from_bytes(secret)))
-                })
+                .filter_map(|(user, token)| Some((EntryKey::from_account(&user)?, token)))
                 .collect()
         }))
     }
@@ -248,8 +248,9 @@ fn user_of(description: &str) -> Option<String> {
     user.strip_suffix('@').map(str::to_owned)
 }
 
-/// Our keys' user parts and secrets, walking the session keyring and the persistent keyring.
-fn list() -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+/// Our keys' user parts and tokens (`None`: not text), walking the session keyring and the
+/// persistent keyring. Each secret is a [`Token`] from the moment it is read.
+fn list(persistent: Option<KeyRing>) -> Result<Vec<(String, Option<Token>)>, StoreError> {
     let me = rustix::process::geteuid().as_raw();
     let session = match KeyRing::from_special_id(KeyRingIdentifier::Session, false) {
         Ok(session) => session,
@@ -257,9 +258,7 @@ fn list() -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         Err(e) => return Err(kernel(e)),
     };
     let mut rings = vec![session];
-    if let Ok(persistent) = KeyRing::get_persistent(KeyRingIdentifier::Session) {
-        rings.push(persistent);
-    }
+    rings.extend(persistent);
     let mut seen: Vec<KeyRing> = Vec::new();
     let mut found = std::collections::BTreeMap::new();
     while let Some(ring) = rings.pop() {
@@ -283,7 +282,7 @@ fn list() -> Result<Vec<(String, Vec<u8>)>, StoreError> {
                 continue;
             }
             if let Ok(secret) = key.read_to_vec() {
-                found.insert(user, secret);
+                found.insert(user, Token::from_bytes(secret));
             }
         }
     }
