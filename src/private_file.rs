@@ -21,6 +21,19 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::Path;
 
+/// A regular file's bytes (at most `limit`), read with [`open_without_waiting`] (no final
+/// symlink followed, a FIFO opened without waiting and then left) into one buffer sized to
+/// the file, zeroed when dropped: a small file we read on every `get`.
+pub fn read_regular(path: &Path, limit: u64) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+    use std::io::Read;
+    let file = open_without_waiting(path, FinalSymlink::Refuse).ok()?;
+    let length = file.metadata().ok().filter(|m| m.is_file())?.len();
+    let room = usize::try_from(length.min(limit)).ok()?.saturating_add(1);
+    let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(room));
+    file.take(limit).read_to_end(&mut bytes).ok()?;
+    Some(bytes)
+}
+
 /// Options that create a file readable and writable by its owner only (0600).
 #[cfg(unix)]
 pub fn private_options() -> OpenOptions {

@@ -18,7 +18,6 @@
 //! symlink or waiting on a FIFO.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -124,21 +123,8 @@ impl Prompts {
 
 /// The time in the note at `path`: a regular file holding a number, or nothing.
 fn read_note(path: &Path) -> Option<u64> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
-        options.custom_flags(flags.bits() as i32);
-    }
-    let file = options
-        .open(path)
-        .ok()
-        .filter(|file| file.metadata().is_ok_and(|m| m.is_file()))?;
-    let mut text = String::new();
-    file.take(MAX_NOTE).read_to_string(&mut text).ok()?;
-    text.trim().parse().ok()
+    let bytes = crate::private_file::read_regular(path, MAX_NOTE)?;
+    std::str::from_utf8(&bytes).ok()?.trim().parse().ok()
 }
 
 fn lock(map: &Mutex<BTreeMap<String, u64>>) -> std::sync::MutexGuard<'_, BTreeMap<String, u64>> {

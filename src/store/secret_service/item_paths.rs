@@ -28,7 +28,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use crate::private_file::{FinalSymlink, open_without_waiting};
+use crate::private_file::read_regular;
 
 /// A file longer than this is not ours.
 const MAX_FILE: u64 = 4096;
@@ -119,12 +119,6 @@ impl ItemPaths {
             return;
         };
         let digest = digest(&key, service, username, secret);
-        if let Some(hint) = self.lookup(service, username)
-            && hint.path == path
-            && hint.holds(service, username, secret)
-        {
-            return;
-        }
         let _ = self.write(service, username, path, &digest);
     }
 
@@ -181,17 +175,6 @@ fn digest(key: &[u8; KEY_BYTES], service: &str, username: &str, secret: &[u8]) -
     let mut mac = keyed(key, service, username);
     mac.update(secret);
     mac.finalize().into_bytes().into()
-}
-
-/// A regular file's bytes (at most `limit`): no symlink is followed, and a FIFO planted there
-/// is opened without waiting for a writer (it would hold `get` forever), then left.
-fn read_regular(path: &Path, limit: u64) -> Option<Zeroizing<Vec<u8>>> {
-    let file = open_without_waiting(path, FinalSymlink::Refuse)
-        .ok()
-        .filter(|file| file.metadata().is_ok_and(|m| m.is_file()))?;
-    let mut bytes = Zeroizing::new(Vec::new());
-    file.take(limit).read_to_end(&mut bytes).ok()?;
-    Some(bytes)
 }
 
 fn from_hex(text: &str) -> Option<[u8; 32]> {
@@ -269,8 +252,7 @@ mod tests {
         assert!(paths.lookup("svc", "bitbucket.org").is_none());
         fs::remove_file(&file).unwrap();
         // A FIFO is a miss at once, not a wait for a writer (looked up apart: a hang fails).
-        let mode = rustix::fs::Mode::from_raw_mode(0o600);
-        rustix::fs::mknodat(rustix::fs::CWD, &file, rustix::fs::FileType::Fifo, mode, 0).unwrap();
+        crate::private_file::make_fifo(&file);
         let (sender, receiver) = std::sync::mpsc::channel();
         let looking = paths.clone();
         std::thread::spawn(move || sender.send(looking.lookup("svc", "bitbucket.org").is_some()));
