@@ -298,14 +298,15 @@ impl Proxy {
         label.map(str::to_owned).ok_or_else(bad_reply)
     }
 
-    /// `SearchItems` over the whole service: the unlocked items and the locked ones. Not for a
+    /// `SearchItems` over the whole service: the unlocked items. Not for a
     /// service that may have a locked collection: KeePassXC holds this call while it shows its
     /// own unlock dialog.
-    pub fn search(&mut self, attributes: &[(&str, &str)]) -> Result<(Vec<ItemPath>, Vec<ItemPath>)> {
+    pub fn search(&mut self, attributes: &[(&str, &str)]) -> Result<Vec<ItemPath>> {
         let query = Value::string_dict(attributes.iter().copied());
         let reply = self.call(SERVICE_PATH, SERVICE, "SearchItems", &[query])?;
+        // (unlocked, locked): the locked ones are reached through the collection's lock.
         match (reply.first().and_then(paths_of), reply.get(1).and_then(paths_of)) {
-            (Some(unlocked), Some(locked)) => Ok((items(unlocked), items(locked))),
+            (Some(unlocked), Some(_)) => Ok(items(unlocked)),
             _ => Err(bad_reply()),
         }
     }
@@ -357,7 +358,6 @@ impl Proxy {
     /// One attribute of each item (`username`), asked together; items without it are left out.
     pub fn attribute(&mut self, items: &[ItemPath], name: &str) -> Result<HashMap<ItemPath, String>> {
         let mut asked = Vec::with_capacity(items.len());
-        self.watch_prompts();
         for item in items {
             asked.push(self.property(&item.0, ITEM, "Attributes")?);
         }

@@ -87,7 +87,7 @@ pub(super) fn find(
     };
     let items = match still_locked {
         // Every collection is unlocked now: one search over the service.
-        None => proxy.search(attributes)?.0,
+        None => proxy.search(attributes)?,
         Some(_) if open.is_empty() => Vec::new(),
         Some(_) => proxy.search_in(&open, attributes)?,
     };
@@ -97,10 +97,6 @@ pub(super) fn find(
     })
 }
 
-/// The default collection, or `None` where the service has none.
-pub(super) fn default_collection(proxy: &mut Proxy) -> Result<Option<CollectionPath>, Failure> {
-    Ok(proxy.default_collection_locked()?.map(|(collection, _)| collection))
-}
 
 /// Asks the service to unlock `collections`, and waits for the person as long as `policy`
 /// allows, telling them so.

@@ -98,17 +98,14 @@ pub fn total_length(buf: &[u8]) -> Result<Option<usize>, WireError> {
             ));
         }
     };
-    let number = |at: usize| {
-        let mut bytes: [u8; 4] = fixed[at..at + 4].try_into().expect("4 bytes");
-        if big_endian {
-            bytes.reverse();
-        }
-        u32::from_le_bytes(bytes) as usize
-    };
-    let fields_end = FIXED_HEADER.saturating_add(number(12));
-    let total = fields_end.next_multiple_of(8).saturating_add(number(4));
+    let number = |at: usize| Reader::new(fixed, at, big_endian).u32().map(|n| n as usize);
+    let fields_end = FIXED_HEADER.saturating_add(number(12)?);
+    let total = fields_end.next_multiple_of(8).saturating_add(number(4)?);
     if total > MAX_MESSAGE {
-        return Err(WireError("the bus sent a message over 32 MiB".into()));
+        return Err(WireError(format!(
+            "the bus sent a message over {} MiB",
+            MAX_MESSAGE >> 20
+        )));
     }
     Ok(Some(total))
 }
@@ -164,24 +161,21 @@ pub fn parse(buf: &[u8], wanted: SignalFilter) -> Result<Incoming, WireError> {
     if reader.pos != fields_end {
         return Err(WireError("header fields overrun their length".into()));
     }
-    if kind == SIGNAL {
-        let (Some(path), Some(interface), Some(member)) = (path, interface, member) else {
-            return Ok(Incoming::Other);
-        };
-        if !wanted(&path, &interface, &member) {
-            return Ok(Incoming::Other);
+    // A signal nobody waits for is left unread.
+    let signal = match (kind, path, interface, member) {
+        (SIGNAL, Some(path), Some(interface), Some(member)) if wanted(&path, &interface, &member) => {
+            Some(path)
         }
-        reader.align(8)?;
-        let body = reader.values(&signature)?;
-        if reader.pos != buf.len() {
-            return Err(WireError("a message body longer than its signature".into()));
-        }
-        return Ok(Incoming::Signal { sender, path, body });
-    }
+        (SIGNAL, ..) => return Ok(Incoming::Other),
+        _ => None,
+    };
     reader.align(8)?;
     let body = reader.values(&signature)?;
     if reader.pos != buf.len() {
         return Err(WireError("a message body longer than its signature".into()));
+    }
+    if let Some(path) = signal {
+        return Ok(Incoming::Signal { sender, path, body });
     }
     Ok(match (kind, reply_serial) {
         (METHOD_RETURN, Some(serial)) => Incoming::Reply { serial, body },
