@@ -460,32 +460,44 @@ impl Proxy {
         prompted(reply.get(1), CollectionPath(collection))
     }
 
-    /// Runs a prompt: asks the bus for its `Completed` signal, calls `Prompt`, and waits for
-    /// the signal from the service itself. `patience` is how long a person may take;
-    /// `announce` is called once if the prompt has not completed after a moment (so a prompt
-    /// that completes on its own, as KeePassXC's do when nothing needs confirming, says
-    /// nothing). A prompt not completed in time is dismissed (GNOME Keyring's is left, which
-    /// drops it when we leave the bus).
+    /// Runs a prompt: asks the bus who owns the service and for the prompt's `Completed`
+    /// signal, calls `Prompt` (the three in one write: the bus handles them in order, so the
+    /// match is in place before the service can answer), and waits for the signal from the
+    /// owner. `patience` is how long a person may take; `announce` is called once, with the
+    /// provider's name, if the prompt has not completed after a moment (so a prompt that
+    /// completes on its own, as KeePassXC's do when nothing needs confirming, costs no more
+    /// calls and says nothing). A prompt not completed in time is dismissed (GNOME Keyring's
+    /// is left, which drops it when we leave the bus).
     pub fn prompt(
         &mut self,
         prompt: &PromptPath,
         patience: Duration,
-        announce: &mut dyn FnMut(),
+        announce: &mut dyn FnMut(&str),
     ) -> Result<PromptEnd> {
-        let owner = self.owner()?;
         let rule = format!(
             "type='signal',sender='{DESTINATION}',interface='{PROMPT}',member='Completed',\
              path='{}'",
             prompt.0
         );
+        let owner_asked = self
+            .connection
+            .send_to_bus("GetNameOwner", &[Value::str(DESTINATION)])
+            .map_err(|e| self.failure(e))?;
         let added = self
             .connection
             .send_to_bus("AddMatch", &[Value::Str(rule)])
             .map_err(|e| self.failure(e))?;
-        self.wait(added)?;
         self.connection.await_signal(Some(&prompt.0), PROMPT, "Completed");
+        let prompted = self.send(&prompt.0, PROMPT, "Prompt", &[Value::str("")])?;
+        let owner = self.wait(owner_asked)?;
+        let owner = owner
+            .first()
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(bad_reply)?;
+        self.wait(added)?;
         // The reply to `Prompt` may come before or after the signal: both are kept.
-        match self.call(&prompt.0, PROMPT, "Prompt", &[Value::str("")]) {
+        match self.wait(prompted) {
             Ok(_) => {}
             // Completed (or dismissed) before it was shown, its object gone: its signal, if
             // it came to us, says how; else the caller looks at the state it asked to change.
@@ -517,7 +529,8 @@ impl Proxy {
                 }
                 Some(_) => {} // not from the service: ignored
                 None if !announced && Instant::now() < end => {
-                    announce();
+                    let provider = self.provider();
+                    announce(provider.as_deref().unwrap_or("the Secret Service"));
                     announced = true;
                 }
                 None => {
@@ -539,20 +552,6 @@ impl Proxy {
     /// before we have asked to run it.
     fn watch_prompts(&mut self) {
         self.connection.await_signal(None, PROMPT, "Completed");
-    }
-
-    /// The unique bus name of whoever owns the service's name now.
-    fn owner(&mut self) -> Result<String> {
-        let serial = self
-            .connection
-            .send_to_bus("GetNameOwner", &[Value::str(DESTINATION)])
-            .map_err(|e| self.failure(e))?;
-        let reply = self.wait(serial)?;
-        reply
-            .first()
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(bad_reply)
     }
 
     /// The program that serves the Secret Service (`GNOME Keyring`, `KeePassXC`, `KWallet`,

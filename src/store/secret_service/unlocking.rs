@@ -125,7 +125,7 @@ pub(super) fn unlock(
         "{what} is locked: unlock it in the dialog on your desktop. Waiting up to {seconds} s \
          (GIT_CREDENTIAL_BITBUCKET_UNLOCK_TIMEOUT sets how long; 0 never asks)."
     );
-    match proxy.prompt(&prompt, policy.patience, &mut || policy.say(&message))? {
+    match proxy.prompt(&prompt, policy.patience, &mut |_| policy.say(&message))? {
         PromptEnd::Completed(_) => Ok(()),
         PromptEnd::Dismissed => Err(locked(Why::Dismissed)),
         PromptEnd::TimedOut => Err(locked(Why::TimedOut(policy.patience))),
@@ -151,15 +151,15 @@ pub(super) fn follow(
         true => proxy::OPERATION,
         false => policy.patience,
     };
-    let provider = provider_or_service(proxy);
-    let message = format!(
-        "{provider} asks you to confirm before it will {wanted}: answer its dialog on your \
-         desktop. Waiting up to {} s.",
-        patience.as_secs()
-    );
-    let mut announce = || {
+    // The provider is asked only when there is something to say: a prompt that completes on
+    // its own (KeePassXC's, on every change) costs no more calls.
+    let mut announce = |provider: &str| {
         if !policy.patience.is_zero() {
-            policy.say(&message);
+            policy.say(&format!(
+                "{provider} asks you to confirm before it will {wanted}: answer its dialog on \
+                 your desktop. Waiting up to {} s.",
+                patience.as_secs()
+            ));
         }
     };
     match proxy.prompt(prompt, patience, &mut announce)? {
@@ -169,7 +169,8 @@ pub(super) fn follow(
             why: Why::Dismissed,
         }),
         PromptEnd::Gone => Err(Failure::Service(ServiceError::Failed(format!(
-            "{provider} ended its prompt to {wanted} before it could be followed; try again"
+            "{} ended its prompt to {wanted} before it could be followed; try again",
+            provider_or_service(proxy)
         )))),
         PromptEnd::TimedOut if policy.patience.is_zero() => Err(Failure::Prompt {
             wanted,
