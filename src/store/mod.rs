@@ -167,8 +167,9 @@ pub struct Opened {
     /// Why `auto` did not pick the Secret Service, when it fell back to keyutils.
     pub fallback: Option<Fallback>,
     /// `auto` on the Secret Service: the store it falls back to when the Secret Service is
-    /// locked, opened only if asked. A token saved there meanwhile is found, and moved.
-    pub stray: Option<Opener>,
+    /// locked, and how to open it (only if asked). A token saved there meanwhile is found,
+    /// and moved.
+    pub stray: Option<(Backend, Opener)>,
 }
 
 /// Opens one backend.
@@ -206,7 +207,7 @@ fn open_platform_default(opening: &Opening) -> Result<Opened, StoreError> {
         Ok(keychain) => Ok(Opened {
             keychain,
             fallback: None,
-            stray: Some(keyutils),
+            stray: Some((Backend::Keyutils, keyutils)),
         }),
         Err(why) => Ok(Opened {
             keychain: keyutils(opening)?,

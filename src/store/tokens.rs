@@ -64,6 +64,7 @@ pub struct TokenStore {
 }
 
 struct Stray {
+    backend: Backend,
     open: Opener,
     opened: OnceCell<Option<Box<dyn Keychain>>>,
 }
@@ -84,7 +85,8 @@ impl TokenStore {
             data_dir,
             in_memory: false,
             fallback,
-            stray: stray.map(|open| Stray {
+            stray: stray.map(|(backend, open)| Stray {
+                backend,
                 open,
                 opened: OnceCell::new(),
             }),
@@ -159,18 +161,24 @@ impl TokenStore {
                 moved: false,
             }));
         }
+        // Only where a token was saved there: saving records its facts under that store, so
+        // one lookup in the facts file spares opening the kernel keyring for every entry the
+        // Secret Service lacks (a workspace entry, on nearly every `get`).
+        let backend = self.stray.as_ref().map(|stray| stray.backend);
+        let Some(record) = backend.and_then(|backend| self.facts_of(backend, key)) else {
+            return Ok(None);
+        };
         let Some(stray) = self.stray() else {
             return Ok(None);
         };
         let Ok(Some(token)) = stray.get(key) else {
             return Ok(None); // a fallback store that fails changes nothing here
         };
-        let record = self.facts_of(stray.backend(), key);
-        let moved = self.adopt(stray, key, &token, record.as_ref());
+        let moved = self.adopt(stray, key, &token, &record);
         Ok(Some(Stored {
             key: key.clone(),
             token: Some(token),
-            record,
+            record: Some(record),
             found_in: stray.backend(),
             moved,
         }))
@@ -184,7 +192,7 @@ impl TokenStore {
         stray: &dyn Keychain,
         key: &EntryKey,
         token: &Token,
-        record: Option<&EntryFacts>,
+        record: &EntryFacts,
     ) -> bool {
         // It deletes from the stray store: never without the lock.
         let Some(_lock) = self.data_dir.as_ref().and_then(DataDir::lock_if_free) else {
@@ -201,9 +209,7 @@ impl TokenStore {
             return false;
         }
         if let Some(facts) = &self.facts {
-            if let Some(record) = record {
-                let _ = facts.modify(self.backend(), key, &mut |_| Some(record.clone()));
-            }
+            let _ = facts.modify(self.backend(), key, &mut |_| Some(record.clone()));
             let _ = facts.remove_many(stray.backend(), std::slice::from_ref(key));
         }
         let _ = stray.delete(key);
