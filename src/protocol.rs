@@ -240,7 +240,10 @@ fn percent_decode(text: &str) -> Option<String> {
     {
         return None;
     }
-    String::from_utf8(decoded.bytes.to_vec()).ok()
+    // A password may be decoded here: bytes that are not UTF-8 are zeroed, not just dropped.
+    String::from_utf8(decoded.bytes.to_vec())
+        .map_err(|e| zeroize::Zeroize::zeroize(&mut e.into_bytes()))
+        .ok()
 }
 
 /// What a helper answers to `get`.

@@ -155,11 +155,15 @@ impl EnvironmentToken {
     /// the variable is trimmed (CI secrets often end in a newline).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<OsString>) -> Self {
         let set = |name: &str| lookup(name).filter(|v| !v.is_empty());
+        // Each copy of the token is zeroed once the next is made.
         let variable = set(TOKEN_ENV)
             .and_then(|v| v.into_string().ok())
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-            .map(Token::new);
+            .map(|mut v| {
+                let trimmed = Token::new(v.trim().to_owned());
+                zeroize::Zeroize::zeroize(&mut v);
+                trimmed
+            })
+            .filter(|t| !t.expose().is_empty());
         Self {
             variable,
             file: set(TOKEN_FILE_ENV).map(PathBuf::from),

@@ -31,10 +31,12 @@ pub(super) fn read_checked(
     path: &Path,
     privacy: Privacy,
 ) -> Result<Option<Zeroizing<Vec<u8>>>> {
-    let Some(mut file) = open_checked(dir, path, privacy)? else {
+    let Some((mut file, length)) = open_checked(dir, path, privacy)? else {
         return Ok(None);
     };
-    let mut bytes = Zeroizing::new(Vec::new());
+    // Sized once: a buffer that grew would leave copies of the tokens in freed memory.
+    let room = usize::try_from(length.min(MAX_FILE_BYTES)).unwrap_or(0);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(room.saturating_add(1)));
     (&mut file)
         .take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
@@ -45,9 +47,14 @@ pub(super) fn read_checked(
     Ok(Some(bytes))
 }
 
-/// The file opened for reading, or `None` when there is none; refuses anything it should not
-/// trust (all but the size, which the reader checks as it reads).
-pub(super) fn open_checked(dir: &Path, path: &Path, privacy: Privacy) -> Result<Option<File>> {
+/// The file opened for reading, with its length when opened, or `None` when there is none;
+/// refuses anything it should not trust (all but the size, which the reader checks as it
+/// reads).
+pub(super) fn open_checked(
+    dir: &Path,
+    path: &Path,
+    privacy: Privacy,
+) -> Result<Option<(File, u64)>> {
     let file = match open_without_waiting(path, FinalSymlink::Refuse) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -59,8 +66,8 @@ pub(super) fn open_checked(dir: &Path, path: &Path, privacy: Privacy) -> Result<
         }
         Err(e) => return Err(platform_at("read", path, e)),
     };
-    check_owner(dir, path, &file, privacy)?;
-    Ok(Some(file))
+    let length = check_owner(dir, path, &file, privacy)?;
+    Ok(Some((file, length)))
 }
 
 /// The refusal of a file larger than [`MAX_FILE_BYTES`].
@@ -82,7 +89,7 @@ fn is_symlink(path: &Path) -> bool {
 /// The directory and the open file must be the user's and not writable by others; a secret
 /// file must also be unreadable by them, and a regular file.
 #[cfg(unix)]
-fn check_owner(dir: &Path, path: &Path, file: &File, privacy: Privacy) -> Result<()> {
+fn check_owner(dir: &Path, path: &Path, file: &File, privacy: Privacy) -> Result<u64> {
     use std::os::unix::fs::MetadataExt;
     let me = rustix::process::geteuid().as_raw();
     let meta = file
@@ -125,10 +132,12 @@ fn check_owner(dir: &Path, path: &Path, file: &File, privacy: Privacy) -> Result
             ),
         ));
     }
-    Ok(())
+    Ok(meta.len())
 }
 
 #[cfg(not(unix))]
-fn check_owner(_: &Path, _: &Path, _: &File, _: Privacy) -> Result<()> {
-    Ok(())
+fn check_owner(_: &Path, path: &Path, file: &File, _: Privacy) -> Result<u64> {
+    file.metadata()
+        .map(|m| m.len())
+        .map_err(|e| platform_at("inspect", path, e))
 }

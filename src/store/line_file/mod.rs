@@ -120,12 +120,11 @@ impl LineFile {
     /// a whole read.
     pub fn find(&self, (service, user): (&str, &str)) -> Result<Option<Zeroizing<Vec<u8>>>> {
         let path = self.path();
-        let Some(mut file) = checks::open_checked(&self.dir, &path, self.privacy)? else {
+        let Some((mut file, length)) = checks::open_checked(&self.dir, &path, self.privacy)? else {
             return Ok(None);
         };
         let mut damaged = Vec::new();
         let checked = self.checks_lines_on_lookup.then_some(&mut damaged);
-        let length = file.metadata().map_or(0, |m| m.len());
         let found = lookup::find(&mut file, length, (service, user), MAX_FILE_BYTES, checked)
             .map_err(|e| io_at("read", &path, e))?;
         self.note_damage(&damaged);
