@@ -157,14 +157,18 @@ impl ServedHosts {
 /// (empty, odd characters) means "no workspace": the host entry is used.
 pub fn workspace_of(path: Option<&str>) -> Option<String> {
     let first = path?.trim_start_matches('/').split('/').next()?;
-    let valid = !first.is_empty()
-        && first.len() <= 128
-        && first
+    is_slug(first).then(|| first.to_ascii_lowercase())
+}
+
+/// A Bitbucket slug: letters, digits, `-`, `_`, `.`; not `.` or `..`; 1 to 128 characters.
+fn is_slug(segment: &str) -> bool {
+    !segment.is_empty()
+        && segment.len() <= 128
+        && segment != "."
+        && segment != ".."
+        && segment
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-        && first != "."
-        && first != "..";
-    valid.then(|| first.to_ascii_lowercase())
 }
 
 /// The repository a path names, `workspace/repo` in lower case without `.git`, when it is
@@ -175,45 +179,18 @@ pub fn repository_of(path: &str) -> Option<String> {
     let path = path.trim_matches('/');
     let (workspace, repo) = path.split_once('/')?;
     let repo = repo.strip_suffix(".git").unwrap_or(repo);
-    let slug = |s: &str| {
-        !s.is_empty()
-            && s.len() <= 128
-            && s != "."
-            && s != ".."
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-    };
-    (slug(workspace) && slug(repo)).then(|| format!("{workspace}/{repo}").to_ascii_lowercase())
+    (is_slug(workspace) && is_slug(repo))
+        .then(|| format!("{workspace}/{repo}").to_ascii_lowercase())
 }
 
 /// True when a segment of `path`, percent-decoded as the server will decode it, is `.` or
 /// `..` (`bob/%2e%2e/alice/repo.git` reaches alice's repository, not bob's): such a path names
 /// no workspace we can trust.
 pub fn path_has_dot_segments(path: &str) -> bool {
-    let decoded = percent_decode(path);
-    decoded
+    let decoded = crate::percent::decode(path);
+    String::from_utf8_lossy(&decoded.bytes)
         .split(['/', '\\'])
         .any(|segment| segment == "." || segment == "..")
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
-                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Why this helper will not store or hand back a secret of this kind, or `None` if it will.
