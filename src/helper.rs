@@ -392,14 +392,14 @@ fn destination(
     password: &Token,
     now: u64,
 ) -> Result<Destination, StoreError> {
-    let mut workspace_taken = false;
+    let mut workspace_holds_another = false;
     if let Some(workspace) = &target.workspace {
         match store.token(workspace)? {
             Some(held) if held.constant_time_eq(password) => {
                 return Ok(Destination::Holds(workspace.clone()));
             }
-            Some(_) => workspace_taken = true,
-            None => workspace_taken = store.facts(workspace).is_some(),
+            Some(_) => workspace_holds_another = true,
+            None => {}
         }
     }
     let host = &target.host;
@@ -410,8 +410,12 @@ fn destination(
     {
         return Ok(Destination::Holds(host.clone()));
     }
+    // A workspace whose token was erased keeps its record: asked only now, once the host
+    // entry does not hold the password (the usual `store` after a fetch ends above).
+    let workspace_taken =
+        |workspace: &EntryKey| workspace_holds_another || store.facts(workspace).is_some();
     match &target.workspace {
-        Some(workspace) if workspace_taken => Ok(Destination::New(workspace.clone())),
+        Some(workspace) if workspace_taken(workspace) => Ok(Destination::New(workspace.clone())),
         Some(workspace) if host_token.is_some_and(|t| still_good(store, host, &t, now)) => {
             Ok(Destination::New(workspace.clone()))
         }
