@@ -211,7 +211,7 @@ impl EnvironmentToken {
     /// is set, the file is where the token lives.
     pub fn keeps_out_of_stores(&self, password: &Token) -> bool {
         self.file.is_some()
-            || self.credential_found().is_some()
+            || self.credential_exists()
             || self
                 .variable
                 .as_ref()
@@ -248,6 +248,17 @@ impl EnvironmentToken {
     }
 
     /// The credential, if the directory holds one by that name.
+    /// Whether the systemd credential is there (anything but "no such file" counts), without
+    /// reading it: `store` runs after every fetch and needs only that.
+    fn credential_exists(&self) -> bool {
+        self.credentials_directory.as_ref().is_some_and(|dir| {
+            !matches!(
+                std::fs::metadata(dir.join(CREDENTIAL_NAME)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound
+            )
+        })
+    }
+
     fn credential_found(&self) -> Option<Found> {
         let path = self.credentials_directory.as_ref()?.join(CREDENTIAL_NAME);
         match read(Source::SystemdCredential(path)) {
