@@ -7,8 +7,9 @@
 
 use std::ffi::OsString;
 
-use super::{Cli, Command, GlobalOptions, MAX_UNLOCK_TIMEOUT};
+use super::{Cli, Command, GlobalOptions};
 use crate::environment::{STORE_ENV, UNLOCK_TIMEOUT_ENV};
+use crate::store::MAX_UNLOCK_TIMEOUT;
 use crate::store::StoreChoice;
 
 impl Cli {

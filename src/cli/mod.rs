@@ -27,6 +27,7 @@ use crate::environment::{EnvironmentToken, STORE_ENV, UNLOCK_TIMEOUT_ENV};
 use crate::helper::{Helper, Operation, Recheck, answer_from_pipe};
 use crate::policy::ServedHosts;
 use crate::protocol;
+use crate::store::MAX_UNLOCK_TIMEOUT;
 use crate::store::{DataDir, Opening, StoreChoice, TokenStore, UNLOCK_PATIENCE, Unlock};
 
 #[derive(Debug, Parser)]
@@ -144,9 +145,6 @@ pub enum People {
     #[command(after_help = crate::manual::examples::MIGRATE)]
     Migrate(MigrateArgs),
 }
-
-/// The longest wait for an unlock that may be asked for: an hour.
-const MAX_UNLOCK_TIMEOUT: u64 = 3600;
 
 impl GlobalOptions {
     /// Whether and how long to wait for a person to unlock the keychain, and how to tell them:

@@ -8,6 +8,7 @@ pub mod login;
 pub mod logout;
 pub mod migrate;
 pub mod setup;
+pub mod shell;
 pub mod status;
 pub mod store_switch;
 pub mod verify;
@@ -44,14 +45,17 @@ pub fn configured_helper() -> anyhow::Result<Option<Configured>> {
 }
 
 /// The options in a helper's configuration value (`/path/git-credential-bitbucket --store
-/// file --host h.example`), each as `--name value` or `--name=value`.
+/// file --host h.example`), each as `--name value` or `--name=value`, read as the shell git
+/// runs the line through reads it (`setup` quotes a host such as `[::1]:7999`), with the
+/// bounds git's own command line has.
 fn configured_from(value: &str) -> Configured {
     let mut configured = Configured {
         store: Some(StoreChoice::Auto),
         hosts: Vec::new(),
         unlock_timeout: None,
     };
-    let mut words = value.split_whitespace();
+    let words = shell::shell_words(value.strip_prefix('!').unwrap_or(value));
+    let mut words = words.iter().map(String::as_str);
     while let Some(word) = words.next() {
         let (name, inline) = match word.split_once('=') {
             Some((name, value)) if name.starts_with("--") => (name, Some(value)),
@@ -66,7 +70,12 @@ fn configured_from(value: &str) -> Configured {
         match name {
             "--store" => configured.store = clap::ValueEnum::from_str(value, false).ok(),
             "--host" => configured.hosts.push(value.to_owned()),
-            _ => configured.unlock_timeout = value.parse().ok(),
+            _ => {
+                configured.unlock_timeout = value
+                    .parse()
+                    .ok()
+                    .filter(|s| *s <= crate::store::MAX_UNLOCK_TIMEOUT)
+            }
         }
     }
     configured
@@ -191,5 +200,26 @@ mod tests {
             (Some(StoreChoice::Auto), 0)
         );
         assert_eq!(configured_from("x --store nonsense").store, None);
+    }
+
+    /// `setup` quotes what the shell needs quoted; the line reads back as it was given.
+    #[test]
+    fn a_host_setup_quoted_reads_back_unquoted_and_the_wait_stays_bounded() {
+        let exe = "/my tools/git-credential-bitbucket";
+        let line = format!(
+            "!{} --host {} --unlock-timeout 99999",
+            shell::shell_quote(exe),
+            shell::shell_quote("[::1]:7999")
+        );
+        let configured = configured_from(&line);
+        assert_eq!(configured.hosts, ["[::1]:7999"]);
+        assert_eq!(
+            configured.unlock_timeout, None,
+            "over the hour git's line allows"
+        );
+        assert_eq!(
+            configured_from("x --unlock-timeout 3600").unlock_timeout,
+            Some(3600)
+        );
     }
 }

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use super::Context;
-use super::verify::shell_quote;
+use super::shell::shell_quote;
 use crate::git;
 use crate::scan::helpers::{is_helper_for, scope_url};
 use crate::store::StoreChoice;

@@ -16,6 +16,7 @@
 
 use anyhow::Context as _;
 
+use super::shell::shell_quote;
 use crate::inherited_pipe::{self, TokenPipe};
 use crate::policy::{Scope, ServedHosts};
 use crate::protocol;
@@ -266,19 +267,6 @@ fn classify(success: bool, stderr: &str) -> Verdict {
             .find(|l| !l.trim().is_empty())
             .unwrap_or("git failed");
         Verdict::Failed(last.trim().to_owned())
-    }
-}
-
-/// Quotes for the shell git runs helpers through.
-pub fn shell_quote(text: &str) -> String {
-    if !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._-:+=@,".contains(&b))
-    {
-        text.to_owned()
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
     }
 }
 

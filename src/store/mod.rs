@@ -64,6 +64,10 @@ pub struct Unlock {
     pub announce: Option<Announce>,
 }
 
+/// The longest wait for an unlock that may be asked for (`--unlock-timeout`, in seconds): an
+/// hour.
+pub const MAX_UNLOCK_TIMEOUT: u64 = 3600;
+
 /// Something that tells the person a line, at once.
 pub type Announce = Arc<dyn Fn(&str) + Send + Sync>;
 

@@ -259,3 +259,22 @@ fn people_commands_take_the_store_and_hosts_of_the_configured_helper() {
     );
     assert_eq!(rig.stored(), None);
 }
+
+/// `setup --host '[::1]:7999'` writes the host shell-quoted (brackets need it); the people
+/// commands read the line as the shell does, so they serve that host. Before, they kept the
+/// quotes and every command failed with "is not a host[:port]".
+#[test]
+fn a_host_setup_had_to_quote_is_read_back_by_every_people_command() {
+    let env = crate::support::TestEnv::new();
+    env.run_helper(&["--store", "file", "--host", "[::1]:7999", "setup"], "")
+        .assert_success();
+    let token = crate::support::fake_api_token();
+    let login = env.run_helper(&["login", "--stdin"], &token);
+    login.assert_success();
+    let status = env.run_helper(&["status"], "");
+    status.assert_success();
+    assert!(status.stdout.starts_with("store: file\n"), "{status:?}");
+    assert!(status.stdout.contains("[::1]:7999"), "{status:?}");
+    assert!(!status.stderr.contains("not a host"), "{status:?}");
+    env.run_helper(&["teardown"], "").assert_success();
+}

@@ -4,7 +4,7 @@
 //! each with its fix.
 
 use super::{Check, FIX_MIGRATE, FIX_SETUP, Level, check};
-use crate::commands::verify::shell_quote;
+use crate::commands::shell::shell_quote;
 use crate::policy::refusal;
 use crate::scan::helpers::Helper;
 use crate::scan::secrets::shown_key;
