@@ -268,6 +268,7 @@ fn people_context<'a>(
     Ok(Context {
         store: options.store.unwrap_or(StoreChoice::Auto),
         unlock: options.unlock(),
+        unlock_timeout: options.unlock_timeout,
         extra_hosts: options.hosts,
         hosts,
         data_dir: DataDir::for_user(),

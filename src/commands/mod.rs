@@ -99,6 +99,8 @@ pub struct Context<'a> {
     pub store: StoreChoice,
     /// Whether and how long to wait for a person to unlock the keychain.
     pub unlock: Unlock,
+    /// `--unlock-timeout` as given (or configured), for `setup` to write into the helper line.
+    pub unlock_timeout: Option<u64>,
     pub extra_hosts: Vec<String>,
     pub hosts: ServedHosts,
     pub data_dir: Option<DataDir>,

@@ -46,7 +46,11 @@ impl ConfigScope {
 /// call, and cron, systemd units and CI runners start git with a PATH (`/usr/bin:/bin`) that
 /// lacks `~/.local/bin`, where git then says the helper "is not a git command"
 /// (docs/servers-and-ci.md). `gh auth setup-git` writes its full path for the same reason.
-pub fn helper_command(store: StoreChoice, extra_hosts: &[String]) -> anyhow::Result<String> {
+pub fn helper_command(
+    store: StoreChoice,
+    extra_hosts: &[String],
+    unlock_timeout: Option<u64>,
+) -> anyhow::Result<String> {
     let exe = this_program()?;
     let path = exe
         .to_str()
@@ -64,6 +68,9 @@ pub fn helper_command(store: StoreChoice, extra_hosts: &[String]) -> anyhow::Res
     }
     for host in extra_hosts {
         command.push_str(&format!(" --host {}", shell_quote(host)));
+    }
+    if let Some(seconds) = unlock_timeout {
+        command.push_str(&format!(" --unlock-timeout {seconds}"));
     }
     Ok(command)
 }
@@ -96,7 +103,7 @@ pub fn run_setup(ctx: &mut Context, scope: &ConfigScope) -> anyhow::Result<ExitC
     if let Some(previous) = super::configured_store()? {
         super::store_switch::move_tokens(ctx, previous)?;
     }
-    let helper = helper_command(ctx.store, &ctx.extra_hosts)?;
+    let helper = helper_command(ctx.store, &ctx.extra_hosts, ctx.unlock_timeout)?;
     for host in ctx.served_hosts() {
         let url = scope_url(&host);
         if move_section_last_if_followed(&scope_args, &url)? {

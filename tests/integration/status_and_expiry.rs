@@ -278,3 +278,35 @@ fn a_host_setup_had_to_quote_is_read_back_by_every_people_command() {
     assert!(!status.stderr.contains("not a host"), "{status:?}");
     env.run_helper(&["teardown"], "").assert_success();
 }
+
+/// `--unlock-timeout` given to `setup` goes into the helper line git runs, and a `setup` run
+/// again without it (an upgrade, doctor's fix) keeps the configured one.
+#[test]
+fn setup_writes_the_unlock_timeout_and_a_second_setup_keeps_it() {
+    let env = crate::support::TestEnv::new();
+    let line = |env: &crate::support::TestEnv| {
+        let out = env.git(&[
+            "config",
+            "--global",
+            "--get",
+            "credential.https://bitbucket.org.helper",
+        ]);
+        out.stdout
+    };
+    env.run_helper(&["--store", "file", "setup"], "")
+        .assert_success();
+    assert!(
+        !line(&env).contains("--unlock-timeout"),
+        "control: {}",
+        line(&env)
+    );
+    env.run_helper(&["--store", "file", "--unlock-timeout", "0", "setup"], "")
+        .assert_success();
+    assert!(line(&env).contains(" --unlock-timeout 0"), "{}", line(&env));
+    env.run_helper(&["setup"], "").assert_success();
+    let kept = line(&env);
+    assert!(
+        kept.contains(" --unlock-timeout 0") && kept.contains(" --store file"),
+        "{kept}"
+    );
+}
