@@ -100,11 +100,7 @@ impl Helper<'_> {
             }
             Scope::Served(host) => host,
         };
-        let plain_http = request
-            .protocol
-            .as_deref()
-            .is_some_and(|p| p.eq_ignore_ascii_case("http"));
-        let target = Target::new(host, request.path.as_deref(), plain_http);
+        let target = Target::of_request(host, request);
         match operation {
             Operation::Get => self.get(&target, &mut outcome),
             Operation::Store => self.store(&target, request.password.as_ref(), &mut outcome),

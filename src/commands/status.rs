@@ -12,7 +12,7 @@ use crate::dates;
 use crate::environment::EnvironmentToken;
 use crate::environment::token_source::{Given, Survey};
 use crate::policy::refusal;
-use crate::store::{EntryFacts, EntryKey, Passed, Stored, Target, TokenStore};
+use crate::store::{EntryFacts, EntryKey, Passed, Stored, TokenStore};
 use crate::token::TokenKind;
 
 mod token_sources;
@@ -147,13 +147,7 @@ fn check(
     env_token: Option<&Given>,
 ) -> anyhow::Result<bool> {
     use super::verify;
-    let host = verify::host_of(url, &ctx.hosts)?;
-    let request = crate::protocol::decode(format!("url={url}\n").as_bytes()).ok();
-    let plain_http = request
-        .as_ref()
-        .and_then(|r| r.protocol.as_deref())
-        .is_some_and(|p| p.eq_ignore_ascii_case("http"));
-    let target = Target::new(host, request.and_then(|r| r.path).as_deref(), plain_http);
+    let target = verify::target_of(url, &ctx.hosts)?;
     let found = match env_token {
         Some(given) => Some((given.source.describe(), given.token.clone())),
         None => {

@@ -66,6 +66,12 @@ impl Verdict {
 
 /// The served host of `url`, or an error saying why it cannot be verified.
 pub fn host_of(url: &str, hosts: &ServedHosts) -> anyhow::Result<crate::policy::HostKey> {
+    target_of(url, hosts).map(|target| target.host.host)
+}
+
+/// The entries a request for `url` would use, as `get` picks them: [`host_of`]'s checks, then
+/// [`Target::of_request`](crate::store::Target::of_request).
+pub fn target_of(url: &str, hosts: &ServedHosts) -> anyhow::Result<crate::store::Target> {
     let request = protocol::decode(format!("url={url}\n").as_bytes())
         .ok()
         .filter(|r| r.host.is_some())
@@ -74,7 +80,7 @@ pub fn host_of(url: &str, hosts: &ServedHosts) -> anyhow::Result<crate::policy::
         anyhow::bail!("--verify takes the repository URL without a user name or password");
     }
     match hosts.scope(request.protocol.as_deref(), request.host.as_deref()) {
-        Scope::Served(host) => Ok(host),
+        Scope::Served(host) => Ok(crate::store::Target::of_request(host, &request)),
         Scope::PlainHttp(_) => anyhow::bail!("{url} is plain http; use https://"),
         Scope::NotOurs => anyhow::bail!("{url} is not on bitbucket.org (or a --host)"),
     }

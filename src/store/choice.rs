@@ -50,6 +50,16 @@ pub struct Target {
 }
 
 impl Target {
+    /// The target of a request git (or a URL) made to `host`, which serves it: its path and
+    /// whether it came over plain http.
+    pub fn of_request(host: HostKey, request: &crate::protocol::Request) -> Target {
+        let plain_http = request
+            .protocol
+            .as_deref()
+            .is_some_and(|p| p.eq_ignore_ascii_case("http"));
+        Target::new(host, request.path.as_deref(), plain_http)
+    }
+
     pub fn new(host: HostKey, path: Option<&str>, plain_http: bool) -> Target {
         let path = path.filter(|p| !p.is_empty());
         let dotted = path.is_some_and(path_has_dot_segments);
