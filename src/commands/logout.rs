@@ -6,7 +6,6 @@
 use std::process::ExitCode;
 
 use super::{Context, writer};
-use crate::store::TokenStore;
 
 #[derive(Debug, clap::Args)]
 pub struct LogoutArgs {
@@ -44,12 +43,4 @@ pub fn run(ctx: &mut Context, args: &LogoutArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Every entry of ours with its token, for `status`, `doctor` and store moves.
-pub fn stored_entries(
-    ctx: &Context,
-    store: &TokenStore,
-) -> anyhow::Result<Vec<crate::store::Stored>> {
-    Ok(store.entries(&ctx.served_hosts())?)
 }

@@ -19,7 +19,7 @@ use anyhow::Context as _;
 
 use crate::policy::{BITBUCKET_HOST, HostKey, ServedHosts};
 use crate::store::lock::LockError;
-use crate::store::{DataDir, EntryKey, Opening, StoreChoice, TokenStore, Unlock, Writer};
+use crate::store::{DataDir, EntryKey, Opening, StoreChoice, Stored, TokenStore, Unlock, Writer};
 
 /// The options of the helper git runs for `https://bitbucket.org`, as its configuration line
 /// gives them: so that `login` saves where `get` will look, and `status`, `logout` and
@@ -123,6 +123,22 @@ impl Context<'_> {
         };
         TokenStore::open(choice, &opening)
             .context("cannot open the token store (choose another with --store)")
+    }
+
+    /// The tokens `auto` left in its fallback store while the Secret Service was locked, and
+    /// the sentence that says so: `status` and `doctor` show them beside the others, so that
+    /// a token is never in two stores unannounced. `None` when there are none.
+    pub fn stray_tokens(&self, store: &TokenStore) -> Option<(Vec<Stored>, String)> {
+        let stray = store.stray_entries(&self.served_hosts())?.ok()?;
+        let first = stray.first()?;
+        let said = format!(
+            "{} token(s) are in the {} store, where auto saved them while the Secret Service \
+             was locked; the next git operation that needs one moves it to the {} store",
+            stray.len(),
+            first.found_in.name(),
+            store.backend().name()
+        );
+        Some((stray, said))
     }
 
     /// The host a command acts on: the only `--host` given, else bitbucket.org.

@@ -7,7 +7,6 @@
 use std::process::ExitCode;
 
 use super::Context;
-use super::logout::stored_entries;
 use crate::dates;
 use crate::environment::EnvironmentToken;
 use crate::environment::token_source::{Given, Survey};
@@ -85,10 +84,10 @@ fn read(ctx: &Context, token_store: &TokenStore, now: u64) -> Report {
         // Not an error, but worth knowing: these tokens last until reboot.
         problems.push(format!("auto chose keyutils because {}", fallback.reason));
     }
-    let rows = match stored_entries(ctx, token_store) {
+    let rows = match token_store.entries(&ctx.served_hosts()) {
         Ok(entries) => Some(rows_of(entries, now, &mut problems)),
         Err(e) => {
-            problems.push(format!("{e:#}"));
+            problems.push(e.to_string());
             None
         }
     };
@@ -97,16 +96,9 @@ fn read(ctx: &Context, token_store: &TokenStore, now: u64) -> Report {
         rows,
         problems,
     };
-    if let Some(Ok(stray)) = token_store.stray_entries(&ctx.served_hosts())
-        && !stray.is_empty()
-    {
+    if let Some((stray, said)) = ctx.stray_tokens(token_store) {
         let stray = rows_of(stray, now, &mut report.problems);
-        report.problems.push(format!(
-            "{} token(s) are in the {} store, where auto saved them while the Secret Service \
-             was locked; the next git operation that needs one moves it here",
-            stray.len(),
-            stray[0].store
-        ));
+        report.problems.push(said);
         report.rows.get_or_insert_with(Vec::new).extend(stray);
     }
     report

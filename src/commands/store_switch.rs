@@ -4,7 +4,6 @@
 //! new store, and only then removed from the old one; a different token already in the new
 //! store is never overwritten (both stay, and we say so).
 
-use super::logout::stored_entries;
 use super::{Context, writer};
 use crate::store::{EntryFacts, OnRemove, StoreChoice};
 
@@ -18,7 +17,8 @@ pub fn move_tokens(ctx: &mut Context, from: StoreChoice) -> anyhow::Result<()> {
     };
     // A move deletes from the old store: only under the writer lock, like every writer.
     let old_writer = writer(&old, true)?;
-    let tokens: Vec<_> = stored_entries(ctx, &old)?
+    let tokens: Vec<_> = old
+        .entries(&ctx.served_hosts())?
         .into_iter()
         .filter_map(|stored| {
             let facts = stored.facts().cloned();

@@ -53,19 +53,8 @@ pub(super) fn stored(ctx: &Context, store: &TokenStore) -> Vec<Check> {
             return vec![check(Level::Fail, e.to_string(), Some(&fix))];
         }
     };
-    if let Some(Ok(stray)) = store.stray_entries(&ctx.served_hosts())
-        && !stray.is_empty()
-    {
-        checks.push(check(
-            Level::Warn,
-            format!(
-                "{} token(s) are in the {} store, where auto saved them while the Secret \
-                 Service was locked; the next git operation that needs one moves it",
-                stray.len(),
-                stray[0].found_in.name()
-            ),
-            None,
-        ));
+    if let Some((stray, said)) = ctx.stray_tokens(store) {
+        checks.push(check(Level::Warn, said, None));
         entries.extend(stray);
     }
     for stored in entries {
