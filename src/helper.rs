@@ -208,7 +208,7 @@ impl Helper<'_> {
             }
             Resolved::Given(given) => given,
         };
-        match refusal(TokenKind::of_token(&given.token)) {
+        match given.refusal() {
             None => Some(given.token),
             Some(why) => {
                 notes.push(format!(

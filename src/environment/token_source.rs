@@ -99,6 +99,14 @@ pub struct Given {
     pub mode: Option<u32>,
 }
 
+impl Given {
+    /// Why Bitbucket would refuse this token (an app password, another kind), or `None`: the
+    /// one rule by which `get` uses it and `status` says it is used.
+    pub fn refusal(&self) -> Option<&'static str> {
+        crate::policy::refusal(crate::token::TokenKind::of_token(&self.token))
+    }
+}
+
 /// A source that is set but gives no token.
 #[derive(Debug)]
 pub struct Unreadable {

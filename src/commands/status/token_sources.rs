@@ -5,13 +5,12 @@
 use crate::environment::token_source::{
     CREDENTIAL_NAME, Found, Given, Resolved, Source, Survey, TOKEN_ENV, TOKEN_FILE_ENV,
 };
-use crate::policy::refusal;
 use crate::token::TokenKind;
 
 /// The token `get` would take from the environment: one it reads and Bitbucket may take.
 pub(super) fn usable(survey: &Survey) -> Option<&Given> {
     match &survey.resolved {
-        Resolved::Given(given) if refusal(TokenKind::of_token(&given.token)).is_none() => {
+        Resolved::Given(given) if given.refusal().is_none() => {
             // The survey's own entry, so callers see the file's mode too.
             survey
                 .found
