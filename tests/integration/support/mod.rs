@@ -17,6 +17,7 @@
 //! - [`tokens`]: well-formed fake API tokens and app passwords;
 //! - [`watched`]: the helper on hostile input, under a time limit, its peak memory measured;
 //! - [`mounts`]: a private mount namespace for full and read-only disks;
+//! - [`store_under_test`]: which real store a test runs on, and how a HOME is pointed at it;
 //! - [`private`]: a HOME with a store of its own (own keyring daemon, own user namespace);
 //! - [`wedged_bus`]: session buses that never answer, or die mid-call;
 //! - [`wine`]: the Windows build under Wine, with Wine's Credential Manager;
@@ -43,6 +44,7 @@ pub mod keyrings;
 pub mod mounts;
 pub mod private;
 pub mod server;
+pub mod store_under_test;
 pub mod tier;
 pub mod tokens;
 pub mod watched;
@@ -61,6 +63,7 @@ pub use server::{
     APP_PASSWORD_BODY, BitbucketServer, MISSING_SCOPE_BODY, RequestLog, Scope, TOKEN_USERNAME,
     WWW_AUTHENTICATE,
 };
+pub use store_under_test::{Daemon, StoreUnderTest};
 pub use tier::{SlowTier, TIER_VAR};
 pub use tokens::{crc32, fake_api_token, fake_app_password};
 pub use watched::{TIME_LIMIT, Watched, gnu_time_or_skip, run_watched};
