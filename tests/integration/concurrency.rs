@@ -323,7 +323,12 @@ macro_rules! serialised_by_the_operation_lock {
     };
 }
 
-serialised_by_the_operation_lock!(secret_service: SecretService, keyutils: Keyutils);
+serialised_by_the_operation_lock!(
+    secret_service: SecretService,
+    keepassxc: KeePassXc,
+    kwallet: KWallet,
+    keyutils: Keyutils,
+);
 
 mod file {
     #[test]
