@@ -14,17 +14,18 @@ use crate::rig::{Rig, StoreUnderTest};
 use crate::support::keyrings::{PrompterMode, Provider};
 use crate::support::{KeyutilsSession, Output, SecretServiceSession, TestEnv, fake_api_token};
 
-/// A rig on a private provider, with a token stored there, then locked.
+/// A rig on a private provider, with a token stored there (git's clone, with the default
+/// unlock timeout), then locked, and git's helper given `--unlock-timeout UNLOCK_TIMEOUT`.
 fn locked_rig(store: StoreUnderTest, unlock_timeout: &str) -> Option<(Rig, String)> {
     let mut rig = Rig::private(store)?;
-    rig.env.configure_helper(&format!(
-        "{} --unlock-timeout {unlock_timeout}",
-        rig.helper_args().join(" ")
-    ));
     let stored = rig.token.clone();
     rig.will_answer(Some(&stored));
     rig.clone().assert_success();
     assert_eq!(rig.stored().as_deref(), Some(stored.as_str()), "control");
+    rig.env.configure_helper(&format!(
+        "{} --unlock-timeout {unlock_timeout}",
+        rig.helper_args().join(" ")
+    ));
     rig.session().lock_collection();
     assert!(rig.session().is_locked());
     Some((rig, stored))
@@ -138,6 +139,42 @@ fn an_unlock_timeout_of_zero_never_asks() {
         "nobody was asked"
     );
     assert!(rig.session().is_locked());
+}
+
+/// KWallet's `Unlock` needs no person (a login opened the wallet), yet `--unlock-timeout 0`
+/// keeps the helper from calling it, and KWallet hands its collection out Locked: so with 0 the
+/// helper never reads a KWallet that something else did not unlock first, and git prompts on
+/// every fetch. What this test pins down is today's behaviour; whether 0 should still allow an
+/// unlock that completes without a dialog is a product question.
+#[test]
+fn an_unlock_timeout_of_zero_leaves_kwallet_locked_and_git_prompts() {
+    let Some((mut rig, stored)) = locked_rig(StoreUnderTest::KWallet, "0") else {
+        return;
+    };
+    rig.will_answer(Some(&rig.token.clone()));
+    let out = rig.fetch();
+    out.assert_success();
+    assert!(
+        out.stderr
+            .contains("GIT_CREDENTIAL_BITBUCKET_UNLOCK_TIMEOUT=0"),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("KWallet's collection"), "{out:?}");
+    assert_eq!(
+        rig.env.prompt_count(),
+        2,
+        "the stored token was not handed out: git asked again"
+    );
+    assert!(rig.session().is_locked(), "nothing unlocked it");
+
+    // Control: with the default timeout the same fetch unlocks KWallet, with no dialog, and
+    // git gets the stored token without asking.
+    rig.env.configure_helper(&rig.helper_args().join(" "));
+    rig.will_answer(None);
+    rig.fetch().assert_success();
+    assert_eq!(rig.env.prompt_count(), 2, "no third prompt");
+    assert!(!rig.session().is_locked());
+    assert_eq!(rig.stored().as_deref(), Some(stored.as_str()));
 }
 
 /// KeePassXC holds a search while its unlock dialog is up (`UnlockBeforeSearch`, its default):
