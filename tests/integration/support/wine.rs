@@ -105,23 +105,15 @@ impl Wine {
         let _ = std::fs::remove_file(path.join("wineserver"));
         // One wineserver for the whole test: Debian's wrapper starts it with `-p0`, so without
         // this every helper call would boot Wine's services again (seconds each).
-        let started = Command::new("timeout")
+        let started = wine_command("timeout", &path)
             .args(["60", WINESERVER, "-p"])
-            .envs(wine_vars(&path))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
             .status()
             .expect("run wineserver");
         assert!(started.success(), "cannot start a wineserver: {started}");
         // Start Wine's services now, on null stdio: started by a helper call, they would hold
         // that call's stdout open and its reader would wait for them.
-        let booted = Command::new("timeout")
+        let booted = wine_command("timeout", &path)
             .args([BOOT_DEADLINE_SECS, WINE64, "wineboot"])
-            .envs(wine_vars(&path))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
             .status()
             .expect("run wineboot");
         assert!(booted.success(), "cannot start Wine's services: {booted}");
@@ -144,53 +136,58 @@ impl WinePrefix {
 impl Drop for WinePrefix {
     /// Stops this prefix's wineserver (it would linger a few seconds) before HOME goes.
     fn drop(&mut self) {
-        let _ = Command::new("timeout")
+        let _ = wine_command("timeout", &self.path)
             .args(["30", WINESERVER, "-k"])
-            .envs(wine_vars(&self.path))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
             .status();
     }
 }
 
-/// No debug chatter, no Mono or Gecko installer, no display; and one `TMPDIR` for every Wine
-/// command of a prefix, whatever environment it otherwise gets: Debian's Wine keeps the
-/// wineserver's socket under `TMPDIR`, so a command that saw another one (a test's cleared
+/// No debug chatter, no Mono or Gecko installer, no menu entries or file associations
+/// (`winemenubuilder`, which writes under `~/.local/share` and `~/.config`); and one `TMPDIR` for
+/// every Wine command of a prefix, whatever environment it otherwise gets: Debian's Wine keeps
+/// the wineserver's socket under `TMPDIR`, so a command that saw another one (a test's cleared
 /// environment has none) would start a second server instead of finding the first.
 fn wine_vars(prefix: &Path) -> Vec<(OsString, OsString)> {
     vec![
         ("WINEPREFIX".into(), prefix.into()),
         ("TMPDIR".into(), std::env::temp_dir().into()),
         ("WINEDEBUG".into(), "-all".into()),
-        ("WINEDLLOVERRIDES".into(), "mscoree,mshtml=".into()),
+        (
+            "WINEDLLOVERRIDES".into(),
+            "mscoree,mshtml=;winemenubuilder.exe=d".into(),
+        ),
     ]
+}
+
+/// `program` for Wine's own set-up in `prefix`, with nothing of the developer's environment
+/// but PATH: HOME is the prefix and there is no DISPLAY, so Wine neither writes to the
+/// developer's home nor opens a window on their desktop. Null stdio.
+fn wine_command(program: &str, prefix: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", prefix)
+        .envs(wine_vars(prefix))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd
 }
 
 /// Boots a new prefix in `template` (emptied first) and waits for its wineserver to save it.
 fn boot_template(template: &Path) -> Result<(), String> {
-    let _ = Command::new("timeout")
+    let _ = wine_command("timeout", template)
         .args(["60", WINESERVER, "-k"])
-        .envs(wine_vars(template))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .status();
     let _ = std::fs::remove_dir_all(template);
     std::fs::create_dir_all(template).map_err(|e| format!("cannot create a prefix: {e}"))?;
-    let status = Command::new("timeout")
+    let status = wine_command("timeout", template)
         .args([BOOT_DEADLINE_SECS, WINE64, "wineboot", "--init"])
-        .env_clear()
-        .envs(wine_vars(template))
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", template)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .status()
         .map_err(|e| format!("cannot run {WINE64}: {e}"))?;
     // Let the boot's wineserver save the registry and exit before it is copied.
-    let _ = Command::new("timeout")
+    let _ = wine_command("timeout", template)
         .args(["60", WINESERVER, "-w"])
-        .envs(wine_vars(template))
         .status();
     if !status.success() || !template.join("system.reg").is_file() {
         return Err(format!(
