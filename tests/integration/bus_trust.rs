@@ -88,7 +88,12 @@ fn a_bus_socket_of_another_user_is_never_spoken_to() {
     // Listeners write their records beside the directories: let both users write there.
     std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o777))
         .expect("chmod");
-    let name = format!("gcb-rogue-{}", std::process::id());
+    // Abstract sockets are one namespace per network namespace, which a parallel run (in
+    // another PID namespace, with the same pid) may share: named after the random tempdir.
+    let name = format!(
+        "gcb-rogue-{}",
+        d.file_name().expect("a tempdir name").to_string_lossy()
+    );
     let mut child = Command::new("unshare")
         .args(["--user", "--", "sh", "-c"])
         .arg(format!(

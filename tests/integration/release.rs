@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use crate::support::run_dirs::RunDir;
 use crate::support::tier::{self, SlowTier};
 use crate::support::{BitbucketServer, Output, Scope, TestEnv, fake_api_token, helper_bin};
 
@@ -23,41 +24,24 @@ const NAME: &str = "git-credential-bitbucket";
 /// No cargo on it: the installers must not need a Rust toolchain.
 const PATH_WITHOUT_CARGO: &str = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
 
-/// scripts/dist.sh, run once per test binary into a directory of its own under target/tmp;
-/// `None` (after saying so) when the release tier was not asked for.
+/// scripts/dist.sh, run once per test binary into a [`RunDir`] of its own under target/tmp
+/// (removed by a later run: statics are never dropped); `None` (after saying so) when the release
+/// tier was not asked for.
 fn dist() -> Option<&'static Path> {
     if !tier::asked_for(SlowTier::Release) {
         return None;
     }
-    static DIST: OnceLock<PathBuf> = OnceLock::new();
-    let dir = DIST.get_or_init(|| {
+    static DIST: OnceLock<(RunDir, PathBuf)> = OnceLock::new();
+    let (_, dir) = DIST.get_or_init(|| {
         let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-        remove_dists_of_finished_runs(&tmp);
-        let out = tmp.join(format!("dist-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&out);
+        let run_dir = RunDir::new(&tmp, "dist").unwrap_or_else(|e| panic!("{e}"));
+        let out = run_dir.path().join("dist");
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let built = Output::run(Command::new(root.join("scripts/dist.sh")).arg(&out), "");
         built.assert_success();
-        out
+        (run_dir, out)
     });
     Some(dir)
-}
-
-/// A suite run cannot delete its dist when it ends (statics are never dropped), so the next run
-/// removes those whose process is gone; a run going on at the same time keeps its own.
-fn remove_dists_of_finished_runs(tmp: &Path) {
-    let Ok(entries) = std::fs::read_dir(tmp) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(pid) = name.strip_prefix("dist-")
-            && pid.parse::<u32>().is_ok()
-            && !Path::new("/proc").join(pid).exists()
-        {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
 }
 
 fn version() -> &'static str {

@@ -21,7 +21,8 @@
 //! - [`private`]: a HOME with a store of its own (own keyring daemon, own user namespace);
 //! - [`wedged_bus`]: session buses that never answer, or die mid-call;
 //! - [`wine`]: the Windows build under Wine, with Wine's Credential Manager;
-//! - [`tier`]: the switch that runs the slow tiers (Wine, release artifacts, workflow lint).
+//! - [`tier`]: the switch that runs the slow tiers (Wine, release artifacts, workflow lint);
+//! - [`run_dirs`]: directories one suite run shares between its tests, removed by a later run.
 //!
 //! Not every test module uses every helper, hence the `dead_code` allowance below.
 #![allow(
@@ -43,6 +44,7 @@ pub mod http;
 pub mod keyrings;
 pub mod mounts;
 pub mod private;
+pub mod run_dirs;
 pub mod server;
 pub mod store_under_test;
 pub mod tier;

@@ -16,6 +16,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use super::keyrings::skip_or_panic;
+use super::run_dirs::RunDir;
 use super::tier::{self, SlowTier};
 
 /// Debian's `wine64` package puts the loader here, off PATH.
@@ -23,7 +24,7 @@ const WINE64: &str = "/usr/lib/wine/wine64";
 /// Set to a built `.exe` to skip the build (e.g. a release build).
 pub const WINDOWS_EXE_VAR: &str = "GCB_TEST_WINDOWS_EXE";
 /// Set to a directory the caller removes afterwards (scripts/test.sh does) to boot the template
-/// there; otherwise it is `gcb-wine-PID` in the temp dir, removed by a later run once PID is gone.
+/// there; otherwise it is a [`RunDir`] `gcb-wine-run-*` in the temp dir, removed by a later run.
 pub const TEMPLATE_DIR_VAR: &str = "GCB_TEST_WINE_TEMPLATE_DIR";
 /// The server itself, not Debian's wrapper script (which forces `-p0`).
 const WINESERVER: &str = "/usr/lib/wine/wineserver64";
@@ -36,6 +37,8 @@ const PRIVATE_FILES: [&str; 4] = ["system.reg", "user.reg", "userdef.reg", ".upd
 pub struct Wine {
     exe: PathBuf,
     template: PathBuf,
+    /// The directory holding `template`, unless the caller gave one ([`TEMPLATE_DIR_VAR`]).
+    _run_dir: Option<RunDir>,
 }
 
 /// A prefix of one test's own, inside its HOME.
@@ -70,17 +73,25 @@ impl Wine {
             Some(exe) => PathBuf::from(exe),
             None => build_exe()?,
         };
-        remove_stale_templates();
-        let template = match std::env::var_os(TEMPLATE_DIR_VAR) {
-            Some(dir) => PathBuf::from(dir).join("prefix"),
-            None => std::env::temp_dir().join(format!("gcb-wine-{}", std::process::id())),
+        let (template, run_dir) = match std::env::var_os(TEMPLATE_DIR_VAR) {
+            Some(dir) => (PathBuf::from(dir).join("prefix"), None),
+            None => {
+                let run_dir = RunDir::new(&std::env::temp_dir(), "gcb-wine-run")?;
+                (run_dir.path().join("prefix"), Some(run_dir))
+            }
         };
         // A first boot on a loaded machine was seen to fail once (exit 53) and pass when run
         // again: one more try from an empty prefix before calling Wine unusable here.
         let mut last_failure = String::new();
         for _attempt in 0..2 {
             match boot_template(&template) {
-                Ok(()) => return Ok(Wine { exe, template }),
+                Ok(()) => {
+                    return Ok(Wine {
+                        exe,
+                        template,
+                        _run_dir: run_dir,
+                    });
+                }
                 Err(why) => last_failure = why,
             }
         }
@@ -211,20 +222,4 @@ fn build_exe() -> Result<PathBuf, String> {
         ));
     }
     Ok(exe)
-}
-
-/// Templates of earlier runs whose process is gone (their wineserver has exited).
-fn remove_stale_templates() {
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("gcb-wine-")) else {
-            continue;
-        };
-        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
 }
