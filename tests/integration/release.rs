@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 
 use crate::support::run_dirs::RunDir;
 use crate::support::tier::{self, SlowTier};
-use crate::support::{BitbucketServer, Output, Scope, TestEnv, fake_api_token, helper_bin};
+use crate::support::{BitbucketServer, Output, Scope, TestEnv, fake_api_token};
 
 const NAME: &str = "git-credential-bitbucket";
 /// No cargo on it: the installers must not need a Rust toolchain.
@@ -435,7 +435,7 @@ fn the_windows_zip_holds_the_exe_its_licenses_and_the_docs_its_readme_links_to()
 
 /// The subcommands `--help` lists (clap's own `help` aside).
 pub fn subcommands_in_help() -> Vec<String> {
-    let help = run(Command::new(helper_bin()).arg("--help"));
+    let help = TestEnv::new().run_helper(&["--help"], "");
     let listed: Vec<String> = help
         .assert_success()
         .stdout
@@ -458,7 +458,7 @@ pub fn subcommands_in_help() -> Vec<String> {
 fn man_pages_and_completions_mention_every_command_in_help_and_nothing_hidden() {
     let env = TestEnv::new();
     let dir = env.home().join("generated");
-    let out = run(Command::new(helper_bin()).arg("generate-docs").arg(&dir));
+    let out = run(env.helper_command().arg("generate-docs").arg(&dir));
     out.assert_success();
     // roff writes a hyphen as `\-`.
     let main_page = std::fs::read_to_string(dir.join("man/git-credential-bitbucket.1"))
