@@ -27,8 +27,8 @@ use std::time::Instant;
 
 use crate::rig::StoreUnderTest;
 use crate::support::TOKEN_USERNAME;
-use crate::support::git::Output;
 use crate::support::git_credential::GitCredential;
+use crate::support::output::Output;
 
 mod helper_test;
 mod more_helper_tests;

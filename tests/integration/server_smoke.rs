@@ -317,3 +317,40 @@ fn configured_helper_is_what_git_runs() {
     // ... which git resolves to the dashed name, found through PATH.
     assert!(out.stderr.contains("git-credential-bitbucket"), "{out:?}");
 }
+
+/// The runner's deadline kills what the command started too: a `sleep` left in the background
+/// would otherwise hold the output pipes (and a reader waiting for their end) long after.
+#[test]
+fn a_command_past_its_deadline_is_killed_with_its_process_group() {
+    let env = TestEnv::new();
+    let pid_file = env.home().join("background.pid");
+    let mut cmd = env.command("sh");
+    cmd.arg("-c")
+        .arg(r#"sleep 300 & echo $! > "$1"; echo started; wait"#)
+        .arg("sh")
+        .arg(&pid_file);
+    let started = std::time::Instant::now();
+    let out = Output::run_within(&mut cmd, b"", std::time::Duration::from_secs(1));
+    assert!(out.is_none(), "it ran past its deadline: {out:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "the runner waited for the background sleep: {:?}",
+        started.elapsed()
+    );
+    let pid = std::fs::read_to_string(&pid_file).expect("the background pid");
+    let pid: u32 = pid.trim().parse().expect("a pid");
+    // Gone, or a zombie not yet reaped: never a running sleep.
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = state.rsplit(") ").next().and_then(|s| s.chars().next());
+    assert!(
+        matches!(state, None | Some('Z') | Some('X')),
+        "the background sleep {pid} still runs: {state:?}"
+    );
+    // Control: a command that finishes in time is collected whole.
+    let done = Output::run_within(
+        env.command("sh").args(["-c", "echo done"]),
+        b"",
+        std::time::Duration::from_secs(30),
+    );
+    assert_eq!(done.expect("finished in time").stdout, "done\n");
+}

@@ -14,7 +14,8 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
-use super::git::{Output, shell_quote, write_secret_file};
+use super::git::{shell_quote, write_secret_file};
+use super::output::Output;
 use super::private::PrivateStore;
 use super::store_under_test::StoreUnderTest;
 use super::tokens::fake_api_token;

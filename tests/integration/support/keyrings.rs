@@ -17,7 +17,7 @@ mod secret_service;
 
 pub use keyutils::KeyutilsSession;
 pub use secret_service::{
-    CLIENT_DEADLINE, PromptOutcome, PrompterMode, Provider, SecretServiceSession, run_within,
+    CLIENT_DEADLINE, PromptOutcome, PrompterMode, Provider, SecretServiceSession,
 };
 
 /// Set this to let tests skip (loudly) when a keychain cannot be started; CI must not set it.

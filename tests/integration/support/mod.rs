@@ -10,6 +10,7 @@
 //! - [`server`]: `BitbucketServer`, real `git http-backend` behind Bitbucket Cloud's auth answers
 //!   (with [`http`], the little HTTP/1.1 it needs, and [`gate`], which holds chosen requests
 //!   until the test lets them through);
+//! - [`output`]: running a process to its end under a deadline, and what it did;
 //! - [`git`]: `TestEnv`, real git in a throw-away HOME with an askpass stand-in that counts prompts;
 //! - [`git_credential`]: `git credential fill|approve|reject` with git's own test askpass;
 //! - [`keyrings`]: private Secret Services (gnome-keyring, locked or not, with a stand-in
@@ -43,6 +44,7 @@ pub mod git_credential;
 pub mod http;
 pub mod keyrings;
 pub mod mounts;
+pub mod output;
 pub mod private;
 pub mod run_dirs;
 pub mod server;
@@ -54,12 +56,13 @@ pub mod wedged_bus;
 pub mod wine;
 
 pub use executables::{copy_executable, write_executable};
-pub use git::{Output, TestEnv, helper_bin, shell_quote};
+pub use git::{TestEnv, helper_bin, shell_quote};
 pub use keyrings::{
     ALLOW_SKIP_VAR, KeyutilsSession, PromptOutcome, PrompterMode, Provider, SecretServiceSession,
     skip_or_panic,
 };
 pub use mounts::MountNamespace;
+pub use output::Output;
 pub use private::PrivateStore;
 pub use server::{
     APP_PASSWORD_BODY, BitbucketServer, MISSING_SCOPE_BODY, RequestLog, Scope, TOKEN_USERNAME,

@@ -23,8 +23,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 
 use super::backend;
 use super::gate::{Gate, Held};
-use super::git::Output;
 use super::http::{self, Request, Response};
+use super::output::Output;
 
 mod projects;
 

@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::skip_or_panic;
-use crate::support::git::Output;
+use crate::support::output::Output;
 
 /// A named kernel session keyring shared by every process run under `keyctl session NAME`.
 ///

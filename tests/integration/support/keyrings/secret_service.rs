@@ -28,7 +28,7 @@ use std::process::{Child, Command};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
-pub use deadline::{CLIENT_DEADLINE, run_within};
+pub use deadline::CLIENT_DEADLINE;
 pub use prompter::PrompterMode;
 pub use prompts::PromptOutcome;
 pub use provider::Provider;
