@@ -37,6 +37,15 @@ impl Rig {
         Self::build(store, Daemon::Own)
     }
 
+    /// A Secret Service rig whose helper finds the bus at `address` (one that is missing, or
+    /// wedged): no provider is started for it.
+    pub fn on_bus(address: &str) -> Rig {
+        let mut rig = Self::build(StoreUnderTest::SecretService, Daemon::NotStarted)
+            .expect("nothing to start, nothing to skip");
+        rig.env.set_env("DBUS_SESSION_BUS_ADDRESS", address);
+        rig
+    }
+
     fn build(store: StoreUnderTest, daemon: Daemon) -> Option<Rig> {
         let server = BitbucketServer::start();
         server.create_repo("ws", "repo");
@@ -65,6 +74,17 @@ impl Rig {
         self._secret_service
             .as_ref()
             .expect("a private Secret Service rig")
+    }
+
+    /// Restarts the rig's own Secret Service ([`SecretServiceSession::restart`]: items survive,
+    /// the bus address changes) and points the HOME at its new bus.
+    pub fn restart_session(&mut self) {
+        let session = self
+            ._secret_service
+            .as_mut()
+            .expect("a private Secret Service rig");
+        session.restart();
+        self.env.use_secret_service(session);
     }
 
     /// `--store S --host H`, as configured in git.

@@ -33,6 +33,9 @@ pub enum Daemon {
     Own,
     /// The one of that provider shared by the whole test process.
     Shared,
+    /// None is started: the test points the HOME at a bus of its choosing (a missing one, a
+    /// wedged one). Stores that are not a Secret Service start as with [`Daemon::Own`].
+    NotStarted,
 }
 
 /// What keeps a HOME's store alive: hold it as long as the HOME is used.
@@ -88,6 +91,7 @@ impl StoreUnderTest {
                         provider,
                     )?);
                 }
+                Daemon::NotStarted => {}
             }
             return Some(sessions);
         }
