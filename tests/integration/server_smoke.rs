@@ -11,8 +11,7 @@ use std::path::Path;
 
 use crate::support::{
     APP_PASSWORD_BODY, BitbucketServer, KeyutilsSession, MISSING_SCOPE_BODY, Output, Scope,
-    SecretServiceSession, TOKEN_USERNAME, TestEnv, WWW_AUTHENTICATE, fake_api_token,
-    fake_app_password,
+    TOKEN_USERNAME, TestEnv, WWW_AUTHENTICATE, fake_api_token, fake_app_password,
 };
 
 /// A server with `ws/repo.git` and a token granted `scope`.
@@ -208,53 +207,6 @@ fn askpass_stand_in_answers_one_password_prompt() {
     let out = env.git(&["clone", "-q", &url, "clone2"]);
     out.assert_failure();
     assert_eq!(env.prompt_count(), 2);
-}
-
-#[test]
-fn secret_service_session_round_trips_with_secret_tool() {
-    let Some(ss) = SecretServiceSession::shared_or_skip() else {
-        return;
-    };
-    assert!(
-        ss.bus_address().starts_with("unix:"),
-        "{}",
-        ss.bus_address()
-    );
-    let user = format!("smoke-{}", std::process::id());
-    let attrs = ["service", "gcb-smoke", "username", user.as_str()];
-    let store = [&["store", "--label=gcb smoke"][..], &attrs].concat();
-    ss.secret_tool(&store, "s3cret").assert_success();
-    let found = ss.secret_tool(&[&["lookup"][..], &attrs].concat(), "");
-    assert_eq!(found.assert_success().stdout, "s3cret");
-    // A TestEnv child (its own HOME, only the bus address shared) reaches the same keychain.
-    let mut env = TestEnv::new();
-    env.use_secret_service(ss);
-    let lookup = [&["lookup"][..], &attrs].concat();
-    let found = Output::run(env.command("secret-tool").args(&lookup), "");
-    assert_eq!(found.assert_success().stdout, "s3cret");
-    ss.secret_tool(&[&["clear"][..], &attrs].concat(), "")
-        .assert_success();
-    ss.secret_tool(&[&["lookup"][..], &attrs].concat(), "")
-        .assert_failure();
-}
-
-#[test]
-fn private_secret_service_locks_and_unlocks() {
-    let Some(ss) = SecretServiceSession::start_or_skip() else {
-        return;
-    };
-    let attrs = ["service", "gcb-lock", "username", "u"];
-    let store = [&["store", "--label=gcb lock"][..], &attrs].concat();
-    ss.secret_tool(&store, "kept").assert_success();
-    ss.lock_collection();
-    assert!(ss.is_locked());
-    // Headless, nothing can answer the unlock prompt: reads fail instead of hanging.
-    ss.secret_tool(&[&["lookup"][..], &attrs].concat(), "")
-        .assert_failure();
-    ss.unlock_collection();
-    assert!(!ss.is_locked());
-    let found = ss.secret_tool(&[&["lookup"][..], &attrs].concat(), "");
-    assert_eq!(found.assert_success().stdout, "kept");
 }
 
 #[test]
