@@ -8,7 +8,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -220,11 +220,6 @@ impl TestEnv {
         );
         store.assert_success();
         store
-    }
-
-    /// [`TestEnv::run_helper`] with any bytes as input.
-    pub fn run_helper_bytes(&self, args: &[&str], stdin: &[u8]) -> Output {
-        Output::run_bytes(self.helper_command().args(args), stdin)
     }
 
     /// `credential.helper` = `""` then the helper by absolute path with `extra_args`, in the

@@ -11,7 +11,6 @@
 //! answered instead. Every fake token has a name; failure messages show `<name>`, not the token,
 //! and no step may show a token anywhere but on a `password=` line of git's `fill` output.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 use super::git::{shell_quote, write_secret_file};

@@ -25,9 +25,7 @@ use super::git::shell_quote;
 use super::output::Output;
 
 pub use keyutils::KeyutilsSession;
-pub use secret_service::{
-    CLIENT_DEADLINE, PromptOutcome, PrompterMode, Provider, SecretServiceSession,
-};
+pub use secret_service::{PromptOutcome, PrompterMode, Provider, SecretServiceSession};
 
 /// Set this to let tests skip (loudly) when a keychain cannot be started; CI must not set it.
 pub const ALLOW_SKIP_VAR: &str = "GCB_TEST_ALLOW_SKIP";

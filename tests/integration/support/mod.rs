@@ -25,12 +25,8 @@
 //! - [`tier`]: the switch that runs the slow tiers (Wine, release artifacts, workflow lint);
 //! - [`run_dirs`]: directories one suite run shares between its tests, removed by a later run.
 //!
-//! Not every test module uses every helper, hence the `dead_code` allowance below.
-#![allow(
-    dead_code,
-    unused_imports,
-    reason = "shared support: each test module uses only part of it"
-)]
+//! Everything here is compiled into the one test binary, so what no test uses is dead code,
+//! and the compiler says so: there is no allowance for it.
 #![allow(
     clippy::print_stderr,
     reason = "the harness reports skipped checks and server-side errors on stderr"
@@ -58,19 +54,16 @@ pub mod wine;
 pub use executables::{copy_executable, write_executable};
 pub use git::{TestEnv, helper_bin, shell_quote};
 pub use keyrings::{
-    ALLOW_SKIP_VAR, KeyutilsSession, PromptOutcome, PrompterMode, Provider, SecretServiceSession,
-    skip_or_panic,
+    KeyutilsSession, PromptOutcome, PrompterMode, Provider, SecretServiceSession, skip_or_panic,
 };
 pub use mounts::MountNamespace;
 pub use output::Output;
 pub use private::PrivateStore;
 pub use server::{
-    APP_PASSWORD_BODY, BitbucketServer, MISSING_SCOPE_BODY, RequestLog, Scope, TOKEN_USERNAME,
-    WWW_AUTHENTICATE,
+    APP_PASSWORD_BODY, BitbucketServer, MISSING_SCOPE_BODY, Scope, TOKEN_USERNAME, WWW_AUTHENTICATE,
 };
 pub use store_under_test::{Daemon, StoreUnderTest};
-pub use tier::{SlowTier, TIER_VAR};
-pub use tokens::{crc32, fake_api_token, fake_app_password};
-pub use watched::{TIME_LIMIT, Watched, gnu_time_or_skip, run_watched};
+pub use tier::SlowTier;
+pub use tokens::{fake_api_token, fake_app_password};
+pub use watched::{TIME_LIMIT, gnu_time_or_skip, run_watched};
 pub use wedged_bus::WedgedBus;
-pub use wine::Wine;

@@ -13,7 +13,6 @@ use super::store_under_test::{Daemon, StoreSessions, StoreUnderTest};
 
 pub struct PrivateStore {
     pub env: TestEnv,
-    pub store: StoreUnderTest,
     /// `--store` value: `secret-service`, `keyutils`, `file` or `wincred`.
     pub flag: &'static str,
     pub secret_service: Option<SecretServiceSession>,
@@ -32,7 +31,6 @@ impl PrivateStore {
         } = store.attach(&mut env, Daemon::Own)?;
         Some(PrivateStore {
             env,
-            store,
             flag: store.flag(),
             secret_service,
             _keyutils: keyutils,

@@ -101,11 +101,6 @@ impl KeyutilsSession {
         }
     }
 
-    /// The keyring's name (its description in `/proc/keys`).
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// `keyctl session NAME program`: add the program's args and run it inside the keyring.
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
         let prefix = self.prefix();
