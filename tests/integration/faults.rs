@@ -9,6 +9,7 @@
 //! — the mounts in a private mount namespace, since the tests run as root, which ignores
 //! permission bits.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -91,16 +92,13 @@ fn a_secret_service_killed_during_an_operation_means_a_prompt_and_the_token_surv
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .spawn()
         .expect("start git clone");
     std::thread::sleep(std::time::Duration::from_millis(300));
     session.kill_keyring();
-    let out = clone.wait_with_output().expect("git clone");
-    let out = Output {
-        status: out.status,
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
+    // Under the runner's deadline: a helper that hung on the dead daemon fails the test.
+    let out = Output::collect_or_panic(clone, "git clone");
     rig.assert_no_leak(&out, false);
     assert_prompted_and_cloned(&rig, &out, &["secret-service store", "not saved"]);
 

@@ -8,6 +8,7 @@
 //! observed (a helper blocked on a lock) is read from /proc/locks, with a deadline.
 
 use std::fs::File;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -205,7 +206,8 @@ fn a_metadata_write_never_loses_a_newer_record_written_meanwhile() {
         .arg("get")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stderr(Stdio::piped())
+        .process_group(0);
     let mut child = get.spawn().expect("spawn get");
     std::io::Write::write_all(
         &mut child.stdin.take().expect("stdin"),
@@ -218,8 +220,8 @@ fn a_metadata_write_never_loses_a_newer_record_written_meanwhile() {
     let record = before.replace(&format!("expires={first}"), &format!("expires={newer}"));
     std::fs::write(&metadata, record).expect("rewrite");
     drop(held);
-    let out = child.wait_with_output().expect("get");
-    assert!(out.status.success());
+    let out = Output::collect_or_panic(child, "get");
+    out.assert_success();
     let after = std::fs::read_to_string(&metadata).expect("metadata");
     assert_eq!(
         expires(&after),
