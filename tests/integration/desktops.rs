@@ -129,6 +129,20 @@ fn an_unanswered_unlock_is_dismissed_at_its_deadline_and_announced() {
         .expect("release the pending question");
 }
 
+/// A fetch with `--unlock-timeout 0` on a locked rig, git's prompt answered with the rig's
+/// token: it succeeds, and the helper said why it did not wait.
+fn fetch_told_not_to_wait(rig: &mut Rig) -> Output {
+    rig.will_answer(Some(&rig.token.clone()));
+    let out = rig.fetch();
+    out.assert_success();
+    assert!(
+        out.stderr
+            .contains("GIT_CREDENTIAL_BITBUCKET_UNLOCK_TIMEOUT=0"),
+        "{out:?}"
+    );
+    out
+}
+
 #[test]
 fn an_unlock_timeout_of_zero_never_asks() {
     let Some((mut rig, _)) = locked_rig(
@@ -138,14 +152,7 @@ fn an_unlock_timeout_of_zero_never_asks() {
     ) else {
         return;
     };
-    rig.will_answer(Some(&rig.token.clone()));
-    let out = rig.fetch();
-    out.assert_success();
-    assert!(
-        out.stderr
-            .contains("GIT_CREDENTIAL_BITBUCKET_UNLOCK_TIMEOUT=0"),
-        "{out:?}"
-    );
+    fetch_told_not_to_wait(&mut rig);
     assert!(
         rig.session().prompter_answers().is_empty(),
         "nobody was asked"
@@ -163,14 +170,7 @@ fn an_unlock_timeout_of_zero_leaves_kwallet_locked_and_git_prompts() {
     let Some((mut rig, stored)) = locked_rig(StoreUnderTest::KWallet, "0", None) else {
         return;
     };
-    rig.will_answer(Some(&rig.token.clone()));
-    let out = rig.fetch();
-    out.assert_success();
-    assert!(
-        out.stderr
-            .contains("GIT_CREDENTIAL_BITBUCKET_UNLOCK_TIMEOUT=0"),
-        "{out:?}"
-    );
+    let out = fetch_told_not_to_wait(&mut rig);
     assert!(out.stderr.contains("KWallet's collection"), "{out:?}");
     assert_eq!(
         rig.env.prompt_count(),
