@@ -9,10 +9,8 @@
 //! under `setpriv`. Each listener records every byte it is sent. The control is a listener
 //! run as uid 1000 itself, which the helper does speak to.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
-
 use crate::support::helper_bin;
+use crate::support::keyrings::run_as_namespace_root;
 
 const LISTENER: &str = r#"
 import os, socket, sys
@@ -88,43 +86,26 @@ fn a_bus_socket_of_another_user_is_never_spoken_to() {
     // Listeners write their records beside the directories: let both users write there.
     std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o777))
         .expect("chmod");
-    let name = format!("gcb-rogue-{}", std::process::id());
-    let mut child = Command::new("unshare")
-        .args(["--user", "--", "sh", "-c"])
-        .arg(format!(
-            "echo ready; read go; exec sh -c '{}'",
-            SCRIPT.replace('\'', r"'\''")
-        ))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("D", d)
-        .env("NAME", &name)
-        .env("BIN", helper_bin())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("unshare");
-    let mut ready = String::new();
-    BufReader::new(child.stdout.as_mut().expect("stdout"))
-        .read_line(&mut ready)
-        .expect("ready");
-    assert_eq!(ready.trim(), "ready");
-    for map in ["uid_map", "gid_map"] {
-        std::fs::write(format!("/proc/{}/{map}", child.id()), "0 0 65536\n").expect("map ids");
-    }
-    writeln!(child.stdin.as_mut().expect("stdin"), "go").expect("go");
-    let done = child.wait_with_output().expect("wait");
+    // Abstract sockets are one namespace per network namespace, which a parallel run (in
+    // another PID namespace, with the same pid) may share: named after the random tempdir.
+    let name = format!(
+        "gcb-rogue-{}",
+        d.file_name().expect("a tempdir name").to_string_lossy()
+    );
+    let done = run_as_namespace_root(
+        &[],
+        SCRIPT,
+        &[
+            ("D", d.as_os_str()),
+            ("NAME", name.as_ref()),
+            ("BIN", helper_bin().as_os_str()),
+        ],
+        d,
+    );
     let read = |file: &str| {
         String::from_utf8_lossy(&std::fs::read(d.join(file)).unwrap_or_default()).into_owned()
     };
-    let said = |case: &str| {
-        format!(
-            "{case}: {}\n{}",
-            read(&format!("{case}.err")),
-            String::from_utf8_lossy(&done.stderr)
-        )
-    };
+    let said = |case: &str| format!("{case}: {}\n{}", read(&format!("{case}.err")), done.stderr);
 
     // Control: a socket of the helper's own user is spoken to (authentication goes out).
     assert!(read("own.got").contains("AUTH EXTERNAL"), "{}", said("own"));

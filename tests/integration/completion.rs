@@ -11,9 +11,8 @@
 //! `setup --file so` does complete the file `somefile`.
 
 use std::path::PathBuf;
-use std::process::Command;
 
-use crate::support::{Output, TestEnv, helper_bin, skip_or_panic};
+use crate::support::{Output, TestEnv, skip_or_panic};
 
 const NAME: &str = "git-credential-bitbucket";
 const STORES: [&str; 6] = [
@@ -95,11 +94,7 @@ impl Completions {
     fn generate() -> Completions {
         let env = TestEnv::new();
         let dir = env.home().join("generated");
-        Output::run(
-            Command::new(helper_bin()).arg("generate-docs").arg(&dir),
-            "",
-        )
-        .assert_success();
+        Output::run(env.helper_command().arg("generate-docs").arg(&dir), "").assert_success();
         std::fs::write(env.home().join("somefile"), "").unwrap();
         for (name, text) in [
             ("driver.bash", BASH_DRIVER),
@@ -194,7 +189,7 @@ fn commands_in_help() -> Vec<String> {
 
 /// The long options `NAME COMMAND --help` lists.
 fn long_options_of(command: &str) -> Vec<String> {
-    let help = Output::run(Command::new(helper_bin()).args([command, "--help"]), "");
+    let help = TestEnv::new().run_helper(&[command, "--help"], "");
     let mut options: Vec<String> = help
         .assert_success()
         .stdout

@@ -187,7 +187,7 @@ fn assert_file_is_whole(store: &PrivateStore, written: &[String]) {
 /// call that needs no client record before its first that does (`greet` in
 /// src/store/secret_service/bus.rs); a daemon that dies anyway fails this test with its log.
 fn forty_helpers_storing_getting_and_erasing_at_once_leave_a_written_token(store: StoreUnderTest) {
-    let Some(store) = PrivateStore::new(store.flag()) else {
+    let Some(store) = PrivateStore::new(store) else {
         return;
     };
     let first = fake_api_token();
@@ -249,7 +249,7 @@ fn forty_helpers_storing_getting_and_erasing_at_once_leave_a_written_token(store
 }
 
 fn an_erase_of_one_token_never_removes_another_written_meanwhile(store: StoreUnderTest) {
-    let Some(store) = PrivateStore::new(store.flag()) else {
+    let Some(store) = PrivateStore::new(store) else {
         return;
     };
     // The race is between one process's read and its delete: give it a few chances to show.
@@ -323,7 +323,12 @@ macro_rules! serialised_by_the_operation_lock {
     };
 }
 
-serialised_by_the_operation_lock!(secret_service: SecretService, keyutils: Keyutils);
+serialised_by_the_operation_lock!(
+    secret_service: SecretService,
+    keepassxc: KeePassXc,
+    kwallet: KWallet,
+    keyutils: Keyutils,
+);
 
 mod file {
     #[test]

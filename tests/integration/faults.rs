@@ -9,23 +9,25 @@
 //! — the mounts in a private mount namespace, since the tests run as root, which ignores
 //! permission bits.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::rig::{Rig, StoreUnderTest};
-use crate::support::{
-    MountNamespace, Output, SecretServiceSession, TestEnv, fake_api_token, helper_bin,
-    skip_or_panic,
-};
+use crate::support::{MountNamespace, Output, TestEnv, fake_api_token, helper_bin, skip_or_panic};
 
 /// A rig whose server accepts `rig.token` (answered at the prompt), plus a different token
 /// already stored for the rig's host before the fault (`stored`).
 fn rig_with_stored_token(store: StoreUnderTest) -> Option<(Rig, String)> {
-    let mut rig = Rig::new(store)?;
+    Some(with_stored_token(Rig::new(store)?))
+}
+
+/// [`rig_with_stored_token`] for a rig already made.
+fn with_stored_token(mut rig: Rig) -> (Rig, String) {
     let stored = rig.secret(fake_api_token());
     let token = rig.token.clone();
     rig.will_answer(Some(&token));
-    Some((rig, stored))
+    (rig, stored)
 }
 
 /// git clones after prompting once, and the helper's complaint reached the person.
@@ -42,22 +44,21 @@ fn assert_prompted_and_cloned(rig: &Rig, out: &Output, says: &[&str]) {
     assert!(!out.stderr.contains("panicked"), "{out:?}");
 }
 
-/// [`rig_with_stored_token`] on a gnome-keyring of its own (the tests lock or kill it), with
-/// the stored token in it.
-fn rig_on_a_private_secret_service() -> Option<(Rig, String, SecretServiceSession)> {
-    let (mut rig, stored) = rig_with_stored_token(StoreUnderTest::SecretService)?;
-    let session = SecretServiceSession::start_or_skip()?;
-    rig.env.use_secret_service(&session);
+/// [`rig_with_stored_token`] on a gnome-keyring of its own (the tests lock or kill it:
+/// `rig.session()`), with the stored token in it.
+fn rig_on_a_private_secret_service() -> Option<(Rig, String)> {
+    let (rig, stored) = with_stored_token(Rig::private(StoreUnderTest::SecretService)?);
     rig.typed("", &stored);
     assert_eq!(rig.stored().as_deref(), Some(stored.as_str()), "control");
-    Some((rig, stored, session))
+    Some((rig, stored))
 }
 
 #[test]
 fn a_locked_secret_service_means_a_prompt_and_the_stored_token_survives() {
-    let Some((rig, stored, session)) = rig_on_a_private_secret_service() else {
+    let Some((rig, stored)) = rig_on_a_private_secret_service() else {
         return;
     };
+    let session = rig.session();
     session.lock_collection();
     let out = rig.clone();
     assert_prompted_and_cloned(&rig, &out, &["secret-service store is locked", "not saved"]);
@@ -68,9 +69,10 @@ fn a_locked_secret_service_means_a_prompt_and_the_stored_token_survives() {
 
 #[test]
 fn a_secret_service_killed_during_an_operation_means_a_prompt_and_the_token_survives() {
-    let Some((rig, stored, session)) = rig_on_a_private_secret_service() else {
+    let Some((rig, stored)) = rig_on_a_private_secret_service() else {
         return;
     };
+    let session = rig.session();
 
     // A stopped daemon holds the helper's D-Bus call; killing it then fails the call. Whether
     // the helper is already waiting when the kill comes or starts after it, the outcome must be
@@ -90,16 +92,13 @@ fn a_secret_service_killed_during_an_operation_means_a_prompt_and_the_token_surv
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .spawn()
         .expect("start git clone");
     std::thread::sleep(std::time::Duration::from_millis(300));
     session.kill_keyring();
-    let out = clone.wait_with_output().expect("git clone");
-    let out = Output {
-        status: out.status,
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
+    // Under the runner's deadline: a helper that hung on the dead daemon fails the test.
+    let out = Output::collect_or_panic(clone, "git clone");
     rig.assert_no_leak(&out, false);
     assert_prompted_and_cloned(&rig, &out, &["secret-service store", "not saved"]);
 

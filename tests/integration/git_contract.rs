@@ -27,8 +27,8 @@ use std::time::Instant;
 
 use crate::rig::StoreUnderTest;
 use crate::support::TOKEN_USERNAME;
-use crate::support::git::Output;
 use crate::support::git_credential::GitCredential;
+use crate::support::output::Output;
 
 mod helper_test;
 mod more_helper_tests;
@@ -119,28 +119,26 @@ const CASES: &[Case] = &[
     reason = "the sequence's run time, for `--nocapture` runs and the docs"
 )]
 fn git_helper_tests_pass_in_order(store: StoreUnderTest) {
-    let Some(mut git) = GitCredential::new(store.flag(), SERVED) else {
+    let Some(mut git) = GitCredential::new(store, SERVED) else {
         return;
     };
     let started = Instant::now();
     let mut failed = Vec::new();
     for (name, run) in CASES {
         if let Err(why) = run(&mut git) {
-            failed.push(format!("helper ({}) {name}: {why}", store.flag()));
+            failed.push(format!("helper ({store:?}) {name}: {why}"));
         }
     }
     eprintln!(
-        "git's helper tests on {}: {} cases in {:.1?}",
-        store.flag(),
+        "git's helper tests on {store:?}: {} cases in {:.1?}",
         CASES.len(),
         started.elapsed()
     );
     assert!(
         failed.is_empty(),
-        "{} of {} of git's helper cases failed on {}:\n\n{}",
+        "{} of {} of git's helper cases failed on {store:?}:\n\n{}",
         failed.len(),
         CASES.len(),
-        store.flag(),
         failed.join("\n\n")
     );
 }

@@ -663,7 +663,7 @@ impl Fixture {
             return None;
         }
         let fixture = Fixture {
-            store: PrivateStore::new(store.flag())?,
+            store: PrivateStore::new(store)?,
             args: vec![
                 "--store".into(),
                 store.flag().into(),

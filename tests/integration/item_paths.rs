@@ -6,14 +6,18 @@
 //! (with this entry's digest or that one's), one that no longer exists, or something that is
 //! not an object path at all. In every case `get` answers exactly our token (the positive
 //! control, in the same test), or the username alone when we have none, and never the other
-//! item's secret.
+//! item's secret. KWallet makes stale hints on its own: it renumbers its items each time it
+//! starts, so after a restart every hint names another entry's item or none.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::support::{Output, SecretServiceSession, TestEnv, fake_api_token};
+use crate::support::{Output, Provider, SecretServiceSession, TestEnv, fake_api_token};
 
 const GET: &str = "protocol=https\nhost=bitbucket.org\n\n";
 const CANARY: &str = "someone-elses-secret-canary";
+/// The service attribute of our items.
+const SERVICE: &str = "git-credential-bitbucket";
 
 /// The one hint file our entry has after a `get` (its name is a checksum of the entry; the
 /// digest key sits beside it).
@@ -30,8 +34,8 @@ fn hint_file(env: &TestEnv) -> PathBuf {
     files.remove(0)
 }
 
-/// The object path of the one item carrying `service=other`.
-fn canary_path(session: &SecretServiceSession) -> String {
+/// The object path of the one item carrying `service` and `username`.
+fn item_path(session: &SecretServiceSession, service: &str, username: &str) -> String {
     let mut cmd = session.command("dbus-send");
     cmd.args([
         "--session",
@@ -39,15 +43,33 @@ fn canary_path(session: &SecretServiceSession) -> String {
         "--dest=org.freedesktop.secrets",
         "/org/freedesktop/secrets",
         "org.freedesktop.Secret.Service.SearchItems",
-        "dict:string:string:service,other",
+        &format!("dict:string:string:service,{service},username,{username}"),
     ]);
     let out = Output::run(&mut cmd, "");
     out.assert_success();
     out.stdout
         .split('"')
         .find(|s| s.starts_with("/org/freedesktop/secrets/collection/"))
-        .unwrap_or_else(|| panic!("no canary item: {out:?}"))
+        .unwrap_or_else(|| panic!("no item for {service} {username}: {out:?}"))
         .to_owned()
+}
+
+/// The item path each of our hints names, by keychain user (`bitbucket.org`,
+/// `bitbucket.org/WORKSPACE`).
+fn hinted_paths(env: &TestEnv) -> BTreeMap<String, String> {
+    let dir = env
+        .home()
+        .join(".local/share/git-credential-bitbucket/secret-service-items");
+    std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| !path.ends_with("key"))
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            (lines[1].to_owned(), lines[2].to_owned())
+        })
+        .collect()
 }
 
 #[test]
@@ -80,7 +102,7 @@ fn a_hint_naming_another_item_never_hands_out_its_secret() {
             CANARY,
         )
         .assert_success();
-    let canary = canary_path(&session);
+    let canary = item_path(&session, "other", "bitbucket.org");
 
     let token = fake_api_token();
     let ours = format!("password={token}");
@@ -184,4 +206,74 @@ fn a_hint_naming_another_item_never_hands_out_its_secret() {
         "",
     );
     assert_eq!(other.assert_success().stdout, CANARY);
+}
+
+/// KWallet renumbers its items when it starts again, so every hint written before names
+/// another entry's item, or none (docs/testing.md). Each `get` must then find its own item
+/// by a search, hand out exactly its own token, and write the hint anew.
+#[test]
+fn after_kwallet_renumbers_its_items_a_stale_hint_leads_to_a_search_and_the_right_token() {
+    let Some(mut session) = SecretServiceSession::start_provider_or_skip(Provider::KWallet) else {
+        return;
+    };
+    let mut env = TestEnv::new();
+    env.use_secret_service(&session);
+    let helper = |env: &TestEnv, args: &[&str], input: &str| {
+        let out = env.run_helper(&[&["--store", "secret-service"][..], args].concat(), input);
+        out.assert_success();
+        out
+    };
+    // (request, keychain user, token): three workspaces' tokens, then the host's.
+    let mut entries = Vec::new();
+    for workspace in ["a", "b", "c"] {
+        let token = fake_api_token();
+        helper(
+            &env,
+            &["login", "--workspace", workspace, "--stdin"],
+            &token,
+        );
+        entries.push((
+            format!("protocol=https\nhost=bitbucket.org\npath={workspace}/repo.git\n\n"),
+            format!("bitbucket.org/{workspace}"),
+            token,
+        ));
+    }
+    let token = fake_api_token();
+    helper(&env, &["login", "--stdin"], &token);
+    entries.push((GET.to_owned(), "bitbucket.org".to_owned(), token));
+    for (request, user, token) in &entries {
+        let out = helper(&env, &["get"], request);
+        assert_eq!(out.password().as_ref(), Some(token), "control: {user}");
+    }
+    let before = hinted_paths(&env);
+    assert_eq!(before.len(), entries.len(), "{before:?}");
+
+    session.restart();
+    env.use_secret_service(&session);
+    let now: BTreeMap<String, String> = entries
+        .iter()
+        .map(|(_, user, _)| (user.clone(), item_path(&session, SERVICE, user)))
+        .collect();
+    assert!(
+        before
+            .iter()
+            .any(|(user, path)| now[user] != *path && now.values().any(|p| p == path)),
+        "the restart renumbered the items: a hint names another entry's item.\n\
+         before: {before:?}\nnow: {now:?}"
+    );
+    for (request, user, token) in &entries {
+        let out = helper(&env, &["get"], request);
+        assert_eq!(out.password().as_ref(), Some(token), "{user}: {out:?}");
+        for (_, other, theirs) in &entries {
+            assert!(
+                other == user || !out.stdout.contains(theirs.as_str()),
+                "{user} got {other}'s token"
+            );
+        }
+    }
+    assert_eq!(
+        hinted_paths(&env),
+        now,
+        "each hint names its own item again"
+    );
 }

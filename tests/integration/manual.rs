@@ -7,12 +7,11 @@
 //! checks, and a page without `.nh` shows the hyphenated URL the check looks for.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use clap::CommandFactory;
 use git_credential_bitbucket::cli::Cli;
 
-use crate::support::{Output, TestEnv, helper_bin, skip_or_panic};
+use crate::support::{Output, TestEnv, skip_or_panic};
 
 const NAME: &str = "git-credential-bitbucket";
 const SECTIONS: [&str; 9] = [
@@ -72,11 +71,7 @@ fn generated_pages(env: &TestEnv) -> Option<Vec<PathBuf>> {
         return None;
     }
     let dir = env.home().join("generated");
-    Output::run(
-        Command::new(helper_bin()).arg("generate-docs").arg(&dir),
-        "",
-    )
-    .assert_success();
+    Output::run(env.helper_command().arg("generate-docs").arg(&dir), "").assert_success();
     let mut pages: Vec<PathBuf> = std::fs::read_dir(dir.join("man"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -176,8 +171,9 @@ fn commands() -> Vec<String> {
 
 #[test]
 fn the_store_list_is_in_the_top_level_help_once_and_command_help_stays_short() {
+    let env = TestEnv::new();
     let help = |args: &[&str]| {
-        let out = Output::run(Command::new(helper_bin()).args(args), "");
+        let out = env.run_helper(args, "");
         out.assert_success();
         out.stdout.clone()
     };
@@ -208,10 +204,7 @@ fn the_store_list_is_in_the_top_level_help_once_and_command_help_stays_short() {
         assert!(lines <= 40, "{command} --help is {lines} lines: {text}");
     }
     // A bad store name still lists the stores (clap's error, exit 2).
-    let out = Output::run(
-        Command::new(helper_bin()).args(["--store", "bogus", "status"]),
-        "",
-    );
+    let out = env.run_helper(&["--store", "bogus", "status"], "");
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(out.stderr.contains("secret-service"), "{out:?}");
 }

@@ -20,7 +20,9 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use crate::support::{Output, SecretServiceSession, TestEnv, fake_api_token, skip_or_panic};
+use crate::support::{
+    KeyutilsSession, Output, SecretServiceSession, TestEnv, fake_api_token, skip_or_panic,
+};
 
 const GET_GITHUB: &str = "protocol=https\nhost=github.com\n\n";
 const GET_BITBUCKET: &str = "protocol=https\nhost=bitbucket.org\n\n";
@@ -34,7 +36,13 @@ fn store_request(token: &str) -> String {
 
 #[test]
 fn a_host_we_do_not_serve_opens_no_store_and_no_bus_connection() {
+    // `auto` and `keyutils` would reach a keyring if the helper opened one: a session of the
+    // test's own, never the user's persistent keyring.
+    let Some(keyutils) = KeyutilsSession::new_or_skip() else {
+        return;
+    };
     let mut env = TestEnv::new();
+    env.use_keyutils(&keyutils);
     let socket = env.home().join("bus");
     let listener = UnixListener::bind(&socket).expect("listen on a stand-in session bus");
     listener.set_nonblocking(true).unwrap();

@@ -10,7 +10,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{Output, PromptOutcome, PrompterMode, Provider, SecretServiceSession};
+use crate::support::{
+    Output, PromptOutcome, PrompterMode, Provider, SecretServiceSession, TestEnv,
+};
 
 /// KeePassXC as users have it (UnlockBeforeSearch is on by default).
 const KEEPASSXC: Provider = Provider::KeePassXc {
@@ -72,6 +74,14 @@ fn round_trip(provider: Provider) {
     let attrs = attrs(&format!("round-trip-{}", provider.name()));
     store(session, &attrs, "s3cret");
     assert_eq!(lookup(session, &attrs).assert_success().stdout, "s3cret");
+    // A TestEnv child (its own HOME, only the bus address shared) reaches the same keychain.
+    let mut env = TestEnv::new();
+    env.use_secret_service(session);
+    let found = Output::run(
+        env.command("secret-tool").args(args(&["lookup"], &attrs)),
+        "",
+    );
+    assert_eq!(found.assert_success().stdout, "s3cret");
     session
         .secret_tool(&args(&["clear"], &attrs), "")
         .assert_success();
@@ -382,5 +392,6 @@ fn locked_gnome_keyring_with_no_prompter_dismisses_at_once() {
 
     // Control: unlocked without a prompt, the item is there, unchanged.
     session.unlock_collection();
+    assert!(!session.is_locked());
     assert_eq!(lookup(&session, &attrs).assert_success().stdout, "kept");
 }

@@ -16,48 +16,32 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use crate::support::run_dirs::RunDir;
 use crate::support::tier::{self, SlowTier};
-use crate::support::{BitbucketServer, Output, Scope, TestEnv, fake_api_token, helper_bin};
+use crate::support::{BitbucketServer, Output, Scope, TestEnv, fake_api_token};
 
 const NAME: &str = "git-credential-bitbucket";
 /// No cargo on it: the installers must not need a Rust toolchain.
 const PATH_WITHOUT_CARGO: &str = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
 
-/// scripts/dist.sh, run once per test binary into a directory of its own under target/tmp;
-/// `None` (after saying so) when the release tier was not asked for.
+/// scripts/dist.sh, run once per test binary into a [`RunDir`] of its own under target/tmp
+/// (removed by a later run: statics are never dropped); `None` (after saying so) when the release
+/// tier was not asked for.
 fn dist() -> Option<&'static Path> {
     if !tier::asked_for(SlowTier::Release) {
         return None;
     }
-    static DIST: OnceLock<PathBuf> = OnceLock::new();
-    let dir = DIST.get_or_init(|| {
+    static DIST: OnceLock<(RunDir, PathBuf)> = OnceLock::new();
+    let (_, dir) = DIST.get_or_init(|| {
         let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-        remove_dists_of_finished_runs(&tmp);
-        let out = tmp.join(format!("dist-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&out);
+        let run_dir = RunDir::new(&tmp, "dist").unwrap_or_else(|e| panic!("{e}"));
+        let out = run_dir.path().join("dist");
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let built = Output::run(Command::new(root.join("scripts/dist.sh")).arg(&out), "");
         built.assert_success();
-        out
+        (run_dir, out)
     });
     Some(dir)
-}
-
-/// A suite run cannot delete its dist when it ends (statics are never dropped), so the next run
-/// removes those whose process is gone; a run going on at the same time keeps its own.
-fn remove_dists_of_finished_runs(tmp: &Path) {
-    let Ok(entries) = std::fs::read_dir(tmp) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(pid) = name.strip_prefix("dist-")
-            && pid.parse::<u32>().is_ok()
-            && !Path::new("/proc").join(pid).exists()
-        {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
 }
 
 fn version() -> &'static str {
@@ -451,7 +435,7 @@ fn the_windows_zip_holds_the_exe_its_licenses_and_the_docs_its_readme_links_to()
 
 /// The subcommands `--help` lists (clap's own `help` aside).
 pub fn subcommands_in_help() -> Vec<String> {
-    let help = run(Command::new(helper_bin()).arg("--help"));
+    let help = TestEnv::new().run_helper(&["--help"], "");
     let listed: Vec<String> = help
         .assert_success()
         .stdout
@@ -474,7 +458,7 @@ pub fn subcommands_in_help() -> Vec<String> {
 fn man_pages_and_completions_mention_every_command_in_help_and_nothing_hidden() {
     let env = TestEnv::new();
     let dir = env.home().join("generated");
-    let out = run(Command::new(helper_bin()).arg("generate-docs").arg(&dir));
+    let out = run(env.helper_command().arg("generate-docs").arg(&dir));
     out.assert_success();
     // roff writes a hyphen as `\-`.
     let main_page = std::fs::read_to_string(dir.join("man/git-credential-bitbucket.1"))

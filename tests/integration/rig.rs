@@ -5,52 +5,13 @@
 
 use std::path::PathBuf;
 
-use crate::support::keyrings::Provider;
+use crate::support::store_under_test::StoreSessions;
 use crate::support::{
-    BitbucketServer, KeyutilsSession, Output, Scope, SecretServiceSession, TestEnv, Wine,
+    BitbucketServer, Daemon, KeyutilsSession, Output, Scope, SecretServiceSession, TestEnv,
     fake_api_token,
 };
 
-/// The real stores the flows run on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StoreUnderTest {
-    /// The Secret Service served by GNOME Keyring.
-    SecretService,
-    /// The Secret Service served by KeePassXC (it prompts on every change; its search waits
-    /// while it is locked).
-    KeePassXc,
-    /// The Secret Service served by KWallet (its collection starts locked).
-    KWallet,
-    Keyutils,
-    File,
-    /// The Windows build under Wine, with Wine's Credential Manager.
-    Wincred,
-}
-
-impl StoreUnderTest {
-    /// The Secret Service provider behind this store, if it is one.
-    pub fn provider(self) -> Option<Provider> {
-        match self {
-            StoreUnderTest::SecretService => Some(Provider::GnomeKeyring),
-            StoreUnderTest::KeePassXc => Some(Provider::KeePassXc {
-                unlock_before_search: true,
-            }),
-            StoreUnderTest::KWallet => Some(Provider::KWallet),
-            _ => None,
-        }
-    }
-
-    pub fn flag(self) -> &'static str {
-        match self {
-            StoreUnderTest::SecretService | StoreUnderTest::KeePassXc | StoreUnderTest::KWallet => {
-                "secret-service"
-            }
-            StoreUnderTest::Keyutils => "keyutils",
-            StoreUnderTest::File => "file",
-            StoreUnderTest::Wincred => "wincred",
-        }
-    }
-}
+pub use crate::support::StoreUnderTest;
 
 pub struct Rig {
     pub server: BitbucketServer,
@@ -66,44 +27,35 @@ pub struct Rig {
 impl Rig {
     /// A rig for `store`, or `None` when that store is missing and skipping is allowed.
     pub fn new(store: StoreUnderTest) -> Option<Rig> {
-        Self::build(store, false)
+        Self::build(store, Daemon::Shared)
     }
 
-    /// A rig whose store no other test sees (its own gnome-keyring, or a keyutils session in a
-    /// user namespace of its own): for tests that list or clear the whole store.
+    /// A rig whose store no other test sees (its own Secret Service provider, or a keyutils
+    /// session in a user namespace of its own): for tests that list, clear, lock or break the
+    /// whole store.
     pub fn private(store: StoreUnderTest) -> Option<Rig> {
-        Self::build(store, true)
+        Self::build(store, Daemon::Own)
     }
 
-    fn build(store: StoreUnderTest, private: bool) -> Option<Rig> {
+    /// A Secret Service rig whose helper finds the bus at `address` (one that is missing, or
+    /// wedged): no provider is started for it.
+    pub fn on_bus(address: &str) -> Rig {
+        let mut rig = Self::build(StoreUnderTest::SecretService, Daemon::NotStarted)
+            .expect("nothing to start, nothing to skip");
+        rig.env.set_env("DBUS_SESSION_BUS_ADDRESS", address);
+        rig
+    }
+
+    fn build(store: StoreUnderTest, daemon: Daemon) -> Option<Rig> {
         let server = BitbucketServer::start();
         server.create_repo("ws", "repo");
         let token = fake_api_token();
         server.grant(&token, Scope::ReadWrite);
         let mut env = TestEnv::new();
-        let (mut keyutils, mut secret_service) = (None, None);
-        match store {
-            StoreUnderTest::SecretService | StoreUnderTest::KeePassXc | StoreUnderTest::KWallet => {
-                let provider = store.provider().expect("a Secret Service store");
-                if private {
-                    let session = SecretServiceSession::start_provider_or_skip(provider)?;
-                    env.use_secret_service(&session);
-                    secret_service = Some(session);
-                } else {
-                    env.use_secret_service(SecretServiceSession::shared_provider_or_skip(
-                        provider,
-                    )?);
-                }
-            }
-            StoreUnderTest::Keyutils => {
-                // Every keyutils session is in a user namespace of its own.
-                let session = KeyutilsSession::new_or_skip()?;
-                env.use_keyutils(&session);
-                keyutils = Some(session);
-            }
-            StoreUnderTest::File => {}
-            StoreUnderTest::Wincred => env.use_windows_helper(Wine::shared_or_skip()?),
-        }
+        let StoreSessions {
+            secret_service,
+            keyutils,
+        } = store.attach(&mut env, daemon)?;
         let rig = Rig {
             secrets: vec![token.clone()],
             server,
@@ -122,6 +74,17 @@ impl Rig {
         self._secret_service
             .as_ref()
             .expect("a private Secret Service rig")
+    }
+
+    /// Restarts the rig's own Secret Service ([`SecretServiceSession::restart`]: items survive,
+    /// the bus address changes) and points the HOME at its new bus.
+    pub fn restart_session(&mut self) {
+        let session = self
+            ._secret_service
+            .as_mut()
+            .expect("a private Secret Service rig");
+        session.restart();
+        self.env.use_secret_service(session);
     }
 
     /// `--store S --host H`, as configured in git.

@@ -11,8 +11,7 @@ use std::path::Path;
 
 use crate::support::{
     APP_PASSWORD_BODY, BitbucketServer, KeyutilsSession, MISSING_SCOPE_BODY, Output, Scope,
-    SecretServiceSession, TOKEN_USERNAME, TestEnv, WWW_AUTHENTICATE, fake_api_token,
-    fake_app_password,
+    TOKEN_USERNAME, TestEnv, WWW_AUTHENTICATE, fake_api_token, fake_app_password,
 };
 
 /// A server with `ws/repo.git` and a token granted `scope`.
@@ -211,53 +210,6 @@ fn askpass_stand_in_answers_one_password_prompt() {
 }
 
 #[test]
-fn secret_service_session_round_trips_with_secret_tool() {
-    let Some(ss) = SecretServiceSession::shared_or_skip() else {
-        return;
-    };
-    assert!(
-        ss.bus_address().starts_with("unix:"),
-        "{}",
-        ss.bus_address()
-    );
-    let user = format!("smoke-{}", std::process::id());
-    let attrs = ["service", "gcb-smoke", "username", user.as_str()];
-    let store = [&["store", "--label=gcb smoke"][..], &attrs].concat();
-    ss.secret_tool(&store, "s3cret").assert_success();
-    let found = ss.secret_tool(&[&["lookup"][..], &attrs].concat(), "");
-    assert_eq!(found.assert_success().stdout, "s3cret");
-    // A TestEnv child (its own HOME, only the bus address shared) reaches the same keychain.
-    let mut env = TestEnv::new();
-    env.use_secret_service(ss);
-    let lookup = [&["lookup"][..], &attrs].concat();
-    let found = Output::run(env.command("secret-tool").args(&lookup), "");
-    assert_eq!(found.assert_success().stdout, "s3cret");
-    ss.secret_tool(&[&["clear"][..], &attrs].concat(), "")
-        .assert_success();
-    ss.secret_tool(&[&["lookup"][..], &attrs].concat(), "")
-        .assert_failure();
-}
-
-#[test]
-fn private_secret_service_locks_and_unlocks() {
-    let Some(ss) = SecretServiceSession::start_or_skip() else {
-        return;
-    };
-    let attrs = ["service", "gcb-lock", "username", "u"];
-    let store = [&["store", "--label=gcb lock"][..], &attrs].concat();
-    ss.secret_tool(&store, "kept").assert_success();
-    ss.lock_collection();
-    assert!(ss.is_locked());
-    // Headless, nothing can answer the unlock prompt: reads fail instead of hanging.
-    ss.secret_tool(&[&["lookup"][..], &attrs].concat(), "")
-        .assert_failure();
-    ss.unlock_collection();
-    assert!(!ss.is_locked());
-    let found = ss.secret_tool(&[&["lookup"][..], &attrs].concat(), "");
-    assert_eq!(found.assert_success().stdout, "kept");
-}
-
-#[test]
 fn keyutils_session_is_shared_between_runs() {
     let Some(keys) = KeyutilsSession::new_or_skip() else {
         return;
@@ -316,4 +268,41 @@ fn configured_helper_is_what_git_runs() {
     );
     // ... which git resolves to the dashed name, found through PATH.
     assert!(out.stderr.contains("git-credential-bitbucket"), "{out:?}");
+}
+
+/// The runner's deadline kills what the command started too: a `sleep` left in the background
+/// would otherwise hold the output pipes (and a reader waiting for their end) long after.
+#[test]
+fn a_command_past_its_deadline_is_killed_with_its_process_group() {
+    let env = TestEnv::new();
+    let pid_file = env.home().join("background.pid");
+    let mut cmd = env.command("sh");
+    cmd.arg("-c")
+        .arg(r#"sleep 300 & echo $! > "$1"; echo started; wait"#)
+        .arg("sh")
+        .arg(&pid_file);
+    let started = std::time::Instant::now();
+    let out = Output::run_within(&mut cmd, b"", std::time::Duration::from_secs(1));
+    assert!(out.is_none(), "it ran past its deadline: {out:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "the runner waited for the background sleep: {:?}",
+        started.elapsed()
+    );
+    let pid = std::fs::read_to_string(&pid_file).expect("the background pid");
+    let pid: u32 = pid.trim().parse().expect("a pid");
+    // Gone, or a zombie not yet reaped: never a running sleep.
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = state.rsplit(") ").next().and_then(|s| s.chars().next());
+    assert!(
+        matches!(state, None | Some('Z') | Some('X')),
+        "the background sleep {pid} still runs: {state:?}"
+    );
+    // Control: a command that finishes in time is collected whole.
+    let done = Output::run_within(
+        env.command("sh").args(["-c", "echo done"]),
+        b"",
+        std::time::Duration::from_secs(30),
+    );
+    assert_eq!(done.expect("finished in time").stdout, "done\n");
 }

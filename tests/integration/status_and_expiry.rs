@@ -4,7 +4,7 @@
 //! terminal gets a suggestion while git's unknown operations stay silent.
 
 use crate::rig::{Rig, StoreUnderTest};
-use crate::support::{Output, Scope, fake_api_token, helper_bin, shell_quote};
+use crate::support::{KeyutilsSession, Output, Scope, fake_api_token, helper_bin, shell_quote};
 
 /// `date -u -d '+N days' +%F`.
 fn days_from_today(days: i64) -> String {
@@ -167,12 +167,30 @@ fn a_mistyped_command_at_a_terminal_gets_the_closest_one_and_git_gets_silence() 
     }
 }
 
-#[test]
-fn switching_stores_with_setup_moves_the_tokens_along() {
-    // A Secret Service of its own: a move lists the whole old store (every test's entries).
-    let Some(mut rig) = Rig::private(StoreUnderTest::SecretService) else {
+/// `setup --store NEW` moves every token of the configured store into NEW, expiry kept, and
+/// leaves none behind: into each store from the file store (into the file store, from keyutils).
+fn switching_stores_with_setup_moves_the_tokens_along(store: StoreUnderTest) {
+    // A store of its own: a move lists the whole old store (every test's entries).
+    let Some(mut rig) = Rig::private(store) else {
         return;
     };
+    // Into the file store, the tokens come from keyutils (a session of the rig's own).
+    let keyutils = if store == StoreUnderTest::File {
+        let Some(keyutils) = KeyutilsSession::new_or_skip() else {
+            return;
+        };
+        rig.env.use_keyutils(&keyutils);
+        Some(keyutils)
+    } else {
+        None
+    };
+    let (from, to) = match &keyutils {
+        Some(_) => ("keyutils", "file"),
+        None => ("file", store.flag()),
+    };
+    // As a person has it: `login` without `--store` takes the store of the helper line that
+    // `setup` wrote (the variable would win over it).
+    rig.env.remove_env("GIT_CREDENTIAL_BITBUCKET_STORE");
     let host = rig.server.host();
     let acme = rig.secret(fake_api_token());
     let run = |args: &[&str], stdin: &str| {
@@ -180,7 +198,7 @@ fn switching_stores_with_setup_moves_the_tokens_along() {
         rig.assert_no_leak(&out, false);
         out
     };
-    run(&["--store", "file", "--host", &host, "setup"], "").assert_success();
+    run(&["--store", from, "--host", &host, "setup"], "").assert_success();
     run(
         &[
             "--host",
@@ -198,38 +216,52 @@ fn switching_stores_with_setup_moves_the_tokens_along() {
         &acme,
     )
     .assert_success();
+    let in_old_store = || run(&["--store", from, "--host", &host, "status"], "");
+    let before = in_old_store();
+    assert_eq!(before.stdout.matches("ATATT").count(), 2, "{before:?}");
     let tokens_file = rig
         .env
         .home()
         .join(".local/share/git-credential-bitbucket/tokens");
-    assert!(
-        std::fs::read_to_string(&tokens_file)
-            .unwrap()
-            .contains(&acme)
-    );
+    if from == "file" {
+        assert!(
+            std::fs::read_to_string(&tokens_file)
+                .unwrap()
+                .contains(&acme)
+        );
+    }
 
-    let out = run(&["--store", "secret-service", "--host", &host, "setup"], "");
+    let out = run(&["--store", to, "--host", &host, "setup"], "");
     out.assert_success();
     assert_eq!(
         out.stdout.matches("moved the token for").count(),
         2,
         "{out:?}"
     );
-    // The rig's helper reads the Secret Service: both tokens are there now, expiry kept.
+    // The rig's helper reads the new store: both tokens are there now, expiry kept.
     assert_eq!(rig.stored().as_deref(), Some(rig.token.as_str()));
     let ws = rig.helper("get", &rig.request("path=acme/app.git"));
     assert_eq!(ws.password().as_deref(), Some(acme.as_str()));
     let status = rig.cli(&["status"], "");
     assert!(status.stdout.contains("expires 2099-01-31"), "{status:?}");
-    let left = std::fs::read_to_string(&tokens_file).unwrap_or_default();
+    let after = in_old_store();
     assert!(
-        !left.contains(&acme) && !left.contains(&rig.token),
-        "moved, not copied"
+        after.stdout.contains("no tokens stored"),
+        "moved, not copied: {after:?}"
     );
+    if from == "file" {
+        let left = std::fs::read_to_string(&tokens_file).unwrap_or_default();
+        assert!(
+            !left.contains(&acme) && !left.contains(&rig.token),
+            "moved, not copied"
+        );
+    }
     // The configuration now names the new store; running setup again moves nothing.
-    let again = run(&["--store", "secret-service", "--host", &host, "setup"], "");
+    let again = run(&["--store", to, "--host", &host, "setup"], "");
     assert!(!again.stdout.contains("moved"), "{again:?}");
 }
+
+on_every_store!(switching_stores_with_setup_moves_the_tokens_along);
 
 /// Commands for people take what their command line leaves open from the helper line git runs:
 /// its store, and its extra hosts, so that `status`, `logout` and doctor's `migrate` fix see a

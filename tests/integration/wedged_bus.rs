@@ -51,16 +51,14 @@ fn assert_prompted_and_cloned(rig: &Rig, out: &Output, why: &str) {
 
 /// A Secret Service rig on a private session, with a token (not the one the server accepts)
 /// stored through the helper before the fault, and the accepted one answered at the prompt.
-fn rig_on_private_session() -> Option<(Rig, SecretServiceSession, String)> {
-    let mut rig = Rig::new(StoreUnderTest::SecretService)?;
-    let session = SecretServiceSession::start_or_skip()?;
-    rig.env.use_secret_service(&session);
+fn rig_on_private_session() -> Option<(Rig, String)> {
+    let mut rig = Rig::private(StoreUnderTest::SecretService)?;
     let stored = rig.secret(fake_api_token());
     rig.typed("", &stored);
     assert_eq!(rig.stored().as_deref(), Some(stored.as_str()), "control");
     let token = rig.token.clone();
     rig.will_answer(Some(&token));
-    Some((rig, session, stored))
+    Some((rig, stored))
 }
 
 fn signal(signal: &str, pid: u32) {
@@ -73,12 +71,12 @@ fn signal(signal: &str, pid: u32) {
 
 #[test]
 fn a_stopped_session_bus_means_a_prompt_and_the_stored_token_survives() {
-    let Some((rig, session, stored)) = rig_on_private_session() else {
+    let Some((rig, stored)) = rig_on_private_session() else {
         return;
     };
-    signal("-STOP", session.dbus_pid());
+    signal("-STOP", rig.session().dbus_pid());
     let out = clone_or_kill(&rig);
-    signal("-CONT", session.dbus_pid());
+    signal("-CONT", rig.session().dbus_pid());
     assert_prompted_and_cloned(&rig, &out, "the session bus did not answer within 2 s");
     assert!(out.stderr.contains("not saved"), "{out:?}");
     assert_eq!(rig.stored().as_deref(), Some(stored.as_str()));
@@ -86,10 +84,7 @@ fn a_stopped_session_bus_means_a_prompt_and_the_stored_token_survives() {
 
 /// A clone with the Secret Service store behind `bus` prompts once and succeeds.
 fn clone_prompts_through(bus: &WedgedBus) {
-    let Some(mut rig) = Rig::new(StoreUnderTest::SecretService) else {
-        return;
-    };
-    rig.env.set_env("DBUS_SESSION_BUS_ADDRESS", bus.address());
+    let mut rig = Rig::on_bus(&bus.address());
     rig.will_answer(Some(&rig.token.clone()));
     let out = clone_or_kill(&rig);
     assert_prompted_and_cloned(&rig, &out, "the session bus did not answer within 2 s");
@@ -134,11 +129,11 @@ fn a_bus_that_authenticates_and_never_replies_means_a_prompt_and_auto_uses_keyut
 
 #[test]
 fn a_bus_killed_while_the_helper_waits_for_the_secret_means_a_prompt_and_the_token_survives() {
-    let Some((mut rig, mut session, stored)) = rig_on_private_session() else {
+    let Some((mut rig, stored)) = rig_on_private_session() else {
         return;
     };
-    let dbus = session.dbus_pid();
-    let relay = WedgedBus::relay_killing_on(session.bus_socket(), "GetSecret", move || {
+    let dbus = rig.session().dbus_pid();
+    let relay = WedgedBus::relay_killing_on(rig.session().bus_socket(), "GetSecret", move || {
         signal("-KILL", dbus)
     });
     rig.env.set_env("DBUS_SESSION_BUS_ADDRESS", relay.address());
@@ -148,8 +143,7 @@ fn a_bus_killed_while_the_helper_waits_for_the_secret_means_a_prompt_and_the_tok
 
     // A new bus and keyring daemon on the same files: the token is still there.
     drop(relay);
-    session.restart();
-    rig.env.use_secret_service(&session);
+    rig.restart_session();
     assert_eq!(rig.stored().as_deref(), Some(stored.as_str()));
 }
 

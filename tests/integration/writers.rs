@@ -8,11 +8,13 @@
 //! observed (a helper blocked on a lock) is read from /proc/locks, with a deadline.
 
 use std::fs::File;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::rig::{Rig, StoreUnderTest};
+use crate::support::keyrings::run_as_namespace_root;
 use crate::support::{Output, Scope, fake_api_token, helper_bin};
 
 fn data_dir(rig: &Rig) -> PathBuf {
@@ -204,7 +206,8 @@ fn a_metadata_write_never_loses_a_newer_record_written_meanwhile() {
         .arg("get")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stderr(Stdio::piped())
+        .process_group(0);
     let mut child = get.spawn().expect("spawn get");
     std::io::Write::write_all(
         &mut child.stdin.take().expect("stdin"),
@@ -217,8 +220,8 @@ fn a_metadata_write_never_loses_a_newer_record_written_meanwhile() {
     let record = before.replace(&format!("expires={first}"), &format!("expires={newer}"));
     std::fs::write(&metadata, record).expect("rewrite");
     drop(held);
-    let out = child.wait_with_output().expect("get");
-    assert!(out.status.success());
+    let out = Output::collect_or_panic(child, "get");
+    out.assert_success();
     let after = std::fs::read_to_string(&metadata).expect("metadata");
     assert_eq!(
         expires(&after),
@@ -242,7 +245,6 @@ fn a_metadata_write_never_loses_a_newer_record_written_meanwhile() {
 /// its token, then the helper runs as uid 1001 under `setpriv`, then as root again (control).
 #[test]
 fn a_session_inherited_from_root_never_gives_uid_1001_roots_token() {
-    use std::io::{BufRead, BufReader, Write};
     if !crate::support::keyrings::root_with(&["setpriv", "unshare", "keyctl"]) {
         return;
     }
@@ -273,37 +275,20 @@ fn a_session_inherited_from_root_never_gives_uid_1001_roots_token() {
         OP=logout IN=/dev/null as1001
         OP=get IN=$D/get run root
     "#;
-    let mut child = Command::new("unshare")
-        .args(["--user", "--", "sh", "-c"])
-        .arg(format!(
-            "echo ready; read go; exec keyctl session - sh -c '{}'",
-            script.replace('\'', r"'\''")
-        ))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("D", d)
-        .env("HOST", host)
-        .env("BIN", helper_bin())
-        .current_dir(d)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("unshare");
-    let mut ready = String::new();
-    BufReader::new(child.stdout.as_mut().expect("stdout"))
-        .read_line(&mut ready)
-        .expect("ready");
-    assert_eq!(ready.trim(), "ready");
-    for map in ["uid_map", "gid_map"] {
-        std::fs::write(format!("/proc/{}/{map}", child.id()), "0 0 65536\n").expect("map ids");
-    }
-    writeln!(child.stdin.as_mut().expect("stdin"), "go").expect("go");
-    let done = child.wait_with_output().expect("wait");
+    let done = run_as_namespace_root(
+        &["keyctl", "session", "-"],
+        script,
+        &[
+            ("D", d.as_os_str()),
+            ("HOST", host.as_ref()),
+            ("BIN", helper_bin().as_os_str()),
+        ],
+        d,
+    );
     let read = |name: &str| std::fs::read_to_string(d.join(name)).unwrap_or_default();
     let said = format!(
         "{}\n{}\n{}",
-        String::from_utf8_lossy(&done.stderr),
+        done.stderr,
         read("u-get.err"),
         read("u-store.err")
     );

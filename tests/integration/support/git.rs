@@ -7,156 +7,14 @@
 //! and reads its answer from a 0600 file, so the secret is never in an environment or an argv.
 
 use std::ffi::{OsStr, OsString};
-use std::fmt;
-use std::io::{Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use super::keyrings::{KeyutilsSession, SecretServiceSession};
+use super::output::Output;
 use super::wine::{Wine, WinePrefix};
-
-/// What a finished process did, with its output decoded (lossily) as text.
-pub struct Output {
-    pub status: ExitStatus,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Output {
-    /// Runs `cmd` with `stdin` as its whole input and collects the result.
-    pub fn run(cmd: &mut Command, stdin: &str) -> Output {
-        Self::run_bytes(cmd, stdin.as_bytes())
-    }
-
-    /// [`Output::run`] with any bytes as input (NUL, CR, non-UTF-8…).
-    ///
-    /// Never hangs the suite: a process still running after [`RUN_DEADLINE`] is killed and the
-    /// test fails with what it had said; and once it has exited, its output is whatever reached
-    /// the pipes within [`EOF_GRACE`] more, even when something it started (Wine's services, a
-    /// daemon) still holds them open.
-    pub fn run_bytes(cmd: &mut Command, stdin: &[u8]) -> Output {
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", cmd.get_program()));
-        let mut input = child.stdin.take().expect("piped stdin");
-        let data = stdin.to_vec();
-        // From a thread: a child may exit or answer before it has read everything.
-        std::thread::spawn(move || {
-            let _ = input.write_all(&data);
-        });
-        let stdout = Drained::start(child.stdout.take().expect("piped stdout"));
-        let stderr = Drained::start(child.stderr.take().expect("piped stderr"));
-        let started = Instant::now();
-        let mut pause = Duration::from_micros(100);
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("wait for child") {
-                break status;
-            }
-            if started.elapsed() > RUN_DEADLINE {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "{:?} still ran after {RUN_DEADLINE:?}; it was killed.\n--- stdout ---\n{}\n\
-                     --- stderr ---\n{}",
-                    cmd.get_program(),
-                    String::from_utf8_lossy(&stdout.finish(EOF_GRACE)),
-                    String::from_utf8_lossy(&stderr.finish(EOF_GRACE)),
-                );
-            }
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(20));
-        };
-        let stdout = stdout.finish(EOF_GRACE);
-        let mut stderr = String::from_utf8_lossy(&stderr.finish(EOF_GRACE)).into_owned();
-        // `keyctl session NAME prog` announces the keyring it joined; that is not prog's output.
-        if stderr.starts_with("Joined session keyring: ") {
-            stderr = stderr.split_once('\n').map_or("", |(_, r)| r).to_owned();
-        }
-        Output {
-            status,
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr,
-        }
-    }
-
-    /// The `password=` value a helper's `get` answered, if any.
-    pub fn password(&self) -> Option<String> {
-        self.stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("password="))
-            .map(str::to_owned)
-    }
-
-    pub fn success(&self) -> bool {
-        self.status.success()
-    }
-
-    /// Panics with everything the process said unless it succeeded; returns `self` for chaining.
-    #[track_caller]
-    pub fn assert_success(&self) -> &Output {
-        assert!(self.success(), "expected success, got {self:?}");
-        self
-    }
-
-    /// Panics with everything the process said unless it failed.
-    #[track_caller]
-    pub fn assert_failure(&self) -> &Output {
-        assert!(!self.success(), "expected failure, got {self:?}");
-        self
-    }
-}
-
-/// The longest any one command of a test may run (a Wine boot on a loaded machine is the
-/// slowest); past it the test fails instead of holding the suite.
-pub const RUN_DEADLINE: Duration = Duration::from_secs(600);
-/// How long, after a process exits, its pipes may stay open before its output is taken as is.
-const EOF_GRACE: Duration = Duration::from_secs(10);
-
-/// One of a child's output pipes, read to the end on a thread of its own.
-struct Drained {
-    done: mpsc::Receiver<()>,
-    bytes: Arc<Mutex<Vec<u8>>>,
-}
-
-impl Drained {
-    fn start(mut pipe: impl Read + Send + 'static) -> Drained {
-        let bytes = Arc::new(Mutex::new(Vec::new()));
-        let (tell, done) = mpsc::channel();
-        let sink = Arc::clone(&bytes);
-        std::thread::spawn(move || {
-            let mut chunk = [0u8; 8192];
-            while let Ok(n @ 1..) = pipe.read(&mut chunk) {
-                sink.lock()
-                    .expect("output lock")
-                    .extend_from_slice(&chunk[..n]);
-            }
-            let _ = tell.send(());
-        });
-        Drained { done, bytes }
-    }
-
-    /// Everything read once the pipe closed, or once `grace` has passed.
-    fn finish(self, grace: Duration) -> Vec<u8> {
-        let _ = self.done.recv_timeout(grace);
-        std::mem::take(&mut *self.bytes.lock().expect("output lock"))
-    }
-}
-
-impl fmt::Debug for Output {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}\n--- stdout ---\n{}--- stderr ---\n{}--------------",
-            self.status, self.stdout, self.stderr
-        )
-    }
-}
 
 /// The helper binary Cargo built for these tests.
 pub fn helper_bin() -> PathBuf {
@@ -362,11 +220,6 @@ impl TestEnv {
         );
         store.assert_success();
         store
-    }
-
-    /// [`TestEnv::run_helper`] with any bytes as input.
-    pub fn run_helper_bytes(&self, args: &[&str], stdin: &[u8]) -> Output {
-        Output::run_bytes(self.helper_command().args(args), stdin)
     }
 
     /// `credential.helper` = `""` then the helper by absolute path with `extra_args`, in the

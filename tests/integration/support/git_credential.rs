@@ -11,11 +11,12 @@
 //! answered instead. Every fake token has a name; failure messages show `<name>`, not the token,
 //! and no step may show a token anywhere but on a `password=` line of git's `fill` output.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
-use super::git::{Output, shell_quote, write_secret_file};
+use super::git::{shell_quote, write_secret_file};
+use super::output::Output;
 use super::private::PrivateStore;
+use super::store_under_test::StoreUnderTest;
 use super::tokens::fake_api_token;
 
 /// One store, its HOME, git configured with the helper serving `hosts`, and named tokens.
@@ -34,10 +35,10 @@ pub struct Step {
 }
 
 impl GitCredential {
-    /// A private `flag` store (see [`PrivateStore`]) with the helper configured globally as
+    /// A private `store` (see [`PrivateStore`]) with the helper configured globally as
     /// `--store FLAG --host H...`, or `None` when that store is missing and skipping is allowed.
-    pub fn new(flag: &'static str, hosts: &[&str]) -> Option<GitCredential> {
-        let mut store = PrivateStore::new(flag)?;
+    pub fn new(store: StoreUnderTest, hosts: &[&str]) -> Option<GitCredential> {
+        let mut store = PrivateStore::new(store)?;
         let askpass_dir = store.env.home().join(".askpass");
         std::fs::create_dir_all(&askpass_dir).expect("create the askpass directory");
         let script = askpass_dir.join("askpass");

@@ -15,10 +15,17 @@
 mod keyutils;
 mod secret_service;
 
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use super::git::shell_quote;
+use super::output::Output;
+
 pub use keyutils::KeyutilsSession;
-pub use secret_service::{
-    CLIENT_DEADLINE, PromptOutcome, PrompterMode, Provider, SecretServiceSession, run_within,
-};
+pub use secret_service::{PromptOutcome, PrompterMode, Provider, SecretServiceSession};
 
 /// Set this to let tests skip (loudly) when a keychain cannot be started; CI must not set it.
 pub const ALLOW_SKIP_VAR: &str = "GCB_TEST_ALLOW_SKIP";
@@ -67,4 +74,48 @@ pub fn root_with(tools: &[&str]) -> bool {
     let why = format!("needs root and {}", tools.join(", "));
     skip_or_panic("another uid", &why);
     false
+}
+
+/// Runs `sh -c SCRIPT` (behind `wrapper`, such as `keyctl session -`) as root of a user
+/// namespace of its own whose uids and gids 0–65535 map onto themselves: a test can then play
+/// several users (`setpriv`) and own keyrings, and touch nothing outside. The child gets PATH,
+/// `vars` and nothing else, in `dir`; what it did comes back once it ends (under the runner's
+/// deadline). Only root can write such a map, and only once the child has made the
+/// namespace: the child says `ready` and waits for `go` while this process writes it.
+/// Call after [`root_with`]`(&["unshare", …])`.
+pub fn run_as_namespace_root(
+    wrapper: &[&str],
+    script: &str,
+    vars: &[(&str, &OsStr)],
+    dir: &Path,
+) -> Output {
+    let inner: Vec<String> = wrapper.iter().map(|w| shell_quote(w)).collect();
+    let mut child = Command::new("unshare")
+        .args(["--user", "--", "sh", "-c"])
+        .arg(format!(
+            "echo ready; read go; exec {} sh -c {}",
+            inner.join(" "),
+            shell_quote(script)
+        ))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(vars.iter().copied())
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .expect("unshare");
+    let mut ready = String::new();
+    BufReader::new(child.stdout.as_mut().expect("stdout"))
+        .read_line(&mut ready)
+        .expect("ready");
+    assert_eq!(ready.trim(), "ready", "unshare --user did not start");
+    for map in ["uid_map", "gid_map"] {
+        std::fs::write(format!("/proc/{}/{map}", child.id()), "0 0 65536\n").expect("map ids");
+    }
+    writeln!(child.stdin.as_mut().expect("stdin"), "go").expect("go");
+    drop(child.stdin.take());
+    Output::collect_or_panic(child, "a script in a user namespace")
 }

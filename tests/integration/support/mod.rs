@@ -10,6 +10,7 @@
 //! - [`server`]: `BitbucketServer`, real `git http-backend` behind Bitbucket Cloud's auth answers
 //!   (with [`http`], the little HTTP/1.1 it needs, and [`gate`], which holds chosen requests
 //!   until the test lets them through);
+//! - [`output`]: running a process to its end under a deadline, and what it did;
 //! - [`git`]: `TestEnv`, real git in a throw-away HOME with an askpass stand-in that counts prompts;
 //! - [`git_credential`]: `git credential fill|approve|reject` with git's own test askpass;
 //! - [`keyrings`]: private Secret Services (gnome-keyring, locked or not, with a stand-in
@@ -17,17 +18,15 @@
 //! - [`tokens`]: well-formed fake API tokens and app passwords;
 //! - [`watched`]: the helper on hostile input, under a time limit, its peak memory measured;
 //! - [`mounts`]: a private mount namespace for full and read-only disks;
+//! - [`store_under_test`]: which real store a test runs on, and how a HOME is pointed at it;
 //! - [`private`]: a HOME with a store of its own (own keyring daemon, own user namespace);
 //! - [`wedged_bus`]: session buses that never answer, or die mid-call;
 //! - [`wine`]: the Windows build under Wine, with Wine's Credential Manager;
-//! - [`tier`]: the switch that runs the slow tiers (Wine, release artifacts, workflow lint).
+//! - [`tier`]: the switch that runs the slow tiers (Wine, release artifacts, workflow lint);
+//! - [`run_dirs`]: directories one suite run shares between its tests, removed by a later run.
 //!
-//! Not every test module uses every helper, hence the `dead_code` allowance below.
-#![allow(
-    dead_code,
-    unused_imports,
-    reason = "shared support: each test module uses only part of it"
-)]
+//! Everything here is compiled into the one test binary, so what no test uses is dead code,
+//! and the compiler says so: there is no allowance for it.
 #![allow(
     clippy::print_stderr,
     reason = "the harness reports skipped checks and server-side errors on stderr"
@@ -41,8 +40,11 @@ pub mod git_credential;
 pub mod http;
 pub mod keyrings;
 pub mod mounts;
+pub mod output;
 pub mod private;
+pub mod run_dirs;
 pub mod server;
+pub mod store_under_test;
 pub mod tier;
 pub mod tokens;
 pub mod watched;
@@ -50,19 +52,18 @@ pub mod wedged_bus;
 pub mod wine;
 
 pub use executables::{copy_executable, write_executable};
-pub use git::{Output, TestEnv, helper_bin, shell_quote};
+pub use git::{TestEnv, helper_bin, shell_quote};
 pub use keyrings::{
-    ALLOW_SKIP_VAR, KeyutilsSession, PromptOutcome, PrompterMode, Provider, SecretServiceSession,
-    skip_or_panic,
+    KeyutilsSession, PromptOutcome, PrompterMode, Provider, SecretServiceSession, skip_or_panic,
 };
 pub use mounts::MountNamespace;
+pub use output::Output;
 pub use private::PrivateStore;
 pub use server::{
-    APP_PASSWORD_BODY, BitbucketServer, MISSING_SCOPE_BODY, RequestLog, Scope, TOKEN_USERNAME,
-    WWW_AUTHENTICATE,
+    APP_PASSWORD_BODY, BitbucketServer, MISSING_SCOPE_BODY, Scope, TOKEN_USERNAME, WWW_AUTHENTICATE,
 };
-pub use tier::{SlowTier, TIER_VAR};
-pub use tokens::{crc32, fake_api_token, fake_app_password};
-pub use watched::{TIME_LIMIT, Watched, gnu_time_or_skip, run_watched};
+pub use store_under_test::{Daemon, StoreUnderTest};
+pub use tier::SlowTier;
+pub use tokens::{fake_api_token, fake_app_password};
+pub use watched::{TIME_LIMIT, gnu_time_or_skip, run_watched};
 pub use wedged_bus::WedgedBus;
-pub use wine::Wine;

@@ -13,8 +13,9 @@ use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::OnceLock;
 
-use super::git::{Output, TestEnv};
+use super::git::TestEnv;
 use super::keyrings::skip_or_panic;
+use super::output::Output;
 
 pub struct MountNamespace {
     holder: Option<(Child, ChildStdin)>,

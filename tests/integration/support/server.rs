@@ -9,10 +9,10 @@
 //! what git sent and what it was told.
 
 use std::collections::HashMap;
-use std::io::{BufReader, Write};
+use std::io::BufReader;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
@@ -23,8 +23,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 
 use super::backend;
 use super::gate::{Gate, Held};
-use super::git::Output;
 use super::http::{self, Request, Response};
+use super::output::Output;
 
 mod projects;
 

@@ -16,6 +16,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use super::keyrings::skip_or_panic;
+use super::run_dirs::RunDir;
 use super::tier::{self, SlowTier};
 
 /// Debian's `wine64` package puts the loader here, off PATH.
@@ -23,7 +24,7 @@ const WINE64: &str = "/usr/lib/wine/wine64";
 /// Set to a built `.exe` to skip the build (e.g. a release build).
 pub const WINDOWS_EXE_VAR: &str = "GCB_TEST_WINDOWS_EXE";
 /// Set to a directory the caller removes afterwards (scripts/test.sh does) to boot the template
-/// there; otherwise it is `gcb-wine-PID` in the temp dir, removed by a later run once PID is gone.
+/// there; otherwise it is a [`RunDir`] `gcb-wine-run-*` in the temp dir, removed by a later run.
 pub const TEMPLATE_DIR_VAR: &str = "GCB_TEST_WINE_TEMPLATE_DIR";
 /// The server itself, not Debian's wrapper script (which forces `-p0`).
 const WINESERVER: &str = "/usr/lib/wine/wineserver64";
@@ -36,6 +37,8 @@ const PRIVATE_FILES: [&str; 4] = ["system.reg", "user.reg", "userdef.reg", ".upd
 pub struct Wine {
     exe: PathBuf,
     template: PathBuf,
+    /// The directory holding `template`, unless the caller gave one ([`TEMPLATE_DIR_VAR`]).
+    _run_dir: Option<RunDir>,
 }
 
 /// A prefix of one test's own, inside its HOME.
@@ -70,17 +73,25 @@ impl Wine {
             Some(exe) => PathBuf::from(exe),
             None => build_exe()?,
         };
-        remove_stale_templates();
-        let template = match std::env::var_os(TEMPLATE_DIR_VAR) {
-            Some(dir) => PathBuf::from(dir).join("prefix"),
-            None => std::env::temp_dir().join(format!("gcb-wine-{}", std::process::id())),
+        let (template, run_dir) = match std::env::var_os(TEMPLATE_DIR_VAR) {
+            Some(dir) => (PathBuf::from(dir).join("prefix"), None),
+            None => {
+                let run_dir = RunDir::new(&std::env::temp_dir(), "gcb-wine-run")?;
+                (run_dir.path().join("prefix"), Some(run_dir))
+            }
         };
         // A first boot on a loaded machine was seen to fail once (exit 53) and pass when run
         // again: one more try from an empty prefix before calling Wine unusable here.
         let mut last_failure = String::new();
         for _attempt in 0..2 {
             match boot_template(&template) {
-                Ok(()) => return Ok(Wine { exe, template }),
+                Ok(()) => {
+                    return Ok(Wine {
+                        exe,
+                        template,
+                        _run_dir: run_dir,
+                    });
+                }
                 Err(why) => last_failure = why,
             }
         }
@@ -105,23 +116,15 @@ impl Wine {
         let _ = std::fs::remove_file(path.join("wineserver"));
         // One wineserver for the whole test: Debian's wrapper starts it with `-p0`, so without
         // this every helper call would boot Wine's services again (seconds each).
-        let started = Command::new("timeout")
+        let started = wine_command("timeout", &path)
             .args(["60", WINESERVER, "-p"])
-            .envs(wine_vars(&path))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
             .status()
             .expect("run wineserver");
         assert!(started.success(), "cannot start a wineserver: {started}");
         // Start Wine's services now, on null stdio: started by a helper call, they would hold
         // that call's stdout open and its reader would wait for them.
-        let booted = Command::new("timeout")
+        let booted = wine_command("timeout", &path)
             .args([BOOT_DEADLINE_SECS, WINE64, "wineboot"])
-            .envs(wine_vars(&path))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
             .status()
             .expect("run wineboot");
         assert!(booted.success(), "cannot start Wine's services: {booted}");
@@ -144,53 +147,58 @@ impl WinePrefix {
 impl Drop for WinePrefix {
     /// Stops this prefix's wineserver (it would linger a few seconds) before HOME goes.
     fn drop(&mut self) {
-        let _ = Command::new("timeout")
+        let _ = wine_command("timeout", &self.path)
             .args(["30", WINESERVER, "-k"])
-            .envs(wine_vars(&self.path))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
             .status();
     }
 }
 
-/// No debug chatter, no Mono or Gecko installer, no display; and one `TMPDIR` for every Wine
-/// command of a prefix, whatever environment it otherwise gets: Debian's Wine keeps the
-/// wineserver's socket under `TMPDIR`, so a command that saw another one (a test's cleared
+/// No debug chatter, no Mono or Gecko installer, no menu entries or file associations
+/// (`winemenubuilder`, which writes under `~/.local/share` and `~/.config`); and one `TMPDIR` for
+/// every Wine command of a prefix, whatever environment it otherwise gets: Debian's Wine keeps
+/// the wineserver's socket under `TMPDIR`, so a command that saw another one (a test's cleared
 /// environment has none) would start a second server instead of finding the first.
 fn wine_vars(prefix: &Path) -> Vec<(OsString, OsString)> {
     vec![
         ("WINEPREFIX".into(), prefix.into()),
         ("TMPDIR".into(), std::env::temp_dir().into()),
         ("WINEDEBUG".into(), "-all".into()),
-        ("WINEDLLOVERRIDES".into(), "mscoree,mshtml=".into()),
+        (
+            "WINEDLLOVERRIDES".into(),
+            "mscoree,mshtml=;winemenubuilder.exe=d".into(),
+        ),
     ]
+}
+
+/// `program` for Wine's own set-up in `prefix`, with nothing of the developer's environment
+/// but PATH: HOME is the prefix and there is no DISPLAY, so Wine neither writes to the
+/// developer's home nor opens a window on their desktop. Null stdio.
+fn wine_command(program: &str, prefix: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", prefix)
+        .envs(wine_vars(prefix))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd
 }
 
 /// Boots a new prefix in `template` (emptied first) and waits for its wineserver to save it.
 fn boot_template(template: &Path) -> Result<(), String> {
-    let _ = Command::new("timeout")
+    let _ = wine_command("timeout", template)
         .args(["60", WINESERVER, "-k"])
-        .envs(wine_vars(template))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .status();
     let _ = std::fs::remove_dir_all(template);
     std::fs::create_dir_all(template).map_err(|e| format!("cannot create a prefix: {e}"))?;
-    let status = Command::new("timeout")
+    let status = wine_command("timeout", template)
         .args([BOOT_DEADLINE_SECS, WINE64, "wineboot", "--init"])
-        .env_clear()
-        .envs(wine_vars(template))
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", template)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .status()
         .map_err(|e| format!("cannot run {WINE64}: {e}"))?;
     // Let the boot's wineserver save the registry and exit before it is copied.
-    let _ = Command::new("timeout")
+    let _ = wine_command("timeout", template)
         .args(["60", WINESERVER, "-w"])
-        .envs(wine_vars(template))
         .status();
     if !status.success() || !template.join("system.reg").is_file() {
         return Err(format!(
@@ -214,20 +222,4 @@ fn build_exe() -> Result<PathBuf, String> {
         ));
     }
     Ok(exe)
-}
-
-/// Templates of earlier runs whose process is gone (their wineserver has exited).
-fn remove_stale_templates() {
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("gcb-wine-")) else {
-            continue;
-        };
-        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
 }

@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::skip_or_panic;
-use crate::support::git::Output;
+use crate::support::output::Output;
 
 /// A named kernel session keyring shared by every process run under `keyctl session NAME`.
 ///
@@ -99,11 +99,6 @@ impl KeyutilsSession {
             holder: Some((child, stdin)),
             userns,
         }
-    }
-
-    /// The keyring's name (its description in `/proc/keys`).
-    pub fn name(&self) -> &str {
-        &self.name
     }
 
     /// `keyctl session NAME program`: add the program's args and run it inside the keyring.

@@ -28,7 +28,6 @@ use std::process::{Child, Command};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
-pub use deadline::{CLIENT_DEADLINE, run_within};
 pub use prompter::PrompterMode;
 pub use prompts::PromptOutcome;
 pub use provider::Provider;
@@ -43,8 +42,8 @@ const DEFAULT_ALIAS: &str = "/org/freedesktop/secrets/aliases/default";
 /// How long a provider may take to come up or change state on a loaded machine.
 const STATE_DEADLINE: Duration = Duration::from_secs(15);
 
-/// A Secret Service provider on a private session bus. Use [`shared`](Self::shared) (or
-/// [`shared_provider`](Self::shared_provider)) unless the test locks or disturbs it.
+/// A Secret Service provider on a private session bus. Use [`shared_or_skip`](Self::shared_or_skip)
+/// (or [`shared_provider`](Self::shared_provider)) unless the test locks or disturbs it.
 pub struct SecretServiceSession {
     provider: Provider,
     bus_address: String,
@@ -57,24 +56,15 @@ pub struct SecretServiceSession {
 }
 
 impl SecretServiceSession {
-    /// The gnome-keyring session shared by the whole test process, started on first use; `None`
-    /// (with the reason on stderr) if it cannot start. Well-behaved tests never lock it.
-    pub fn shared() -> Option<&'static SecretServiceSession> {
-        Self::shared_provider(Provider::GnomeKeyring)
-    }
-
-    /// [`shared`](Self::shared), or skip/panic per [`skip_or_panic`]. `None` means "skip".
+    /// The gnome-keyring session shared by the whole test process, started on first use, or
+    /// skip/panic per [`skip_or_panic`] (`None` means "skip"). Well-behaved tests never lock it.
     #[track_caller]
     pub fn shared_or_skip() -> Option<&'static SecretServiceSession> {
         Self::shared_provider_or_skip(Provider::GnomeKeyring)
     }
 
-    /// A private gnome-keyring session, stopped on drop: for tests that lock or disturb it.
-    pub fn start() -> Result<SecretServiceSession, String> {
-        Self::start_provider(Provider::GnomeKeyring)
-    }
-
-    /// [`start`](Self::start), or `None` after saying why (see [`skip_or_panic`]).
+    /// A private gnome-keyring session, stopped on drop: for tests that lock or disturb it; or
+    /// `None` after saying why (see [`skip_or_panic`]).
     #[track_caller]
     pub fn start_or_skip() -> Option<SecretServiceSession> {
         Self::start_provider_or_skip(Provider::GnomeKeyring)

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::deadline::run_answered;
 use super::{DEFAULT_ALIAS, STATE_DEADLINE, SecretServiceSession, lock};
-use crate::support::git::Output;
+use crate::support::output::Output;
 
 impl SecretServiceSession {
     /// `Some(locked)`, or `None` if the service did not answer (e.g. while being replaced).

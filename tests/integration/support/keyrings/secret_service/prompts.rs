@@ -8,9 +8,8 @@
 
 use std::time::Duration;
 
-use super::deadline::run_within;
 use super::{DEFAULT_ALIAS, SecretServiceSession};
-use crate::support::git::Output;
+use crate::support::output::Output;
 
 /// Debian's Python, which has `gi` (a python3 earlier on PATH, e.g. pyenv's, may not).
 pub(super) const SYSTEM_PYTHON: &str = "/usr/bin/python3";
@@ -53,7 +52,7 @@ pub(super) fn run_client(session: &SecretServiceSession, args: &[&str], stdin: &
     cmd.arg(&script).args(args);
     // Its own waits end sooner (5 s per call, the prompt's deadline): this is a backstop.
     let limit = Duration::from_secs(60);
-    run_within(&mut cmd, stdin, limit)
+    Output::run_within(&mut cmd, stdin.as_bytes(), limit)
         .unwrap_or_else(|| panic!("client.py {args:?} hung past {}s", limit.as_secs()))
 }
 
@@ -66,7 +65,7 @@ pub(super) fn python_has(statement: &str) -> Result<(), String> {
     }
     let mut cmd = std::process::Command::new(SYSTEM_PYTHON);
     cmd.args(["-c", &format!("import gi; {statement}")]);
-    match run_within(&mut cmd, "", Duration::from_secs(30)) {
+    match Output::run_within(&mut cmd, b"", Duration::from_secs(30)) {
         Some(out) if out.success() => Ok(()),
         Some(out) => Err(format!(
             "{SYSTEM_PYTHON} cannot `{statement}` (Debian packages python3-gi, gir1.2-gcr-3): {}",

@@ -11,9 +11,9 @@
 
 use std::time::Duration;
 
-use super::deadline::{CLIENT_DEADLINE, run_within};
+use super::deadline::CLIENT_DEADLINE;
 use super::{Provider, SecretServiceSession};
-use crate::support::git::Output;
+use crate::support::output::Output;
 
 /// Calls per `secret-tool` run on KWallet; 4 failures in a row by chance is about 1 in 10^8.
 const KWALLET_ATTEMPTS: usize = 4;
@@ -57,7 +57,11 @@ impl SecretServiceSession {
         };
         let mut last = None;
         for _ in 0..attempts {
-            let out = run_within(self.command("secret-tool").args(args), stdin, limit)?;
+            let out = Output::run_within(
+                self.command("secret-tool").args(args),
+                stdin.as_bytes(),
+                limit,
+            )?;
             // KWallet's failed session shows as an "invalid secret" even where secret-tool
             // exits 0 (a search that prints the item without it).
             if out.success() && !out.stderr.contains("invalid secret") {

@@ -10,7 +10,7 @@ use std::process::Child;
 use super::deadline::CLIENT_DEADLINE;
 use super::sandbox::{self, Sandbox};
 use super::{Provider, SecretServiceSession, gnome_keyring, keepassxc, kwallet, lock};
-use crate::support::git::Output;
+use crate::support::output::Output;
 
 impl SecretServiceSession {
     /// What a new daemon needs before it serves: KWallet makes its wallet, then starts again.
