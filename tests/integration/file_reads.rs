@@ -193,7 +193,12 @@ fn a_store_of_the_token_already_stored_reads_each_entry_and_record_once() {
     out.assert_success();
     let counts = (trace.opens("tokens"), trace.opens("metadata"));
     // The workspace's record is not asked for once the host entry holds the password.
-    assert_eq!(counts, (2, 1), "both entries, the host's record: {}", trace.log);
+    assert_eq!(
+        counts,
+        (2, 1),
+        "both entries, the host's record: {}",
+        trace.log
+    );
     assert_eq!((trace.writes("tokens"), trace.writes("metadata")), (0, 0));
 
     // The workspace's token expires: its `get` gives none, git prompts, a new one is typed.
