@@ -291,9 +291,22 @@ fn a_command_past_its_deadline_is_killed_with_its_process_group() {
     );
     let pid = std::fs::read_to_string(&pid_file).expect("the background pid");
     let pid: u32 = pid.trim().parse().expect("a pid");
-    // Gone, or a zombie not yet reaped: never a running sleep.
-    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let state = state.rsplit(") ").next().and_then(|s| s.chars().next());
+    // Gone, or a zombie not yet reaped: never a running sleep. A killed process closes its
+    // pipes (which ended the runner's read) a moment before the kernel shows it as a zombie,
+    // so its state is read until it settles, within a deadline.
+    let state_of = || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Only the sleep itself: a pid reused meanwhile is not it.
+        let is_sleep = stat.contains("(sleep) ");
+        let state = stat.rsplit(") ").next().and_then(|s| s.chars().next());
+        state.filter(|_| is_sleep)
+    };
+    let settle_by = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut state = state_of();
+    while !matches!(state, None | Some('Z') | Some('X')) && std::time::Instant::now() < settle_by {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        state = state_of();
+    }
     assert!(
         matches!(state, None | Some('Z') | Some('X')),
         "the background sleep {pid} still runs: {state:?}"
