@@ -2,6 +2,8 @@
 //! filed in the store. `--all` lists the store itself ([`TokenStore::keys`]); the facts file
 //! adds what a store that cannot be listed holds. It holds the user's writer lock, like every
 //! writer, and removes nothing without it.
+//!
+//! [`TokenStore::keys`]: crate::store::TokenStore::keys
 
 use std::process::ExitCode;
 
