@@ -79,17 +79,12 @@ fn a_dismissed_unlock_means_git_prompts_and_the_locked_token_survives() {
         2,
         "git asked, since the keyring stayed locked"
     );
-    for said in [
+    out.assert_stderr_says(&[
         "GNOME Keyring's collection",
         "locked",
         "dismissed",
         "not saved",
-    ] {
-        assert!(
-            out.stderr.contains(said),
-            "stderr should say {said:?}: {out:?}"
-        );
-    }
+    ]);
     assert!(rig.session().is_locked());
     rig.session().unlock_collection();
     assert_eq!(
@@ -108,19 +103,11 @@ fn an_unanswered_unlock_is_dismissed_at_its_deadline_and_announced() {
     ) else {
         return;
     };
-    rig.will_answer(Some(&rig.token.clone()));
-    let out = rig.fetch();
-    out.assert_success();
-    for said in [
+    fetch_with_the_prompt_answered(&mut rig).assert_stderr_says(&[
         "is locked: unlock it in the dialog on your desktop",
         "Waiting up to 2 s",
         "nobody answered",
-    ] {
-        assert!(
-            out.stderr.contains(said),
-            "stderr should say {said:?}: {out:?}"
-        );
-    }
+    ]);
     // The keyring daemon is alive (gnome-keyring 42.1 aborts when such a prompt is
     // dismissed) and still locked.
     assert!(rig.session().is_locked(), "{}", rig.session().diagnostics());
@@ -129,12 +116,19 @@ fn an_unanswered_unlock_is_dismissed_at_its_deadline_and_announced() {
         .expect("release the pending question");
 }
 
-/// A fetch with `--unlock-timeout 0` on a locked rig, git's prompt answered with the rig's
-/// token: it succeeds, and the helper said why it did not wait.
-fn fetch_told_not_to_wait(rig: &mut Rig) -> Output {
+/// A fetch on a locked rig whose token git's prompt may be answered with, as a person would
+/// type it: it succeeds, whether or not the helper got the token from the keyring.
+fn fetch_with_the_prompt_answered(rig: &mut Rig) -> Output {
     rig.will_answer(Some(&rig.token.clone()));
     let out = rig.fetch();
     out.assert_success();
+    out
+}
+
+/// [`fetch_with_the_prompt_answered`] with `--unlock-timeout 0`: the helper said why it did
+/// not wait.
+fn fetch_told_not_to_wait(rig: &mut Rig) -> Output {
+    let out = fetch_with_the_prompt_answered(rig);
     assert!(
         out.stderr
             .contains("GIT_CREDENTIAL_BITBUCKET_UNLOCK_TIMEOUT=0"),
@@ -196,11 +190,9 @@ fn a_locked_keepassxc_is_never_searched_and_answers_at_once_without_an_unlock() 
     let Some((mut rig, stored)) = locked_rig(StoreUnderTest::KeePassXc, "0", None) else {
         return;
     };
-    rig.will_answer(Some(&rig.token.clone()));
     let started = Instant::now();
-    let out = rig.fetch();
+    let out = fetch_with_the_prompt_answered(&mut rig);
     let took = started.elapsed();
-    out.assert_success();
     assert!(out.stderr.contains("KeePassXC's collection"), "{out:?}");
     assert!(
         !out.stderr.contains("did not answer"),
@@ -215,19 +207,11 @@ fn a_locked_keepassxc_whose_dialog_nobody_answers_is_given_up_at_the_deadline() 
     let Some((mut rig, _)) = locked_rig(StoreUnderTest::KeePassXc, "2", None) else {
         return;
     };
-    rig.will_answer(Some(&rig.token.clone()));
-    let out = rig.fetch();
-    out.assert_success();
-    for said in [
+    fetch_with_the_prompt_answered(&mut rig).assert_stderr_says(&[
         "KeePassXC's collection",
         "Waiting up to 2 s",
         "nobody answered",
-    ] {
-        assert!(
-            out.stderr.contains(said),
-            "stderr should say {said:?}: {out:?}"
-        );
-    }
+    ]);
 }
 
 /// With `UnlockBeforeSearch=false` a locked KeePassXC answers searches with nothing: status
@@ -255,12 +239,7 @@ fn status_on_a_locked_keepassxc_names_the_lock_never_no_tokens() {
     let status = env.run_helper(&[&args[..], &["status"]].concat(), "");
     assert_eq!(status.status.code(), Some(1), "{status:?}");
     assert!(!status.stdout.contains("no tokens stored"), "{status:?}");
-    for said in ["KeePassXC's collection", "locked", "not known"] {
-        assert!(
-            status.stdout.contains(said),
-            "status should say {said:?}: {status:?}"
-        );
-    }
+    status.assert_stdout_says(&["KeePassXC's collection", "locked", "not known"]);
     let logout = env.run_helper(&[&args[..], &["logout"]].concat(), "");
     assert!(
         !logout.success(),
@@ -373,16 +352,11 @@ fn without_a_default_collection_one_is_made_as_libsecret_does() {
     // Nobody to ask (no prompter): not saved, and said why.
     let out = rig.clone();
     out.assert_success();
-    for said in [
+    out.assert_stderr_says(&[
         "GNOME Keyring has no default collection",
         "dismissed",
         "not saved",
-    ] {
-        assert!(
-            out.stderr.contains(said),
-            "stderr should say {said:?}: {out:?}"
-        );
-    }
+    ]);
     assert_eq!(rig.stored(), None);
     // A person answers: the collection is made, and the token saved in it.
     rig.session()

@@ -292,37 +292,31 @@ fn status_and_doctor_name_the_source_the_order_and_the_files_mode() {
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
     let status = rig.cli(&["status"], "");
     status.assert_success(); // nothing stored, but the file gives a token
-    says(
-        &status,
-        &[
-            "BITBUCKET_API_TOKEN: not set".to_owned(),
-            format!(
-                "BITBUCKET_API_TOKEN_FILE: {path} (api-token, {fingerprint}, mode 644: readable \
+    status.assert_stdout_says(&[
+        "BITBUCKET_API_TOKEN: not set".to_owned(),
+        format!(
+            "BITBUCKET_API_TOKEN_FILE: {path} (api-token, {fingerprint}, mode 644: readable \
                  by every user)"
-            ),
-            "systemd credential: not set".to_owned(),
-            format!(
-                "git uses: BITBUCKET_API_TOKEN_FILE ({path}), before any store (order: \
+        ),
+        "systemd credential: not set".to_owned(),
+        format!(
+            "git uses: BITBUCKET_API_TOKEN_FILE ({path}), before any store (order: \
                  BITBUCKET_API_TOKEN, BITBUCKET_API_TOKEN_FILE, systemd credential \
                  bitbucket-api-token, store)"
-            ),
-        ],
-    );
+        ),
+    ]);
     let json = rig.cli(&["status", "--json"], "");
     let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(value["env_token"]["source"], "file", "{json:?}");
     assert_eq!(value["env_token"]["fingerprint"], fingerprint.as_str());
     assert_eq!(value["token_sources"][1]["mode"], "644", "{json:?}");
-    says(
-        &rig.cli(&["doctor"], ""),
-        &[
-            format!(
-                "PASS  BITBUCKET_API_TOKEN_FILE ({path}) (api-token, {fingerprint}) is set: git \
+    rig.cli(&["doctor"], "").assert_stdout_says(&[
+        format!(
+            "PASS  BITBUCKET_API_TOKEN_FILE ({path}) (api-token, {fingerprint}) is set: git \
                  uses it"
-            ),
-            format!("WARN  {path} is readable by every user (mode 644)"),
-        ],
-    );
+        ),
+        format!("WARN  {path} is readable by every user (mode 644)"),
+    ]);
 
     // Writable by the group: not used, and both say so; status finds nothing usable.
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o660)).unwrap();
@@ -330,22 +324,16 @@ fn status_and_doctor_name_the_source_the_order_and_the_files_mode() {
         format!("{path} can be written by other users (mode 660): run `chmod go-w {path}`");
     let status = rig.cli(&["status"], "");
     status.assert_failure();
-    says(
-        &status,
-        &[
-            format!("BITBUCKET_API_TOKEN_FILE: not used: {refused}"),
-            "git uses: the store, because".to_owned(),
-        ],
-    );
+    status.assert_stdout_says(&[
+        format!("BITBUCKET_API_TOKEN_FILE: not used: {refused}"),
+        "git uses: the store, because".to_owned(),
+    ]);
     let doctor = rig.cli(&["doctor"], "");
     doctor.assert_failure();
-    says(
-        &doctor,
-        &[
-            format!("FAIL  BITBUCKET_API_TOKEN_FILE ({path}) is not used: {refused}"),
-            format!("fix: chmod go-w {path}"),
-        ],
-    );
+    doctor.assert_stdout_says(&[
+        format!("FAIL  BITBUCKET_API_TOKEN_FILE ({path}) is not used: {refused}"),
+        format!("fix: chmod go-w {path}"),
+    ]);
 
     // The variable before the systemd credential: both shown, the variable used.
     rig.env.remove_env(TOKEN_FILE_ENV);
@@ -354,23 +342,10 @@ fn status_and_doctor_name_the_source_the_order_and_the_files_mode() {
     let credential = give(&mut rig, Given::SystemdCredential, &other).unwrap();
     let status = rig.cli(&["status"], "");
     status.assert_success();
-    says(
-        &status,
-        &[
-            format!("systemd credential: {} (api-token, ", credential.display()),
-            "git uses: BITBUCKET_API_TOKEN, before any store".to_owned(),
-        ],
-    );
-    says(
-        &rig.cli(&["doctor"], ""),
-        &["but not used: BITBUCKET_API_TOKEN comes first".to_owned()],
-    );
-}
-
-/// Panics unless `out`'s stdout holds every one of `lines`.
-#[track_caller]
-fn says(out: &Output, lines: &[String]) {
-    for line in lines {
-        assert!(out.stdout.contains(line.as_str()), "{line}\n{out:?}");
-    }
+    status.assert_stdout_says(&[
+        format!("systemd credential: {} (api-token, ", credential.display()),
+        "git uses: BITBUCKET_API_TOKEN, before any store".to_owned(),
+    ]);
+    rig.cli(&["doctor"], "")
+        .assert_stdout_says(&["but not used: BITBUCKET_API_TOKEN comes first".to_owned()]);
 }

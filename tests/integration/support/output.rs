@@ -78,6 +78,33 @@ impl Output {
         self
     }
 
+    /// Panics, naming the phrase and everything the process said, unless its stderr holds
+    /// every one of `phrases`; returns `self` for chaining.
+    #[track_caller]
+    pub fn assert_stderr_says(&self, phrases: &[impl AsRef<str>]) -> &Output {
+        for phrase in phrases {
+            let phrase = phrase.as_ref();
+            assert!(
+                self.stderr.contains(phrase),
+                "stderr should say {phrase:?}: {self:?}"
+            );
+        }
+        self
+    }
+
+    /// [`Output::assert_stderr_says`] for stdout.
+    #[track_caller]
+    pub fn assert_stdout_says(&self, phrases: &[impl AsRef<str>]) -> &Output {
+        for phrase in phrases {
+            let phrase = phrase.as_ref();
+            assert!(
+                self.stdout.contains(phrase),
+                "stdout should say {phrase:?}: {self:?}"
+            );
+        }
+        self
+    }
+
     /// Panics with everything the process said unless it failed.
     #[track_caller]
     pub fn assert_failure(&self) -> &Output {
