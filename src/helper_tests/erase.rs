@@ -38,11 +38,7 @@ fn a_401_where_the_token_still_works_elsewhere_keeps_it_and_only_that_repository
         ["https://bitbucket.org/acme/app.git"],
         "asked where it had worked"
     );
-    assert!(
-        outcome.notes[0].contains("still opens"),
-        "{:?}",
-        outcome.notes
-    );
+    assert_first_note(&outcome, "still opens");
     assert_eq!(fx.stored("bitbucket.org"), Some(token.clone()));
     assert_eq!(
         answer(&fx.run(Operation::Get, &at("acme/restricted.git"))).1,
@@ -56,11 +52,7 @@ fn a_401_where_the_token_still_works_elsewhere_keeps_it_and_only_that_repository
     // Revoked after all: the next refusal is confirmed there, and the token goes.
     *fx.recheck_answer.borrow_mut() = Recheck::Rejected;
     let outcome = erase(&fx, &at("acme/other.git"), &token);
-    assert!(
-        outcome.notes[0].contains("removed from the"),
-        "{:?}",
-        outcome.notes
-    );
+    assert_first_note(&outcome, "removed from the");
     assert_eq!(fx.stored("bitbucket.org"), None);
 }
 
@@ -83,11 +75,7 @@ fn a_401_that_cannot_be_confirmed_keeps_the_token() {
         ["https://bitbucket.org/acme/lib.git"],
         "asked where else it worked"
     );
-    assert!(
-        outcome.notes[0].contains("no network"),
-        "{:?}",
-        outcome.notes
-    );
+    assert_first_note(&outcome, "no network");
     assert_eq!(fx.stored("bitbucket.org"), Some(token));
 }
 
@@ -112,11 +100,7 @@ fn a_401_where_the_token_never_worked_keeps_it_and_the_workspace_prompts() {
     let (host, other) = (api_token("host"), api_token("other-account"));
     fx.put("bitbucket.org", &host);
     let outcome = erase(&fx, &at("beta/r.git"), &host);
-    assert!(
-        outcome.notes[0].contains("never worked"),
-        "{:?}",
-        outcome.notes
-    );
+    assert_first_note(&outcome, "never worked");
     assert!(fx.rechecks.borrow().is_empty(), "nowhere to ask");
     assert_eq!(fx.stored("bitbucket.org"), Some(host.clone()));
     // The prompted token becomes beta's entry; the host's stays for the rest.
@@ -222,7 +206,7 @@ fn erase_of_the_environment_token_says_so_and_keeps_the_store() {
         &format!("{GET_BITBUCKET}password={ci}\n"),
         Some(&ci),
     );
-    assert!(outcome.notes[0].contains("BITBUCKET_API_TOKEN"));
+    assert_first_note(&outcome, "BITBUCKET_API_TOKEN");
     assert_eq!(fx.stored("bitbucket.org"), Some(ci));
 }
 
@@ -255,20 +239,12 @@ fn an_erase_without_a_password_and_with_a_path_forgets_that_workspace_only() {
     fx.put("bitbucket.org/acme", &api_token("acme"));
     fx.put("bitbucket.org/beta", &api_token("beta"));
     let outcome = fx.run(Operation::Erase, &at("acme/r.git"));
-    assert!(
-        outcome.notes[0].contains("workspace acme"),
-        "{:?}",
-        outcome.notes
-    );
+    assert_first_note(&outcome, "workspace acme");
     assert_eq!(fx.stored("bitbucket.org/acme"), None);
     assert_eq!(fx.stored("bitbucket.org/beta"), Some(api_token("beta")));
     assert_eq!(fx.stored("bitbucket.org"), Some(api_token("host")));
     let outcome = fx.run(Operation::Erase, &at("bob/%2e%2e/acme/r.git"));
-    assert!(
-        outcome.notes[0].contains("nothing was forgotten"),
-        "{:?}",
-        outcome.notes
-    );
+    assert_first_note(&outcome, "nothing was forgotten");
     assert_eq!(fx.stored("bitbucket.org"), Some(api_token("host")));
 }
 

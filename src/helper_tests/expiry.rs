@@ -25,11 +25,7 @@ fn an_expired_token_is_never_handed_out_and_git_prompts() {
     fx.expire_in(&api_token("a"), -1);
     let outcome = fx.run(Operation::Get, GET_BITBUCKET);
     assert_eq!(answer(&outcome), (Some(API_TOKEN_USERNAME.into()), None));
-    assert!(
-        outcome.notes[0].contains("expired on"),
-        "{:?}",
-        outcome.notes
-    );
+    assert_first_note(&outcome, "expired on");
     // positive control: one second earlier it was handed out
     fx.now.set(NOW - 2);
     assert_eq!(

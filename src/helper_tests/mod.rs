@@ -119,6 +119,19 @@ fn answer(outcome: &Outcome) -> (Option<String>, Option<String>) {
     )
 }
 
+/// Panics, showing every note, unless the first note the helper wrote says `phrase`.
+#[track_caller]
+fn assert_first_note(outcome: &Outcome, phrase: &str) {
+    assert!(
+        outcome
+            .notes
+            .first()
+            .is_some_and(|note| note.contains(phrase)),
+        "the first note should say {phrase:?}: {:?}",
+        outcome.notes
+    );
+}
+
 const NOW: u64 = 1_795_000_000;
 
 const GET_BITBUCKET: &str = "protocol=https\nhost=bitbucket.org\n";
@@ -176,7 +189,7 @@ fn plain_http_gets_quit_and_an_explanation_but_loopback_test_hosts_are_served() 
     let outcome = fx.run(Operation::Get, "protocol=http\nhost=bitbucket.org\n");
     let response = outcome.response.as_ref().unwrap();
     assert!(response.quit && response.password.is_none() && response.username.is_none());
-    assert!(outcome.notes[0].contains("plain http"));
+    assert_first_note(&outcome, "plain http");
     assert_eq!(fx.opened.get(), 0);
 
     let outcome = fx.run(Operation::Get, "protocol=http\nhost=127.0.0.1:8080\n");
@@ -248,17 +261,17 @@ fn a_broken_store_never_fails_the_operation() {
     fx.broken = true;
     let outcome = fx.run(Operation::Get, GET_BITBUCKET);
     assert_eq!(answer(&outcome), (Some(API_TOKEN_USERNAME.into()), None));
-    assert!(outcome.notes[0].contains("simulated outage"));
+    assert_first_note(&outcome, "simulated outage");
     let outcome = fx.run(
         Operation::Store,
         &format!("{GET_BITBUCKET}password={}\n", api_token("a")),
     );
-    assert!(outcome.notes[0].contains("not saved"));
+    assert_first_note(&outcome, "not saved");
     let outcome = fx.run(
         Operation::Erase,
         &format!("{GET_BITBUCKET}password={}\n", api_token("a")),
     );
-    assert!(outcome.notes[0].contains("nothing was removed"));
+    assert_first_note(&outcome, "nothing was removed");
 }
 
 fn host_key() -> EntryKey {

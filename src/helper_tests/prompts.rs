@@ -157,11 +157,7 @@ fn a_secret_failing_the_checksum_or_not_an_api_token_is_never_stored() {
     }
     fx.run(Operation::Get, GET_BITBUCKET);
     let outcome = store(&fx, GET_BITBUCKET, cut_short);
-    assert!(
-        outcome.notes[0].contains("truncated"),
-        "{:?}",
-        outcome.notes
-    );
+    assert_first_note(&outcome, "truncated");
     // Control: the whole token, typed at the prompt, is saved.
     store(&fx, GET_BITBUCKET, &whole);
     assert_eq!(fx.stored("bitbucket.org"), Some(whole));
@@ -172,7 +168,7 @@ fn an_empty_password_is_refused_with_a_sentence_and_never_replaces_a_token() {
     let fx = Fixture::new();
     fx.run(Operation::Get, GET_BITBUCKET);
     let outcome = store(&fx, GET_BITBUCKET, "");
-    assert!(outcome.notes[0].contains("empty"), "{:?}", outcome.notes);
+    assert_first_note(&outcome, "empty");
     // Control: the prompt is still there for the real token.
     store(&fx, GET_BITBUCKET, &api_token("a"));
     assert_eq!(fx.stored("bitbucket.org"), Some(api_token("a")));

@@ -55,11 +55,7 @@ fn store_from_a_url_with_embedded_app_password_is_refused_even_after_a_prompt() 
     let input = "url=https://me:ATBB0123456789abcdefABCDEF012345@bitbucket.org/ws/r.git\n";
     let outcome = fx.run(Operation::Store, input);
     assert_eq!(fx.stored("bitbucket.org"), None);
-    assert!(
-        outcome.notes[0].contains("app password"),
-        "{:?}",
-        outcome.notes
-    );
+    assert_first_note(&outcome, "app password");
     // Control: the token typed at that prompt is saved.
     let url = format!(
         "url=https://me:{}@bitbucket.org/ws/r.git\n",
