@@ -214,24 +214,35 @@ fn a_locked_keepassxc_whose_dialog_nobody_answers_is_given_up_at_the_deadline() 
     ]);
 }
 
+/// The helper's options for the Secret Service, never waiting for an unlock.
+const NEVER_WAIT_ON_THE_SECRET_SERVICE: [&str; 4] =
+    ["--store", "secret-service", "--unlock-timeout", "0"];
+
+/// A private KeePassXC that answers searches while locked (`UnlockBeforeSearch=false`), and a
+/// home whose helper logged a token in there (still unlocked).
+fn keepassxc_searched_while_locked_with_a_token() -> Option<(SecretServiceSession, TestEnv)> {
+    let provider = Provider::KeePassXc {
+        unlock_before_search: false,
+    };
+    let session = SecretServiceSession::start_provider_or_skip(provider)?;
+    let mut env = TestEnv::new();
+    env.use_secret_service(&session);
+    env.run_helper(
+        &[&NEVER_WAIT_ON_THE_SECRET_SERVICE[..], &["login", "--stdin"]].concat(),
+        &fake_api_token(),
+    )
+    .assert_success();
+    Some((session, env))
+}
+
 /// With `UnlockBeforeSearch=false` a locked KeePassXC answers searches with nothing: status
 /// must not take that for "no tokens".
 #[test]
 fn status_on_a_locked_keepassxc_names_the_lock_never_no_tokens() {
-    let provider = Provider::KeePassXc {
-        unlock_before_search: false,
-    };
-    let Some(session) = SecretServiceSession::start_provider_or_skip(provider) else {
+    let Some((session, env)) = keepassxc_searched_while_locked_with_a_token() else {
         return;
     };
-    let mut env = TestEnv::new();
-    env.use_secret_service(&session);
-    let args = ["--store", "secret-service", "--unlock-timeout", "0"];
-    let login = env.run_helper(
-        &[&args[..], &["login", "--stdin"]].concat(),
-        &fake_api_token(),
-    );
-    login.assert_success();
+    let args = NEVER_WAIT_ON_THE_SECRET_SERVICE;
     let listed = env.run_helper(&[&args[..], &["status"]].concat(), "");
     listed.assert_success();
     assert!(listed.stdout.contains("ATATT…"), "control: {listed:?}");
@@ -398,20 +409,10 @@ fn a_kwallet_handed_out_locked_is_unlocked_without_a_word() {
 /// with no session bus, a store that needs no desktop.
 #[test]
 fn doctor_says_to_unlock_a_locked_keychain_and_to_use_keyutils_without_a_bus() {
-    let provider = Provider::KeePassXc {
-        unlock_before_search: false,
-    };
-    let Some(session) = SecretServiceSession::start_provider_or_skip(provider) else {
+    let Some((session, env)) = keepassxc_searched_while_locked_with_a_token() else {
         return;
     };
-    let mut env = TestEnv::new();
-    env.use_secret_service(&session);
-    let args = ["--store", "secret-service", "--unlock-timeout", "0"];
-    env.run_helper(
-        &[&args[..], &["login", "--stdin"]].concat(),
-        &fake_api_token(),
-    )
-    .assert_success();
+    let args = NEVER_WAIT_ON_THE_SECRET_SERVICE;
     session.lock_collection();
     let locked = env.run_helper(&[&args[..], &["doctor"]].concat(), "");
     assert_eq!(locked.status.code(), Some(1), "{locked:?}");

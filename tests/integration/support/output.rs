@@ -82,24 +82,21 @@ impl Output {
     /// every one of `phrases`; returns `self` for chaining.
     #[track_caller]
     pub fn assert_stderr_says(&self, phrases: &[impl AsRef<str>]) -> &Output {
-        for phrase in phrases {
-            let phrase = phrase.as_ref();
-            assert!(
-                self.stderr.contains(phrase),
-                "stderr should say {phrase:?}: {self:?}"
-            );
-        }
-        self
+        self.assert_says("stderr", &self.stderr, phrases)
     }
 
     /// [`Output::assert_stderr_says`] for stdout.
     #[track_caller]
     pub fn assert_stdout_says(&self, phrases: &[impl AsRef<str>]) -> &Output {
-        for phrase in phrases {
-            let phrase = phrase.as_ref();
+        self.assert_says("stdout", &self.stdout, phrases)
+    }
+
+    #[track_caller]
+    fn assert_says(&self, stream: &str, text: &str, phrases: &[impl AsRef<str>]) -> &Output {
+        for phrase in phrases.iter().map(AsRef::as_ref) {
             assert!(
-                self.stdout.contains(phrase),
-                "stdout should say {phrase:?}: {self:?}"
+                text.contains(phrase),
+                "{stream} should say {phrase:?}: {self:?}"
             );
         }
         self
