@@ -21,8 +21,10 @@ const NESTED: &str = "GCB_TEST_NESTED_SUITE";
 /// The key the keyutils store would use for `bitbucket.org` (`keyring:{user}@{service}`).
 const PLANTED: &str = "keyring:bitbucket.org@git-credential-bitbucket";
 /// Test names that run the helper on keyutils contain one of these (module `keyutils`,
-/// or a `session_keyring` fault).
-const KEYUTILS_TESTS: [&str; 2] = ["keyutils", "keyring"];
+/// or a `session_keyring` fault), or may reach it without naming it: `auto` without a bus
+/// falls back to keyutils, and setup, the installers and cron's set-ups write helper lines
+/// and switch stores. (Every other test runs in a keyring of its own too: `TestEnv::command`.)
+const KEYUTILS_TESTS: [&str; 6] = ["keyutils", "keyring", "auto", "setup", "install", "cron"];
 
 #[test]
 fn the_outer_persistent_keyring_is_untouched_by_the_keyutils_tests() {

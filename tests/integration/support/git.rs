@@ -11,6 +11,7 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 use super::keyrings::{KeyutilsSession, SecretServiceSession};
 use super::output::Output;
@@ -55,6 +56,9 @@ pub struct TestEnv {
     vars: Vec<(OsString, OsString)>,
     /// `keyctl session NAME` (maybe behind `nsenter`): what every child runs under.
     keyutils: Option<Vec<OsString>>,
+    /// The kernel keyring every child runs in when the test asked for none: one of this
+    /// HOME's own, started at the first child (see [`TestEnv::command`]).
+    own_keyutils: OnceLock<Option<KeyutilsSession>>,
     /// How the helper is run: its Linux binary, or `wine64 helper.exe` for the Windows build.
     helper: Vec<OsString>,
 }
@@ -68,12 +72,11 @@ impl Default for TestEnv {
 impl TestEnv {
     /// A new HOME (with a minimal `.gitconfig`) and environment: PATH, HOME, XDG_* under HOME,
     /// GIT_CONFIG_NOSYSTEM=1, GIT_TERMINAL_PROMPT=0, LANG=C, and
-    /// GIT_CREDENTIAL_BITBUCKET_STORE=file. Nothing else.
+    /// GIT_CREDENTIAL_BITBUCKET_STORE=file. Nothing else. Children run in a kernel keyring of
+    /// this HOME's own unless the test gives one ([`TestEnv::command`]).
     ///
     /// The file store (under this HOME) is the default so that a helper run without `--store`
-    /// never reaches a shared keychain: `auto` without a bus falls back to keyutils, whose
-    /// persistent keyring is the user's own unless the test asked for a
-    /// [`KeyutilsSession`]. A test of `auto` says so with `--store auto`.
+    /// stays in this HOME; a test of `auto` says so with `--store auto`.
     pub fn new() -> TestEnv {
         let dir = tempfile::Builder::new()
             .prefix("gcb-test-")
@@ -95,6 +98,7 @@ impl TestEnv {
             home: home.clone(),
             vars: Vec::new(),
             keyutils: None,
+            own_keyutils: OnceLock::new(),
             helper: vec![helper_bin().into()],
         };
         env.set_env("PATH", std::env::var_os("PATH").unwrap_or_default());
@@ -165,15 +169,39 @@ impl TestEnv {
         cmd
     }
 
-    /// A command for `program` with exactly this environment, cwd HOME, under keyctl if asked.
+    /// A command for `program` with exactly this environment, cwd HOME, in a kernel keyring:
+    /// the test's [`KeyutilsSession`], or else one of this HOME's own.
+    ///
+    /// Why always a keyring: `auto` without a bus, a helper line a test wrote, or a store
+    /// switch may reach keyutils where the test never meant to, and the keyring a child
+    /// inherits (with the persistent keyring the store links into it) is the developer's
+    /// own. The Windows build under Wine has no keyutils store and runs as it is.
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
-        let mut cmd = match self.keyutils.as_deref() {
-            Some([first, rest @ ..]) => {
+        self.command_behind(&[], program)
+    }
+
+    /// [`TestEnv::command`] with `outer` words run first, outside the keyring (such as
+    /// `nsenter` into a mount namespace, which a process in a user namespace may not enter).
+    pub fn command_behind(&self, outer: &[OsString], program: impl AsRef<OsStr>) -> Command {
+        let own = || {
+            self.own_keyutils
+                .get_or_init(|| {
+                    (self.wine_prefix.is_none() && KeyutilsSession::available())
+                        .then(KeyutilsSession::new_or_skip)
+                        .flatten()
+                })
+                .as_ref()
+                .map(KeyutilsSession::prefix)
+        };
+        let keyring = self.keyutils.clone().or_else(own).unwrap_or_default();
+        let mut words = outer.iter().chain(&keyring);
+        let mut cmd = match words.next() {
+            Some(first) => {
                 let mut c = Command::new(first);
-                c.args(rest).arg(program);
+                c.args(words).arg(program);
                 c
             }
-            _ => Command::new(program),
+            None => Command::new(program),
         };
         cmd.env_clear()
             .envs(self.vars.iter().map(|(k, v)| (k, v)))

@@ -73,12 +73,17 @@ impl MountNamespace {
     pub fn command(&self, env: &TestEnv, program: impl AsRef<OsStr>) -> Command {
         let mut wd = std::ffi::OsString::from("--wd=");
         wd.push(env.home());
-        let mut cmd = env.command("nsenter");
-        cmd.args(["-t", &self.pid.to_string(), "-m"])
-            .arg(wd)
-            .arg("--")
-            .arg(program);
-        cmd
+        let pid = self.pid.to_string();
+        let nsenter = [
+            "nsenter".as_ref(),
+            "-t".as_ref(),
+            pid.as_ref(),
+            "-m".as_ref(),
+            wd.as_os_str(),
+            "--".as_ref(),
+        ]
+        .map(std::ffi::OsStr::to_owned);
+        env.command_behind(&nsenter, program)
     }
 
     /// Runs `sh -c SCRIPT` inside the namespace, as root, with `dir` as `$1`.

@@ -12,7 +12,7 @@
 //! tests/integration/hermetic.rs checks it.
 
 use std::ffi::{OsStr, OsString};
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -57,12 +57,14 @@ impl KeyutilsSession {
     /// own persistent keyring: keys stored here (even for `bitbucket.org`) are seen by no other
     /// test or test run and never reach the user's real persistent keyring. Skips/panics per
     /// [`skip_or_panic`] without user namespaces. The only way tests get a keyutils store.
+    ///
+    /// Run as root, the namespace maps uids and gids 0–65535 onto themselves (as
+    /// [`super::run_as_namespace_root`] does), so a file another uid owns is still that uid's
+    /// inside; otherwise the user is root of the namespace (`--map-root-user`).
     #[track_caller]
     pub fn new_or_skip() -> Option<KeyutilsSession> {
         if Self::available() {
-            let mut unshare = Command::new("unshare");
-            unshare.args(["--user", "--map-root-user", "keyctl"]);
-            Some(Self::start(unshare))
+            Some(Self::start())
         } else {
             skip_or_panic(
                 "keyutils in a user namespace",
@@ -72,27 +74,52 @@ impl KeyutilsSession {
         }
     }
 
-    fn start(mut keyctl: Command) -> KeyutilsSession {
+    fn start() -> KeyutilsSession {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let name = format!("gcb-test-{}-{n}", std::process::id());
-        let mut child = keyctl
-            .args(["session", &name, "sh", "-c"])
-            .arg("keyctl setperm @s 0x3f3f0000 && echo ready && exec cat >/dev/null")
+        let holder = format!(
+            "keyctl session {name} sh -c \
+             'keyctl setperm @s 0x3f3f0000 && echo ready && exec cat >/dev/null'"
+        );
+        let identity_map = super::is_root();
+        let mut unshare = Command::new("unshare");
+        if identity_map {
+            // The map is written from outside once the namespace exists, then `go`.
+            unshare
+                .args(["--user", "--", "sh", "-c"])
+                .arg(format!("echo mapme; read go; exec {holder}"));
+        } else {
+            unshare
+                .args(["--user", "--map-root-user", "sh", "-c"])
+                .arg(format!("exec {holder}"));
+        }
+        let mut child = unshare
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .expect("run keyctl");
+            .expect("run unshare");
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
         let mut line = String::new();
-        let _ = BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut line);
+        if identity_map {
+            let _ = stdout.read_line(&mut line);
+            assert_eq!(line.trim(), "mapme", "unshare --user did not start");
+            for map in ["uid_map", "gid_map"] {
+                std::fs::write(format!("/proc/{}/{map}", child.id()), "0 0 65536\n")
+                    .expect("map ids");
+            }
+            writeln!(stdin, "go").expect("go");
+            line.clear();
+        }
+        let _ = stdout.read_line(&mut line);
         assert_eq!(
             line.trim(),
             "ready",
             "keyctl could not set up session keyring {name}"
         );
-        let stdin = child.stdin.take().expect("piped stdin");
-        // unshare and keyctl exec what they run: the holder keeps the child's pid.
+        // unshare, sh and keyctl exec what they run: the holder keeps the child's pid.
         let userns = child.id();
         KeyutilsSession {
             name,
