@@ -75,7 +75,16 @@ pub fn target_of(url: &str, hosts: &ServedHosts) -> anyhow::Result<crate::store:
     let request = protocol::decode(format!("url={url}\n").as_bytes())
         .ok()
         .filter(|r| r.host.is_some())
-        .with_context(|| format!("{url:?} is not a URL"))?;
+        .with_context(|| {
+            // A URL git cannot read may still hold a password (`user:pw@host:path`, a bad
+            // escape after it): such a one is not repeated.
+            let shown = if url.contains('@') {
+                "the URL given (not repeated: it holds an @)".to_owned()
+            } else {
+                format!("{url:?}")
+            };
+            format!("{shown} is not a URL; give one like https://bitbucket.org/WORKSPACE/REPO.git")
+        })?;
     if request.username.is_some() || request.password.is_some() {
         anyhow::bail!("--verify takes the repository URL without a user name or password");
     }
@@ -318,6 +327,26 @@ mod tests {
         assert!(host_of("https://github.com/ws/r.git", &hosts).is_err());
         assert!(host_of("http://bitbucket.org/ws/r.git", &hosts).is_err());
         assert!(host_of("not a url", &hosts).is_err());
+    }
+
+    #[test]
+    fn a_url_git_cannot_read_is_never_repeated_with_its_password() {
+        let hosts = ServedHosts::new(&[]).unwrap();
+        for url in [
+            "https://me:SECRETPW%FF@bitbucket.org/ws/r.git",
+            "https://me:SECRETPW%0A@bitbucket.org/ws/r.git",
+            "me:SECRETPW@bitbucket.org:ws/r.git",
+        ] {
+            let said = format!("{:#}", host_of(url, &hosts).unwrap_err());
+            assert!(!said.contains("SECRETPW"), "{said}");
+            assert!(said.contains("is not a URL"), "{said}");
+        }
+        // Control: one without a password is repeated, so a typo can be seen.
+        let said = format!("{:#}", host_of("htps:/bitbucket.org", &hosts).unwrap_err());
+        assert!(
+            said.contains("\"htps:/bitbucket.org\" is not a URL"),
+            "{said}"
+        );
     }
 
     #[test]
