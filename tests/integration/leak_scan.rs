@@ -328,3 +328,77 @@ fn migrate_waits_for_gits_lock_on_the_credentials_file_and_never_writes_past_it(
     rig.cli(&["migrate"], "").assert_success();
     assert_eq!(std::fs::read_to_string(&creds).unwrap(), "");
 }
+
+/// A header in a section whose name holds a password (`[http "http://u:PW@host/"]`): `git
+/// config` can address it only by a key holding that password, so migrate leaves it, says to
+/// edit the file by hand, and no program it runs is given the password. Control: the same
+/// header in a section with a clean name is taken out, through `git config`.
+#[test]
+fn a_header_in_a_section_naming_a_password_is_left_to_a_person_never_put_on_a_command_line() {
+    let Some(mut rig) = Rig::new(StoreUnderTest::File) else {
+        return;
+    };
+    let host = rig.server.host();
+    let in_name = rig.secret(fake_api_token());
+    let basic = base64(&format!("{TOKEN_USERNAME}:{}", rig.token));
+    rig.secret(basic.clone());
+    let header = format!("Authorization: Basic {basic}");
+    rig.cli(&["setup"], "").assert_success();
+    let named = format!("http://{TOKEN_USERNAME}:{in_name}@{host}/");
+    let clean = format!("http://{host}/ws/");
+    for section in [&named, &clean] {
+        let key = format!("http.{section}.extraHeader");
+        rig.env
+            .git(&["config", "--global", &key, &header])
+            .assert_success();
+    }
+
+    let traces = tempfile::tempdir().expect("trace dir");
+    let mut cmd = rig.env.command("strace");
+    cmd.args([
+        "-ff",
+        "-qq",
+        "-v",
+        "-s",
+        "65536",
+        "-e",
+        "trace=execve",
+        "-o",
+    ])
+    .arg(traces.path().join("trace"))
+    .arg(helper_bin())
+    .args(rig.helper_args())
+    .arg("migrate");
+    let migrate = Output::run(&mut cmd, "");
+    rig.assert_no_leak(&migrate, false);
+    let said = format!("{}{}", migrate.stdout, migrate.stderr);
+    assert!(
+        said.contains("sits in a section whose name holds a password") && said.contains("edit"),
+        "{migrate:?}"
+    );
+    let runs = executions(traces.path());
+    if runs.len() <= 1 {
+        skip_or_panic(
+            "strace",
+            "strace saw no program start (ptrace not allowed?)",
+        );
+    }
+    assert!(
+        runs.iter()
+            .any(|l| l.contains("--unset-all") && l.contains(&clean)),
+        "control: the clean section's header went through git config: {runs:#?}"
+    );
+    for secret in [&in_name, &basic] {
+        assert!(
+            runs.iter().all(|l| !l.contains(secret.as_str())),
+            "a secret went on a command line or into an environment"
+        );
+    }
+    let global = std::fs::read_to_string(rig.env.home().join(".gitconfig")).unwrap();
+    assert_eq!(
+        global.matches(&header).count(),
+        1,
+        "only the header a person must edit is left: {}",
+        global.len()
+    );
+}

@@ -21,6 +21,19 @@ pub fn take_out(finding: &Finding) -> anyhow::Result<String> {
             finding.origin
         );
     };
+    if let Spot::UrlValue { key, .. } | Spot::Header { key, .. } = &finding.spot {
+        // `git config` can address a value only by its full key: one whose section name
+        // holds a password (`[http "https://u:PW@…"]`) would put it on a command line.
+        if secrets::shown_key(key) != *key {
+            anyhow::bail!(
+                "{} sits in a section whose name holds a password, which cannot be taken out without \
+                 putting it on a command line: edit {} by hand (remove this line and the \
+                 password in the section's name)",
+                secrets::shown_key(key),
+                path.display()
+            );
+        }
+    }
     let mut done = match &finding.spot {
         Spot::UrlValue { key, value, clean } => {
             let span = secrets::password_span(value).context("cannot find the password")?;
