@@ -23,9 +23,17 @@ use zeroize::Zeroize;
 pub struct Token(SecretString);
 
 impl Token {
-    /// Takes ownership of the text; the `String` is moved, not copied.
-    pub fn new(text: String) -> Self {
-        Self(SecretString::from(text))
+    /// Takes ownership of the text. A `String` whose buffer is exactly its length is moved,
+    /// not copied; a larger buffer (a keychain read into 64 KiB) is copied to one that fits
+    /// and zeroed, since the shrink `SecretString` does would otherwise free it, token and
+    /// all, where the allocator moves the text (musl does).
+    pub fn new(mut text: String) -> Self {
+        if text.capacity() == text.len() {
+            return Self(SecretString::from(text));
+        }
+        let fitted = text.as_str().to_owned();
+        text.zeroize();
+        Self(SecretString::from(fitted))
     }
 
     /// Takes bytes from a keychain. Bytes that are not UTF-8 are zeroed and refused.
@@ -156,6 +164,21 @@ pub fn checksum_matches(secret: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::{Token, TokenKind, checksum_matches};
+
+    #[test]
+    fn a_token_read_into_a_larger_buffer_keeps_its_text_in_one_that_fits() {
+        let mut read = String::with_capacity(65_536);
+        read.push_str("ATATTsecret-body=0123ABCD");
+        let token = Token::from_bytes(read.into_bytes()).expect("UTF-8");
+        assert_eq!(token.expose(), "ATATTsecret-body=0123ABCD");
+        let moved = String::from("ATATTexact");
+        let at = moved.as_ptr();
+        assert_eq!(
+            Token::new(moved).expose().as_ptr(),
+            at,
+            "an exact buffer is moved"
+        );
+    }
 
     #[test]
     fn debug_never_shows_the_text() {
