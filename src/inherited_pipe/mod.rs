@@ -74,6 +74,40 @@ mod tests {
         raw
     }
 
+    /// A number naming a FIFO (a planted descriptor): with no writer, opening it would wait
+    /// for one; with a writer that never writes, reading would. Either comes back at once,
+    /// never with bytes; the deadline here only catches the wait.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_fifo_without_a_writer_or_with_a_silent_one_is_left_at_once() {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fifo");
+        crate::private_file::make_fifo(&path);
+        let nobody_writes = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+            .open(&path)
+            .unwrap();
+        let silent_writer = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        for held in [&nobody_writes, &silent_writer] {
+            let number = number_of_file(held);
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let read = open_inherited(number).and_then(|mut f| f.read_to_string(&mut text));
+                let _ = tx.send(read.map(|_| text.is_empty()).unwrap_or(true));
+            });
+            let answered = rx.recv_timeout(std::time::Duration::from_secs(10));
+            assert_eq!(answered, Ok(true), "waited on the FIFO, or read from it");
+        }
+        drop(silent_writer);
+    }
+
     /// Unix and Windows alike (Windows under Wine: scripts/wine-unit-tests.sh).
     #[test]
     fn an_open_file_that_is_not_a_pipe_is_refused_and_a_pipe_is_read() {

@@ -17,7 +17,14 @@ pub fn open_inherited(number: u64) -> std::io::Result<std::fs::File> {
     if i32::try_from(number).is_err() {
         return Err(std::io::Error::other("not a file descriptor"));
     }
-    let file = std::fs::File::open(format!("/dev/fd/{number}"))?;
+    // Opened without waiting: a number naming a FIFO nobody writes to would otherwise block
+    // the open itself, before the check below, and a read from one whose writer stays open
+    // now fails at once instead of waiting. Our pipe has its token and no writer left, so it
+    // reads to its end either way.
+    let file = crate::private_file::open_without_waiting(
+        std::path::Path::new(&format!("/dev/fd/{number}")),
+        crate::private_file::FinalSymlink::Follow,
+    )?;
     // Only a pipe: its writer is gone, so reading ends. A terminal or another open file (a
     // mistyped or planted number) could block `get` with no deadline, or hand out its bytes.
     use std::os::unix::fs::FileTypeExt as _;
