@@ -81,12 +81,6 @@ fn configured_from(value: &str) -> Configured {
     configured
 }
 
-/// The store of the helper git runs for `https://bitbucket.org` (`auto` when it names none);
-/// `None` when git does not run this helper there.
-pub fn configured_store() -> anyhow::Result<Option<StoreChoice>> {
-    Ok(configured_helper()?.and_then(|c| c.store))
-}
-
 /// A store as `--store` spells it (`secret-service`).
 pub fn store_flag(choice: StoreChoice) -> String {
     clap::ValueEnum::to_possible_value(&choice)

@@ -100,7 +100,8 @@ fn this_program() -> anyhow::Result<PathBuf> {
 
 pub fn run_setup(ctx: &mut Context, scope: &ConfigScope) -> anyhow::Result<ExitCode> {
     let scope_args = scope.git_args();
-    if let Some(previous) = super::configured_store()? {
+    // The store of the helper git runs now, if it is this one: its tokens move along.
+    if let Some(previous) = super::configured_helper()?.and_then(|c| c.store) {
         super::store_switch::move_tokens(ctx, previous)?;
     }
     let helper = helper_command(ctx.store, &ctx.extra_hosts, ctx.unlock_timeout)?;

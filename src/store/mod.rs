@@ -30,7 +30,7 @@ mod naming;
 mod prompts;
 mod tokens;
 
-pub use choice::{Choice, Passed, Place, Target};
+pub use choice::{Passed, Place, Target};
 pub use data_dir::DataDir;
 pub use error::StoreError;
 pub use facts::{EntryFacts, NO_PATH, WARN_DAYS};

@@ -141,7 +141,7 @@ impl SecretServiceStore {
     /// Saves in the default collection: creates it first where there is none (as libsecret
     /// does), and follows the prompts the service answers with.
     fn create(&self, proxy: &mut Proxy, key: &EntryKey, secret: &[u8]) -> Result<(), Failure> {
-        let collection = match proxy.read_alias("default")? {
+        let collection = match proxy.read_default_alias()? {
             Some(collection) => collection,
             None => self.create_default_collection(proxy)?,
         };

@@ -272,7 +272,7 @@ impl Proxy {
                 return Ok(Some((alias, locked.ok_or_else(bad_reply)?)));
             }
             Err(ServiceError::Unavailable(why)) => return Err(ServiceError::Unavailable(why)),
-            Err(_) => self.read_alias("default")?,
+            Err(_) => self.read_default_alias()?,
         };
         match collection {
             Some(collection) => {
@@ -283,9 +283,9 @@ impl Proxy {
         }
     }
 
-    /// The collection behind an alias (`default`), or `None` where there is none.
-    pub fn read_alias(&mut self, alias: &str) -> Result<Option<CollectionPath>> {
-        let reply = self.call(SERVICE_PATH, SERVICE, "ReadAlias", &[Value::str(alias)])?;
+    /// The collection behind the `default` alias, or `None` where there is none.
+    pub fn read_default_alias(&mut self) -> Result<Option<CollectionPath>> {
+        let reply = self.call(SERVICE_PATH, SERVICE, "ReadAlias", &[Value::str("default")])?;
         let path = reply.first().and_then(path_of).ok_or_else(bad_reply)?;
         Ok((path != "/").then_some(CollectionPath(path)))
     }
