@@ -171,13 +171,9 @@ pub struct Opened {
     /// Why `auto` did not pick the Secret Service, when it fell back to keyutils.
     pub fallback: Option<Fallback>,
     /// `auto` on the Secret Service: the store it falls back to when the Secret Service is
-    /// locked, and how to open it (only if asked). A token saved there meanwhile is found,
-    /// and moved.
-    pub stray: Option<(Backend, Opener)>,
+    /// locked (opened only if asked). A token saved there meanwhile is found, and moved.
+    pub stray: Option<Backend>,
 }
-
-/// Opens one backend.
-pub type Opener = fn(&Opening) -> Result<Box<dyn Keychain>, StoreError>;
 
 /// Why `auto` fell back from the platform keychain.
 #[derive(Debug, Clone)]
@@ -204,17 +200,14 @@ pub fn open(choice: StoreChoice, opening: &Opening) -> Result<Opened, StoreError
 /// when asked), else the kernel keyring.
 #[cfg(target_os = "linux")]
 fn open_platform_default(opening: &Opening) -> Result<Opened, StoreError> {
-    fn keyutils(opening: &Opening) -> Result<Box<dyn Keychain>, StoreError> {
-        open_backend(Backend::Keyutils, opening)
-    }
     match secret_service::open_for_auto(opening) {
         Ok(keychain) => Ok(Opened {
             keychain,
             fallback: None,
-            stray: Some((Backend::Keyutils, keyutils)),
+            stray: Some(Backend::Keyutils),
         }),
         Err(why) => Ok(Opened {
-            keychain: keyutils(opening)?,
+            keychain: open_backend(Backend::Keyutils, opening)?,
             fallback: Some(Fallback {
                 locked: why.is_locked(),
                 reason: why.to_string(),

@@ -13,8 +13,8 @@ use super::facts::FactsFile;
 use super::keychain::Keychain;
 use super::prompts::Prompts;
 use super::{
-    Backend, DataDir, EntryFacts, EntryKey, Fallback, Opened, Opener, Opening, StoreChoice,
-    StoreError, Target, Unlock,
+    Backend, DataDir, EntryFacts, EntryKey, Fallback, Opened, Opening, StoreChoice, StoreError,
+    Target, Unlock,
 };
 use crate::dates::SECONDS_PER_DAY;
 use crate::policy::HostKey;
@@ -65,7 +65,6 @@ pub struct TokenStore {
 
 struct Stray {
     backend: Backend,
-    open: Opener,
     opened: OnceCell<Option<Box<dyn Keychain>>>,
 }
 
@@ -85,9 +84,8 @@ impl TokenStore {
             data_dir,
             in_memory: false,
             fallback,
-            stray: stray.map(|(backend, open)| Stray {
+            stray: stray.map(|backend| Stray {
                 backend,
-                open,
                 opened: OnceCell::new(),
             }),
         })
@@ -132,7 +130,7 @@ impl TokenStore {
                     announce: None,
                 },
             };
-            (stray.open)(&opening).ok()
+            super::open_backend(stray.backend, &opening).ok()
         });
         opened.as_deref()
     }
