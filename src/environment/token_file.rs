@@ -91,24 +91,21 @@ pub fn read(path: &Path) -> Result<TokenFile, TokenFileError> {
     if let Some(mode) = mode.filter(|m| m & 0o022 != 0) {
         return Err(TokenFileError::WritableByOthers {
             path: path.to_owned(),
-            mode: mode & 0o7777,
+            mode,
         });
     }
-    // One buffer of a fixed size, zeroed when dropped: no reallocation leaves a copy behind.
-    let mut buffer = Zeroizing::new(vec![0u8; MAX_TOKEN_FILE_BYTES + 1]);
-    let mut len = 0;
-    while len < buffer.len() {
-        match file.read(&mut buffer[len..]) {
-            Ok(0) => break,
-            Ok(n) => len += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(unreadable(e)),
-        }
-    }
-    if len > MAX_TOKEN_FILE_BYTES {
+    // One buffer as large as the most it may read, zeroed when dropped: no reallocation
+    // leaves a copy behind.
+    let limit = MAX_TOKEN_FILE_BYTES + 1;
+    let mut buffer = Zeroizing::new(Vec::with_capacity(limit));
+    (&mut file)
+        .take(limit as u64)
+        .read_to_end(&mut buffer)
+        .map_err(unreadable)?;
+    if buffer.len() > MAX_TOKEN_FILE_BYTES {
         return Err(TokenFileError::TooLarge(path.to_owned()));
     }
-    let token = one_token(&buffer[..len], path)?;
+    let token = one_token(&buffer, path)?;
     Ok(TokenFile { token, mode })
 }
 
