@@ -74,7 +74,8 @@ impl Deploy {
     /// A command as cron runs it: `env -i PATH=/usr/bin:/bin HOME=…`, plus what keeps the test
     /// hermetic (no system config) and promptless (cron has no terminal).
     fn cron(&self, program: &Path, args: &[&str]) -> Output {
-        let mut cmd = Command::new(program);
+        // The HOME's own keyring still (TestEnv::command), with nothing else of its environment.
+        let mut cmd = self.env.command(program);
         cmd.env_clear()
             .env("PATH", CRON_PATH)
             .env("HOME", self.env.home())
@@ -198,4 +199,14 @@ fn a_path_with_spaces_is_quoted_for_gits_shell_and_runs_under_cron() {
         .person(false, &["login", "--stdin"], &deploy.token)
         .assert_success();
     deploy.cron_ls_remote().assert_success();
+
+    // Moved away (a reinstall elsewhere): the full path names nothing, under any PATH, and
+    // doctor says so rather than blaming cron's PATH.
+    let moved = deploy.env.home().join(NAME);
+    std::fs::rename(&deploy.binary, &moved).expect("move the binary");
+    let doctor = deploy.cron(&moved, &["--host", &host, "doctor"]);
+    doctor.assert_failure();
+    let gone = format!("names {}, which does not exist", deploy.binary.display());
+    assert!(doctor.stdout.contains(&gone), "{doctor:?}");
+    assert!(!doctor.stdout.contains("with cron's PATH"), "{doctor:?}");
 }

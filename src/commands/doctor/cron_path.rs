@@ -28,6 +28,23 @@ pub(super) fn git_finds_helper(ours: &Helper, fix: &str) -> Check {
             None,
         );
     }
+    // A full path that names nothing fails under any PATH: say that, not cron's.
+    let program = crate::commands::shell::shell_words(&command_git_runs(&ours.value))
+        .into_iter()
+        .next()
+        .filter(|word| word.starts_with('/'));
+    if let Some(program) = program.filter(|p| !std::path::Path::new(p).exists()) {
+        return check(
+            Level::Fail,
+            format!(
+                "the helper {} (in {}) names {program}, which does not exist (moved or \
+                 uninstalled?), so git gets no token from it",
+                ours.name(),
+                ours.origin
+            ),
+            Some(&format!("{fix}   (writes the helper's full path)")),
+        );
+    }
     let why = match &outcome {
         Ok(out) => out
             .stderr
