@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 
 version=1.29.0
 sha256=4acc9acc76d5079515b46346a485974457b5a79893cfb01112423c89aeb5aa10
-if [ "$(uname -m)" != x86_64 ]; then
-  echo "install-rust.sh: the pinned rustup-init is for x86_64 Linux, not $(uname -m)" >&2
+if [ "$(uname -s)" != Linux ] || [ "$(uname -m)" != x86_64 ]; then
+  echo "install-rust.sh: the pinned rustup-init is for x86_64 Linux, not $(uname -s) $(uname -m)" >&2
   exit 1
 fi
 

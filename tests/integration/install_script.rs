@@ -180,7 +180,12 @@ fn both_installers_are_posix_sh_that_shellcheck_passes() {
     {
         return;
     }
-    for script in ["install.sh", "packaging/install.sh", "packaging/postinst"] {
+    for script in [
+        "install.sh",
+        "packaging/install.sh",
+        "packaging/postinst",
+        "scripts/install-rust.sh",
+    ] {
         let text = std::fs::read_to_string(root.join(script)).unwrap();
         assert!(text.starts_with("#!/bin/sh\n"), "{script} is not #!/bin/sh");
         let out = Output::run(
