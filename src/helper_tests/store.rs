@@ -22,15 +22,22 @@ fn store_saves_the_typed_token_and_get_then_returns_it() {
     );
 }
 
+/// Each refusal is for the token's kind: it follows a `get` that opened git's prompt window
+/// (the stored token has expired, so none is handed out), where an API token typed at that
+/// same prompt is saved (the control, after each refusal).
 #[test]
 fn store_refuses_app_passwords_and_keeps_the_stored_api_token() {
-    let fx = Fixture::new();
-    fx.put("bitbucket.org", &api_token("good"));
-    for refused in [
-        "ATBB0123456789abcdefABCDEF012345",
-        "ATCTT3xFfGF0abc",
-        "BBDC-abc",
+    for (refused, why) in [
+        ("ATBB0123456789abcdefABCDEF012345", "app password"),
+        ("ATCTT3xFfGF0abc", "access token"),
+        ("BBDC-abc", "Data Center"),
     ] {
+        let fx = Fixture::new();
+        fx.put("bitbucket.org", &api_token("good"));
+        fx.expire_in(&api_token("good"), -1);
+        // git's prompt: get hands out nothing, and notes the prompt.
+        let get = fx.run(Operation::Get, GET_BITBUCKET);
+        assert_eq!(answer(&get).1, None, "{refused}: the prompt window opens");
         let outcome = fx.run(
             Operation::Store,
             &format!("{GET_BITBUCKET}password={refused}\n"),
@@ -44,6 +51,19 @@ fn store_refuses_app_passwords_and_keeps_the_stored_api_token() {
         assert!(
             notes.contains("not stored") && !notes.contains(refused),
             "{notes}"
+        );
+        assert_first_note(&outcome, why);
+        assert!(!notes.contains("no password prompt"), "{notes}");
+        // Control: an API token typed at that same prompt is saved.
+        let outcome = fx.run(
+            Operation::Store,
+            &format!("{GET_BITBUCKET}password={}\n", api_token("typed")),
+        );
+        assert_eq!(
+            fx.stored("bitbucket.org"),
+            Some(api_token("typed")),
+            "{refused}: {:?}",
+            outcome.notes
         );
     }
 }

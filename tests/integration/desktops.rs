@@ -224,15 +224,125 @@ fn keepassxc_searched_while_locked_with_a_token() -> Option<(SecretServiceSessio
     let provider = Provider::KeePassXc {
         unlock_before_search: false,
     };
+    let (session, env, _) = provider_with_a_token(provider)?;
+    Some((session, env))
+}
+
+/// A private `provider` (unlocked first if it starts locked, as KWallet does), and a home whose
+/// helper logged a token (returned) in there, never waiting for an unlock.
+fn provider_with_a_token(provider: Provider) -> Option<(SecretServiceSession, TestEnv, String)> {
     let session = SecretServiceSession::start_provider_or_skip(provider)?;
+    if session.is_locked() {
+        session.unlock_collection();
+    }
     let mut env = TestEnv::new();
     env.use_secret_service(&session);
+    let token = fake_api_token();
     env.run_helper(
         &[&NEVER_WAIT_ON_THE_SECRET_SERVICE[..], &["login", "--stdin"]].concat(),
-        &fake_api_token(),
+        &token,
     )
     .assert_success();
-    Some((session, env))
+    Some((session, env, token))
+}
+
+/// `status`, `doctor` and `logout` on a locked `provider`, told not to wait for an unlock: each
+/// names the lock and fails, none asks anyone, none takes the lock for "no tokens" nor lists
+/// a token it could not read (KWallet lists its items with EMPTY secrets while locked), and
+/// logout deletes nothing: once unlocked, the token is there, unchanged.
+fn a_locked_store_told_not_to_wait_names_the_lock_and_loses_nothing(provider: Provider) {
+    let Some((session, env, token)) = provider_with_a_token(provider) else {
+        return;
+    };
+    let collection = match provider {
+        Provider::GnomeKeyring => "GNOME Keyring's collection",
+        Provider::KeePassXc { .. } => "KeePassXC's collection",
+        Provider::KWallet => "KWallet's collection",
+    };
+    if provider == Provider::GnomeKeyring {
+        // A person who would refuse: an unlock asked for would show in its answers.
+        session
+            .set_prompter(PrompterMode::Cancels)
+            .expect("prompter");
+    }
+    let args = NEVER_WAIT_ON_THE_SECRET_SERVICE;
+    let run = |command: &str| env.run_helper(&[&args[..], &[command]].concat(), "");
+    let listed = run("status");
+    listed.assert_success();
+    let entry = |out: &Output| {
+        out.stdout
+            .lines()
+            .find(|l| l.starts_with("bitbucket.org"))
+            .map(str::to_owned)
+    };
+    let listed_entry = entry(&listed).expect("control: status lists the token");
+    assert!(listed_entry.contains("ATATT…"), "control: {listed:?}");
+    session.lock_collection();
+
+    let status = run("status");
+    assert_eq!(status.status.code(), Some(1), "{status:?}");
+    assert!(!status.stdout.contains("no tokens stored"), "{status:?}");
+    status.assert_stdout_says(&[collection, "locked", "not known"]);
+    assert_eq!(entry(&status), None, "no entry listed unread: {status:?}");
+    assert!(!status.stdout.contains("ATATT"), "{status:?}");
+
+    let doctor = run("doctor");
+    assert_eq!(doctor.status.code(), Some(1), "{doctor:?}");
+    assert!(
+        doctor.stdout.contains("FAIL") && doctor.stdout.contains("locked"),
+        "{doctor:?}"
+    );
+    assert!(
+        doctor.stdout.contains("fix: unlock your keyring"),
+        "{doctor:?}"
+    );
+
+    let logout = run("logout");
+    assert!(
+        !logout.success(),
+        "logout cannot remove what it cannot see: {logout:?}"
+    );
+    assert!(logout.stderr.contains("locked"), "{logout:?}");
+    for out in [&status, &doctor, &logout] {
+        assert!(
+            !out.stdout.contains(&token) && !out.stderr.contains(&token),
+            "a token leaked"
+        );
+    }
+
+    assert!(session.is_locked(), "nothing unlocked it");
+    if provider == Provider::GnomeKeyring {
+        assert!(session.prompter_answers().is_empty(), "nobody was asked");
+    }
+    // Control: unlocked, the token is there, unchanged, and listed as before.
+    session.unlock_collection();
+    let get = env.run_helper(
+        &[&args[..], &["get"]].concat(),
+        "protocol=https\nhost=bitbucket.org\n\n",
+    );
+    assert_eq!(get.password().as_deref(), Some(token.as_str()), "{get:?}");
+    let after = run("status");
+    after.assert_success();
+    assert_eq!(entry(&after), Some(listed_entry), "{after:?}");
+}
+
+#[test]
+fn status_doctor_and_logout_on_a_locked_gnome_keyring_told_not_to_wait() {
+    a_locked_store_told_not_to_wait_names_the_lock_and_loses_nothing(Provider::GnomeKeyring);
+}
+
+#[test]
+fn status_doctor_and_logout_on_a_locked_kwallet_told_not_to_wait() {
+    a_locked_store_told_not_to_wait_names_the_lock_and_loses_nothing(Provider::KWallet);
+}
+
+/// KeePassXC as users have it (`UnlockBeforeSearch`, its default); the tests above cover it
+/// with searches answered while locked.
+#[test]
+fn status_doctor_and_logout_on_a_locked_keepassxc_told_not_to_wait() {
+    a_locked_store_told_not_to_wait_names_the_lock_and_loses_nothing(Provider::KeePassXc {
+        unlock_before_search: true,
+    });
 }
 
 /// With `UnlockBeforeSearch=false` a locked KeePassXC answers searches with nothing: status

@@ -14,7 +14,7 @@
 use std::process::Command;
 
 use crate::support::tier::{self, SlowTier};
-use crate::support::{KeyutilsSession, Output, fake_api_token};
+use crate::support::{KeyutilsSession, Output, TestEnv, fake_api_token};
 
 /// Set in the nested run, so that this test does not start itself again.
 const NESTED: &str = "GCB_TEST_NESTED_SUITE";
@@ -73,4 +73,29 @@ fn in_persistent_keyring(login: &KeyutilsSession, script: &str, stdin: &str) -> 
     let mut cmd: Command = login.command("sh");
     cmd.args(["-c", &script, "sh", PLANTED]);
     Output::run(&mut cmd, stdin)
+}
+
+/// `git config --system`, and the helper's `setup --system`, run by a test write the test's own
+/// file (GIT_CONFIG_SYSTEM, set by `TestEnv`), never the machine's /etc/gitconfig, even for a
+/// suite run as root.
+#[test]
+fn a_system_wide_git_configuration_written_by_a_test_stays_in_its_temporary_directory() {
+    let env = TestEnv::new();
+    let system = env.system_gitconfig();
+    assert_eq!(
+        system.parent(),
+        env.home().parent(),
+        "GIT_CONFIG_SYSTEM is in the test's temporary directory"
+    );
+    let real = || std::fs::read("/etc/gitconfig").ok();
+    let before = real();
+    env.git(&["config", "--system", "gcb-test.hermetic", "yes"])
+        .assert_success();
+    let written = std::fs::read_to_string(&system).expect("the test's system configuration");
+    assert!(written.contains("hermetic = yes"), "{written}");
+    env.run_helper(&["--store", "file", "setup", "--system"], "")
+        .assert_success();
+    let written = std::fs::read_to_string(&system).expect("the test's system configuration");
+    assert!(written.contains("git-credential-bitbucket"), "{written}");
+    assert!(real() == before, "/etc/gitconfig changed");
 }

@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::rig::StoreUnderTest;
 use crate::support::{Output, Provider, SecretServiceSession, TestEnv, fake_api_token};
 
 const GET: &str = "protocol=https\nhost=bitbucket.org\n\n";
@@ -72,9 +73,36 @@ fn hinted_paths(env: &TestEnv) -> BTreeMap<String, String> {
         .collect()
 }
 
-#[test]
-fn a_hint_naming_another_item_never_hands_out_its_secret() {
-    let Some(session) = SecretServiceSession::start_or_skip() else {
+/// A path in the session's default collection where no item is, shaped as the provider names
+/// its items: gnome-keyring and KWallet number them, KeePassXC names them by UUID (32 hex
+/// digits).
+fn missing_item(session: &SecretServiceSession) -> String {
+    let name = match session.provider() {
+        Provider::KeePassXc { .. } => "0123456789abcdef0123456789abcdef",
+        Provider::GnomeKeyring | Provider::KWallet => "999",
+    };
+    let path = format!("{}/{name}", session.default_collection());
+    // Nothing answers there: asked for a property, the provider knows no such object.
+    let mut cmd = session.command("dbus-send");
+    cmd.args([
+        "--session",
+        "--print-reply",
+        "--dest=org.freedesktop.secrets",
+        &path,
+        "org.freedesktop.DBus.Properties.Get",
+        "string:org.freedesktop.Secret.Item",
+        "string:Label",
+    ]);
+    let out = Output::run(&mut cmd, "");
+    assert!(!out.success(), "an item at {path}: {out:?}");
+    path
+}
+
+/// On every Secret Service provider: each names its items its own way (gnome-keyring and
+/// KWallet by number, KeePassXC by UUID), and the hint must be distrusted on each.
+fn a_hint_naming_another_item_never_hands_out_its_secret(store: StoreUnderTest) {
+    let provider = store.provider().expect("a Secret Service store");
+    let Some(session) = SecretServiceSession::start_provider_or_skip(provider) else {
         return;
     };
     let mut env = TestEnv::new();
@@ -151,6 +179,7 @@ fn a_hint_naming_another_item_never_hands_out_its_secret() {
         .map(str::to_owned)
         .collect();
     let acme_path = acme_lines[2].clone();
+    let missing = missing_item(&session);
 
     // The attacker keeps the entry's name (and its digest, or the other entry's) and changes
     // the path: to someone else's item, our other entry's item, a missing item, the service,
@@ -159,7 +188,7 @@ fn a_hint_naming_another_item_never_hands_out_its_secret() {
         (canary.as_str(), digest),
         (acme_path.as_str(), digest),
         (acme_path.as_str(), acme_lines[3].as_str()),
-        ("/org/freedesktop/secrets/collection/login/999", digest),
+        (missing.as_str(), digest),
         ("/org/freedesktop/secrets", digest),
         ("not a path/..", digest),
         ("", digest),
@@ -206,6 +235,33 @@ fn a_hint_naming_another_item_never_hands_out_its_secret() {
         "",
     );
     assert_eq!(other.assert_success().stdout, CANARY);
+}
+
+mod secret_service {
+    #[test]
+    fn a_hint_naming_another_item_never_hands_out_its_secret() {
+        super::a_hint_naming_another_item_never_hands_out_its_secret(
+            super::StoreUnderTest::SecretService,
+        );
+    }
+}
+
+mod keepassxc {
+    #[test]
+    fn a_hint_naming_another_item_never_hands_out_its_secret() {
+        super::a_hint_naming_another_item_never_hands_out_its_secret(
+            super::StoreUnderTest::KeePassXc,
+        );
+    }
+}
+
+mod kwallet {
+    #[test]
+    fn a_hint_naming_another_item_never_hands_out_its_secret() {
+        super::a_hint_naming_another_item_never_hands_out_its_secret(
+            super::StoreUnderTest::KWallet,
+        );
+    }
 }
 
 /// KWallet renumbers its items when it starts again, so every hint written before names

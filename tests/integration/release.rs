@@ -340,6 +340,10 @@ fn the_deb_installs_configures_nothing_serves_git_and_removes_cleanly() {
     };
     let env = env_without_cargo();
     let gitconfig_before = std::fs::read(env.home().join(".gitconfig")).expect("read .gitconfig");
+    // The machine's own system configuration, which no test may write (a `git config --system`
+    // in a maintainer script would go to the test's GIT_CONFIG_SYSTEM instead).
+    let etc_gitconfig = || std::fs::read(REAL_SYSTEM_GITCONFIG).ok();
+    let etc_gitconfig_before = etc_gitconfig();
     let (root, dpkg) = dpkg_root(&env);
     let install = dpkg(&["-i", deb.to_str().expect("UTF-8 path")]);
     install.assert_success();
@@ -351,6 +355,14 @@ fn the_deb_installs_configures_nothing_serves_git_and_removes_cleanly() {
         std::fs::read(env.home().join(".gitconfig")).expect("read .gitconfig"),
         gitconfig_before,
         "installing the package configured git behind the user's back"
+    );
+    assert!(
+        !env.system_gitconfig().exists(),
+        "installing the package configured git for every user"
+    );
+    assert!(
+        etc_gitconfig() == etc_gitconfig_before,
+        "{REAL_SYSTEM_GITCONFIG} changed"
     );
     let installed = files_under(&root.join("usr"));
     for expected in [
@@ -382,7 +394,18 @@ fn the_deb_installs_configures_nothing_serves_git_and_removes_cleanly() {
         !root.join("usr").exists(),
         "dpkg -r left directories behind"
     );
+    assert!(
+        !env.system_gitconfig().exists(),
+        "dpkg -r configured git for every user"
+    );
+    assert!(
+        etc_gitconfig() == etc_gitconfig_before,
+        "{REAL_SYSTEM_GITCONFIG} changed"
+    );
 }
+
+/// The machine's system git configuration (Debian's git reads it).
+const REAL_SYSTEM_GITCONFIG: &str = "/etc/gitconfig";
 
 #[test]
 fn the_windows_zip_holds_the_exe_its_licenses_and_the_docs_its_readme_links_to() {

@@ -13,6 +13,23 @@ fn days_from_today(days: i64) -> String {
     Output::run(&mut cmd, "").stdout.trim().to_owned()
 }
 
+/// The days-left counts right for a date `days` ahead of `today` (UTC, [`days_from_today`]`(0)`
+/// when that date was computed): `days`, and one fewer if a UTC midnight has passed since.
+fn days_left_since(today: &str, days: i64) -> Vec<i64> {
+    if days_from_today(0) == today {
+        vec![days]
+    } else {
+        vec![days, days - 1]
+    }
+}
+
+/// Does `text` say `(N days left)`, or `before` that, for one of the counts?
+fn says_days_left(text: &str, before: &str, counts: &[i64]) -> bool {
+    counts
+        .iter()
+        .any(|n| text.contains(&format!("{before}({n} days left)")))
+}
+
 #[test]
 fn status_exits_non_zero_when_nothing_usable_or_no_store_and_names_stores_as_flags() {
     let Some(rig) = Rig::new(StoreUnderTest::File) else {
@@ -114,10 +131,21 @@ fn expiry_is_set_without_the_token_and_warnings_name_the_workspace_and_count_day
     let acme = rig.secret(fake_api_token());
     rig.cli(&["login", "--stdin", "--workspace", "acme"], &acme)
         .assert_success();
-    let five = days_from_today(5);
+    // The helper counts days from its own today: a UTC midnight after `five` was computed
+    // makes it 4; each check accepts 4 only if the date has changed by then.
+    let (today, five) = loop {
+        let today = days_from_today(0);
+        let five = days_from_today(5);
+        if days_from_today(0) == today {
+            break (today, five); // both of the same day
+        }
+    };
     let out = rig.cli(&["expiry", "--workspace", "acme", &five], "");
     out.assert_success();
-    assert!(out.stdout.contains("(5 days left)"), "{out:?}");
+    assert!(
+        says_days_left(&out.stdout, "", &days_left_since(&today, 5)),
+        "{out:?}"
+    );
     let none = rig.cli(&["expiry", &five], "");
     none.assert_failure();
     assert!(none.stderr.contains("no token is stored"), "{none:?}");
@@ -125,8 +153,11 @@ fn expiry_is_set_without_the_token_and_warnings_name_the_workspace_and_count_day
     let get = rig.helper("get", &rig.request("path=acme/app.git"));
     assert_eq!(get.password().as_deref(), Some(acme.as_str()));
     assert!(
-        get.stderr
-            .contains(&format!("expires on {five} (5 days left)")),
+        says_days_left(
+            &get.stderr,
+            &format!("expires on {five} "),
+            &days_left_since(&today, 5)
+        ),
         "{get:?}"
     );
     assert!(
@@ -137,7 +168,10 @@ fn expiry_is_set_without_the_token_and_warnings_name_the_workspace_and_count_day
         "{get:?}"
     );
     let status = rig.cli(&["status"], "");
-    assert!(status.stdout.contains("(5 days left)"), "{status:?}");
+    assert!(
+        says_days_left(&status.stdout, "", &days_left_since(&today, 5)),
+        "{status:?}"
+    );
 }
 
 #[test]

@@ -4,8 +4,9 @@
 //! cannot be made at all, nothing is deleted unlocked; a metadata write never loses a newer
 //! record another process wrote.
 //!
-//! The lock is held by this test process itself, so no timing decides anything; the one wait
-//! observed (a helper blocked on a lock) is read from /proc/locks, with a deadline.
+//! The lock is held by this test process itself, so no timing decides anything; a wait
+//! observed (a helper waiting for a lock) is read from /proc (its locks, or the lock file it
+//! holds open), with a deadline.
 
 use std::fs::File;
 use std::os::unix::process::CommandExt;
@@ -317,22 +318,85 @@ fn a_session_inherited_from_root_never_gives_uid_1001_roots_token() {
     );
 }
 
-/// A writer connects to its keychain, then waits for the lock another writer holds (here 3 s,
-/// past the Secret Service's 2 s bound for one operation); its write still goes through: each
-/// keychain call has its own deadline, started when the call starts. Before, the deadline ran
-/// from the connection, and the write failed with "did not answer within 2 s".
+/// Waits (bounded, only a hang gets near the deadline) until `child` waits for the lock file
+/// `lock`, which this test holds: blocked on it as /proc/locks shows, or holding it open. (The
+/// helper polls the lock with a non-blocking try, so /proc/locks alone never shows it; it opens
+/// the file only in the lock's acquisition.) `Err(())` if it ended instead.
+fn waits_for_the_lock(child: &mut std::process::Child, lock: &Path) -> Result<(), ()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let lock = lock.canonicalize().expect("lock path");
+    let blocked = format!(" {} ", child.id());
+    let fds = PathBuf::from(format!("/proc/{}/fd", child.id()));
+    loop {
+        if child.try_wait().expect("try_wait").is_some() {
+            return Err(());
+        }
+        let locks = std::fs::read_to_string("/proc/locks").unwrap_or_default();
+        if locks
+            .lines()
+            .any(|l| l.contains("->") && l.contains(&blocked))
+        {
+            return Ok(());
+        }
+        let holds_it_open = std::fs::read_dir(&fds)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|to| to == lock));
+        if holds_it_open {
+            return Ok(());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the helper neither ended nor waited for the lock"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A writer connects to its keychain, then waits for the lock another writer holds (here for
+/// [`WAITED`] from when it is seen waiting, past the Secret Service's 2 s bound for one
+/// operation); its write still goes through: each keychain call has its own deadline, started
+/// when the call starts. Before, the deadline ran from the connection, and the write failed
+/// with "did not answer within 2 s".
 fn a_writer_that_waited_for_the_lock_still_writes(store: StoreUnderTest) {
+    /// Longer than the 2 s per-call bound, well short of the 10 s the lock is waited for.
+    const WAITED: Duration = Duration::from_millis(3_000);
     let Some(rig) = Rig::new(store) else {
         return;
     };
     let token = rig.token.clone();
     let held = hold(&data_dir(&rig), "operations.lock");
-    let login = std::thread::scope(|s| {
-        let login = s.spawn(|| rig.cli(&["login", "--stdin"], &token));
-        std::thread::sleep(Duration::from_secs(3));
-        drop(held);
-        login.join().expect("thread")
-    });
+    let mut login = rig.env.helper_command();
+    login
+        .args(rig.helper_args())
+        .args(["login", "--stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let mut child = login.spawn().expect("spawn login");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), token.as_bytes())
+        .expect("token");
+    // The login opens its keychain before it takes the lock: once it waits for the lock, it
+    // has connected, and from here on only the wait passes.
+    if waits_for_the_lock(&mut child, &data_dir(&rig).join("operations.lock")).is_err() {
+        let out = Output::collect_or_panic(child, "login");
+        rig.assert_no_leak(&out, false);
+        panic!("login ended instead of waiting for the lock: {out:?}");
+    }
+    let seen = Instant::now();
+    // Not a synchronisation: the time that must pass while the login waits, as another
+    // writer would make it. The login is checked to be still waiting after it.
+    std::thread::sleep(WAITED);
+    if child.try_wait().expect("try_wait").is_some() {
+        let out = Output::collect_or_panic(child, "login");
+        rig.assert_no_leak(&out, false);
+        panic!("login stopped waiting within {:?}: {out:?}", seen.elapsed());
+    }
+    drop(held);
+    let login = Output::collect_or_panic(child, "login");
+    rig.assert_no_leak(&login, false);
     login.assert_success();
     assert_eq!(rig.stored().as_deref(), Some(token.as_str()), "{login:?}");
 }

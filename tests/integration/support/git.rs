@@ -71,7 +71,9 @@ impl Default for TestEnv {
 
 impl TestEnv {
     /// A new HOME (with a minimal `.gitconfig`) and environment: PATH, HOME, XDG_* under HOME,
-    /// GIT_CONFIG_NOSYSTEM=1, GIT_TERMINAL_PROMPT=0, LANG=C, and
+    /// GIT_CONFIG_NOSYSTEM=1, GIT_CONFIG_SYSTEM (a file in the test's temporary directory, so
+    /// that a `git config --system` or a `setup --system` never writes /etc/gitconfig; see
+    /// [`TestEnv::system_gitconfig`]), GIT_TERMINAL_PROMPT=0, LANG=C, and
     /// GIT_CREDENTIAL_BITBUCKET_STORE=file. Nothing else. Children run in a kernel keyring of
     /// this HOME's own unless the test gives one ([`TestEnv::command`]).
     ///
@@ -83,6 +85,7 @@ impl TestEnv {
             .tempdir()
             .expect("create test tempdir");
         let home = dir.path().join("home");
+        let system_gitconfig = dir.path().join("system-gitconfig");
         for sub in ["", ".config", ".local/share", ".cache"] {
             std::fs::create_dir_all(home.join(sub)).expect("create HOME dirs");
         }
@@ -107,6 +110,7 @@ impl TestEnv {
         env.set_env("XDG_DATA_HOME", home.join(".local/share"));
         env.set_env("XDG_CACHE_HOME", home.join(".cache"));
         env.set_env("GIT_CONFIG_NOSYSTEM", "1");
+        env.set_env("GIT_CONFIG_SYSTEM", system_gitconfig);
         env.set_env("GIT_TERMINAL_PROMPT", "0");
         env.set_env("LANG", "C");
         env.set_env("GIT_CREDENTIAL_BITBUCKET_STORE", "file");
@@ -119,6 +123,15 @@ impl TestEnv {
     /// The temporary HOME (cwd of [`TestEnv::git`]); clones made there are deleted with `self`.
     pub fn home(&self) -> &Path {
         &self.home
+    }
+
+    /// The system git configuration children write with `--system` (GIT_CONFIG_SYSTEM): a file
+    /// of this test's own, missing until something writes it.
+    pub fn system_gitconfig(&self) -> PathBuf {
+        PathBuf::from(
+            self.env_var("GIT_CONFIG_SYSTEM")
+                .expect("GIT_CONFIG_SYSTEM is set"),
+        )
     }
 
     /// Sets (or replaces) a variable of the child environment.

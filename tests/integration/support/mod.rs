@@ -65,5 +65,5 @@ pub use server::{
 pub use store_under_test::{Daemon, StoreUnderTest};
 pub use tier::SlowTier;
 pub use tokens::{fake_api_token, fake_app_password};
-pub use watched::{TIME_LIMIT, gnu_time_or_skip, run_watched};
+pub use watched::{gnu_time_or_skip, run_watched};
 pub use wedged_bus::WedgedBus;
